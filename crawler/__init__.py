@@ -1,0 +1,1 @@
+"""Scrapy project of nianbao: crawls the annual-report columns of government portals."""

@@ -1,0 +1,1 @@
+"""Postprocessing of nianbao: from archived captures to report text, figures and checks."""

@@ -1,0 +1,85 @@
+"""Plain data passed between the postprocess stages (no I/O here)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass
+class Table:
+    """A table as a rectangular grid of cell texts; merged cells are repeated in every slot."""
+
+    rows: list[list[str]]
+    source: str  # html | text | docx | pdf
+    page: int | None = None  # first PDF page the table sits on
+
+
+@dataclass
+class Document:
+    """One fetched document made readable: clean text plus the tables found in it."""
+
+    url: str
+    media: str  # html | pdf | docx | txt | doc | wps | xls | other
+    text: str  # clean text, one paragraph a line; tables rendered as `|` rows
+    tables: list[Table] = field(default_factory=list)
+    title: str | None = None  # title as the page states it (<meta ArticleTitle>, <h1>, ...)
+    published_raw: str | None = None  # date string found in page chrome or metadata
+    attachments: list[Link] = field(default_factory=list)
+    parse_status: str = "ok"  # ok | not_parsed_yet | error
+    parse_error: str | None = None
+
+
+@dataclass(frozen=True)
+class Link:
+    url: str
+    text: str = ""
+
+
+@dataclass
+class ReportMeta:
+    """What postprocess/metadata.py reads off a document."""
+
+    title: str | None
+    agency: str | None
+    year: int | None  # the year the report covers
+    published: str | None  # YYYY-MM-DD
+    kind: str  # annual_report | work_summary | other
+    kind_reason: str = ""  # why the kind was chosen (e.g. 'content farm preface')
+
+
+@dataclass
+class Cell:
+    section: str  # proactive | requests | appeals
+    row_key: str  # canonical key, or 'unknown:<label>' when the label is not known
+    col_key: str
+    value: float | None
+    raw: str
+    unit: str | None = None
+    row_label: str = ""  # the labels as printed, kept for tracing
+    col_label: str = ""
+    known: bool = True  # False when a row or column label was not recognised
+
+
+@dataclass
+class Stat:
+    key: str
+    value: float
+    raw: str
+    approx: bool = False
+    origin: str = "cell"  # cell | sentence
+    evidence: str = ""  # the cell reference (section.row_key.col_key) or the sentence
+
+
+@dataclass
+class Check:
+    rule: str
+    ok: bool
+    detail: str
+
+
+@dataclass
+class Figures:
+    format: str  # 2019 | 2021 | narrative
+    cells: list[Cell] = field(default_factory=list)
+    stats: list[Stat] = field(default_factory=list)
+    checks: list[Check] = field(default_factory=list)
