@@ -77,3 +77,156 @@ def html_tables(html: str) -> list[Table]:
         if rows and any(any(c for c in row) for row in rows):
             result.append(Table(rows=rows, source="html"))
     return result
+
+
+# --- DOCX and PDF -----------------------------------------------------------------
+
+_NUMERIC_WRAP = re.compile(r"^[+\-－]?[\d０-９][\d０-９,，.．\s]*(?:万元|亿元|元|%)?$")
+_CJK_BREAK = re.compile(r"(?<=[^\x00-\x7f])\s*\n\s*|\s*\n\s*(?=[^\x00-\x7f])")
+
+
+def unwrap(text: str | None) -> str:
+    """Undo line wraps inside a narrow cell: "1\\n7" -> "17", "商业\\n企业" -> "商业企业"."""
+    if not text:
+        return ""
+    if "\n" in text:
+        joined = re.sub(r"\s*\n\s*", "", text.strip())
+        if _NUMERIC_WRAP.match(joined):
+            return joined
+        text = _CJK_BREAK.sub("", text)
+    return cell_text(text)
+
+
+def docx_tables(data: bytes) -> list[Table]:
+    """Every table of a DOCX file as a grid; horizontal and vertical merges repeated."""
+    import io
+
+    import docx
+
+    document = docx.Document(io.BytesIO(data))
+    result = []
+    for table in _iter_docx_tables(document):
+        rows = []
+        for row in table.rows:
+            before = [""] * (row.grid_cols_before or 0)
+            after = [""] * (row.grid_cols_after or 0)
+            rows.append(before + [unwrap(cell.text) for cell in row.cells] + after)
+        width = max((len(r) for r in rows), default=0)
+        rows = [r + [""] * (width - len(r)) for r in rows]
+        if rows and any(any(c for c in r) for r in rows):
+            result.append(Table(rows=rows, source="docx"))
+    return result
+
+
+def _iter_docx_tables(document):
+    """Tables in document order, innermost ones for tables nested in layout tables."""
+    stack = list(reversed(document.tables))
+    while stack:
+        table = stack.pop()
+        nested = [t for row in table.rows for cell in row.cells for t in cell.tables]
+        if nested:
+            stack.extend(reversed(list(dict.fromkeys(nested))))
+        else:
+            yield table
+
+
+def _pdf_grid(table) -> list[list[str]]:
+    """Expand a pdfplumber table: a slot covered by a merged cell gets that cell's text."""
+    texts = table.extract()
+    boxes: list[tuple[tuple[float, float, float, float], str]] = []
+    for r, row in enumerate(table.rows):
+        for c, bbox in enumerate(row.cells):
+            if bbox is not None:
+                boxes.append((bbox, texts[r][c] or ""))
+    # pdfplumber keys rows by each distinct cell top and columns by each distinct x0
+    xs = sorted({cell[0] for cell in table.cells})
+    tops = sorted({cell[1] for cell in table.cells})
+    eps = 0.5
+    grid = []
+    for r in range(len(texts)):
+        line = []
+        for c in range(len(texts[r])):
+            if texts[r][c] is not None:
+                line.append(unwrap(texts[r][c]))
+                continue
+            x, y = xs[c] + eps, tops[r] + eps
+            cover = next((t for (x0, top, x1, bottom), t in boxes
+                          if x0 <= x < x1 and top <= y < bottom), "")
+            line.append(unwrap(cover))
+        grid.append(line)
+    return grid
+
+
+def _is_value(text: str) -> bool:
+    return bool(_NUMERIC_WRAP.match(text)) or text in ("", "—", "-", "/", "无", "－", "——")
+
+
+def _header_rows(rows: list[list[str]]) -> int:
+    """How many leading rows hold no figures (a header repeated on a new page)."""
+    n = 0
+    for row in rows:
+        if any(c and _is_value(c) for c in row):
+            break
+        n += 1
+    return n
+
+
+def pdf_tables(data: bytes) -> list[Table]:
+    """Tables of a text-layer PDF; a table continued on the next page is merged into one,
+    its repeated header rows dropped."""
+    import io
+
+    import pdfplumber
+
+    found: list[tuple[int, float, float, list[list[str]]]] = []  # page, top, bottom, rows
+    with pdfplumber.open(io.BytesIO(data)) as pdf:
+        for number, page in enumerate(pdf.pages, start=1):
+            for table in page.find_tables():
+                rows = _pdf_grid(table)
+                if rows and any(any(c for c in r) for r in rows):
+                    found.append((number, table.bbox[1], page.height - table.bbox[3], rows))
+    result: list[Table] = []
+    last: tuple[int, float] | None = None  # page and bottom gap of the previous table
+    for number, top, bottom_gap, rows in found:
+        prev = result[-1] if result else None
+        continues = (
+            prev is not None and last is not None and number == last[0] + 1
+            and len(prev.rows[0]) == len(rows[0])
+            and _first_on_page(found, number, top)
+        )
+        if continues:
+            k = _header_rows(prev.rows)
+            if k and rows[:k] == prev.rows[:k]:
+                rows = rows[k:]
+            prev.rows.extend(rows)
+        else:
+            result.append(Table(rows=rows, source="pdf", page=number))
+        last = (number, bottom_gap)
+    return result
+
+
+def _first_on_page(found, number: int, top: float) -> bool:
+    return min(t for n, t, _, _ in found if n == number) == top
+
+
+# --- tables already flattened to text ---------------------------------------------
+
+def text_tables(text: str) -> list[Table]:
+    """Runs of consecutive `a | b | c` lines in clean text, one table per run (seed 002)."""
+    tables: list[Table] = []
+    rows: list[list[str]] = []
+    for line in (text or "").splitlines():
+        if "|" in line:
+            rows.append([cell_text(c) for c in line.split("|")])
+            continue
+        if rows:
+            tables.append(Table(rows=_pad(rows), source="text"))
+            rows = []
+    if rows:
+        tables.append(Table(rows=_pad(rows), source="text"))
+    return tables
+
+
+def _pad(rows: list[list[str]]) -> list[list[str]]:
+    width = max(len(r) for r in rows)
+    return [r + [""] * (width - len(r)) for r in rows]
