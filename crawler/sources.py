@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import codecs
+import difflib
 import re
 from dataclasses import dataclass, fields, replace
 from pathlib import Path
@@ -15,6 +17,8 @@ LEVELS = ("province", "city", "county", "township", "department")
 CMS_FAMILIES = ("trs", "hanweb", "generic")
 _SLUG = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
 _DIVISION = re.compile(r"^\d{6}(\d{6})?$")
+# a host name or IPv4 address as it may appear in a start URL (no spaces, no user info)
+_HOST = re.compile(r"^[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*$")
 
 
 class SourceError(ValueError):
@@ -70,31 +74,60 @@ _FIELDS = {f.name: f for f in fields(Source)}
 _REQUIRED = ("id", "agency", "division_code", "level", "cms", "start_urls")
 
 
-def _fail(index: int, entry_id: object, name: str, why: str) -> SourceError:
+def _fail_at(index: int, entry_id: object, name: str, why: str,
+             origin: str = "sources") -> SourceError:
     who = f"entry #{index + 1}" + (f" ({entry_id!r})" if entry_id else "")
-    return SourceError(f"sources: {who}: field '{name}': {why}")
+    return SourceError(f"{origin}: {who}: field '{name}': {why}")
 
 
-def _url_list(value: object, index: int, entry_id: object, name: str) -> tuple[str, ...]:
+def _check_url(url: str) -> str | None:
+    """Why `url` is not a usable http(s) start URL, or None when it is."""
+    if any(c.isspace() for c in url):
+        return "contains white space"
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https"):
+        return "must start with http:// or https://"
+    if not parts.hostname or not _HOST.match(parts.hostname) or "@" in parts.netloc:
+        return "has no valid host name"
+    try:
+        parts.port
+    except ValueError:
+        return "has a bad port"
+    return None
+
+
+def _url_list(value: object, index: int, entry_id: object, name: str,
+              origin: str = "sources") -> tuple[str, ...]:
     if isinstance(value, str):
         value = [value]
     if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-        raise _fail(index, entry_id, name, "must be a URL or a list of URLs")
+        raise _fail_at(index, entry_id, name, "must be a URL or a list of URLs", origin)
     for url in value:
-        parts = urlsplit(url)
-        if parts.scheme not in ("http", "https") or not parts.hostname:
-            raise _fail(index, entry_id, name, f"not an http(s) URL: {url!r}")
+        why = _check_url(url)
+        if why:
+            raise _fail_at(index, entry_id, name, f"not an http(s) URL ({why}): {url!r}", origin)
+    if len(set(value)) != len(value):
+        raise _fail_at(index, entry_id, name, "lists the same URL twice", origin)
     return tuple(value)
 
 
-def parse_entry(raw: object, index: int) -> Source:
-    """Validate one mapping of the sources file and build a Source."""
+def parse_entry(raw: object, index: int, origin: str = "sources") -> Source:
+    """Validate one mapping of the sources file and build a Source.
+
+    `origin` (the file name) starts every error message.
+    """
+    def _fail(index: int, entry_id: object, name: object, why: str) -> SourceError:
+        return _fail_at(index, entry_id, str(name), why, origin)
+
     if not isinstance(raw, dict):
-        raise SourceError(f"sources: entry #{index + 1}: must be a mapping, got {type(raw).__name__}")
+        raise SourceError(f"{origin}: entry #{index + 1}: must be a mapping of fields, "
+                          f"got {type(raw).__name__}")
     entry_id = raw.get("id")
     for name in raw:
         if name not in _FIELDS:
-            raise _fail(index, entry_id, name, "unknown field (typo?)")
+            close = difflib.get_close_matches(str(name), _FIELDS, n=1)
+            hint = f"; did you mean '{close[0]}'?" if close else f"; known: {', '.join(_FIELDS)}"
+            raise _fail(index, entry_id, name, f"unknown field{hint}")
     for name in _REQUIRED:
         if raw.get(name) in (None, "", []):
             raise _fail(index, entry_id, name, "is required")
@@ -104,52 +137,94 @@ def parse_entry(raw: object, index: int) -> Source:
         raise _fail(index, entry_id, "agency", "must be text")
     code = raw["division_code"]
     if not isinstance(code, str):
-        raise _fail(index, entry_id, "division_code", "must be a quoted string (e.g. '230111')")
+        raise _fail(index, entry_id, "division_code",
+                    f"must be a quoted string (e.g. '230111'), got {type(code).__name__} {code!r}")
     if not _DIVISION.match(code):
         raise _fail(index, entry_id, "division_code", f"must be 6 or 12 digits, got {code!r}")
     if raw["level"] not in LEVELS:
-        raise _fail(index, entry_id, "level", f"must be one of {', '.join(LEVELS)}")
+        raise _fail(index, entry_id, "level",
+                    f"must be one of {', '.join(LEVELS)}, got {raw['level']!r}")
     if raw["cms"] not in CMS_FAMILIES:
-        raise _fail(index, entry_id, "cms", f"must be one of {', '.join(CMS_FAMILIES)}")
+        raise _fail(index, entry_id, "cms",
+                    f"must be one of {', '.join(CMS_FAMILIES)}, got {raw['cms']!r}")
     values: dict = dict(raw)
-    values["start_urls"] = _url_list(raw["start_urls"], index, entry_id, "start_urls")
+    values["start_urls"] = _url_list(raw["start_urls"], index, entry_id, "start_urls", origin)
     for name in ("allowed_domains", "attachment_domains"):
         if name in raw:
             items = raw[name]
-            if not isinstance(items, list) or not all(isinstance(v, str) and v for v in items):
+            if not isinstance(items, list) or not all(
+                    isinstance(v, str) and _HOST.match(v) for v in items):
                 raise _fail(index, entry_id, name, "must be a list of host names")
             values[name] = tuple(items)
     for name in ("verified", "demo"):
         if name in raw and not isinstance(raw[name], bool):
             raise _fail(index, entry_id, name, "must be true or false")
-    if "max_pages" in raw and (not isinstance(raw["max_pages"], int) or raw["max_pages"] < 1):
+    max_pages = raw.get("max_pages", 1)
+    if isinstance(max_pages, bool) or not isinstance(max_pages, int) or max_pages < 1:
         raise _fail(index, entry_id, "max_pages", "must be a positive whole number")
     if raw.get("report_url_pattern") is not None:
+        if not isinstance(raw["report_url_pattern"], str):
+            raise _fail(index, entry_id, "report_url_pattern", "must be a regular expression (text)")
         try:
             re.compile(raw["report_url_pattern"])
         except re.error as exc:
             raise _fail(index, entry_id, "report_url_pattern", f"bad regular expression: {exc}") from exc
     if raw.get("example_url") is not None:
-        _url_list(raw["example_url"], index, entry_id, "example_url")
+        if not isinstance(raw["example_url"], str):
+            raise _fail(index, entry_id, "example_url", "must be one URL")
+        _url_list(raw["example_url"], index, entry_id, "example_url", origin)
     for name in ("province", "city", "notes", "encoding"):
         if raw.get(name) is not None and not isinstance(raw[name], str):
             raise _fail(index, entry_id, name, "must be text")
+    if raw.get("encoding") is not None:
+        try:
+            codecs.lookup(raw["encoding"])
+        except LookupError as exc:
+            raise _fail(index, entry_id, "encoding",
+                        f"unknown encoding {raw['encoding']!r}") from exc
     return Source(**values)
 
 
-def parse_sources(data: object) -> list[Source]:
-    """Validate the parsed YAML of a sources file."""
+def parse_sources(data: object, origin: str = "sources") -> list[Source]:
+    """Validate the parsed YAML of a sources file (a list, or a mapping with a `sources` list).
+
+    `origin` (the file name) starts every error message.
+    """
     if isinstance(data, dict) and "sources" in data:
         data = data["sources"]
     if not isinstance(data, list) or not data:
-        raise SourceError("sources: the file must hold a non-empty list of portals")
-    result = [parse_entry(raw, i) for i, raw in enumerate(data)]
+        got = "nothing" if data is None else type(data).__name__
+        raise SourceError(f"{origin}: the file must hold a non-empty list of portals, got {got}")
+    result = [parse_entry(raw, i, origin) for i, raw in enumerate(data)]
     seen: dict[str, int] = {}
+    columns: dict[str, int] = {}
     for i, source in enumerate(result):
         if source.id in seen:
-            raise _fail(i, source.id, "id", f"duplicates entry #{seen[source.id] + 1}")
+            raise _fail_at(i, source.id, "id", f"duplicates entry #{seen[source.id] + 1}", origin)
         seen[source.id] = i
+        # one entry per column: two entries crawling one URL would archive it twice
+        for url in source.start_urls:
+            if url in columns:
+                raise _fail_at(i, source.id, "start_urls",
+                               f"{url!r} is already a start URL of entry #{columns[url] + 1} "
+                               f"({result[columns[url]].id!r})", origin)
+            columns[url] = i
     return result
+
+
+class _UniqueKeyLoader(yaml.SafeLoader):
+    """SafeLoader that refuses a key given twice in one mapping (PyYAML keeps the last silently)."""
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict:
+        keys: set = set()
+        for key_node, _ in node.value:
+            key = self.construct_object(key_node, deep=deep)
+            if key in keys:
+                raise yaml.constructor.ConstructorError(
+                    "while constructing a mapping", node.start_mark,
+                    f"found duplicate key {key!r}", key_node.start_mark)
+            keys.add(key)
+        return super().construct_mapping(node, deep=deep)
 
 
 def load_sources(path: str | Path = DEFAULT_SOURCES) -> list[Source]:
@@ -158,12 +233,24 @@ def load_sources(path: str | Path = DEFAULT_SOURCES) -> list[Source]:
     try:
         text = path.read_text(encoding="utf-8")
     except OSError as exc:
-        raise SourceError(f"sources: cannot read {path}: {exc.strerror}") from exc
+        raise SourceError(f"{path}: cannot read the sources file: {exc.strerror}") from exc
+    except UnicodeDecodeError as exc:
+        raise SourceError(f"{path}: the sources file is not UTF-8 text "
+                          f"(bad byte at offset {exc.start})") from exc
     try:
-        data = yaml.safe_load(text)
+        data = yaml.load(text, Loader=_UniqueKeyLoader)  # noqa: S506 - a SafeLoader subclass
     except yaml.YAMLError as exc:
-        raise SourceError(f"sources: {path} is not valid YAML: {exc}") from exc
-    return parse_sources(data)
+        raise SourceError(f"{path}: not valid YAML: {_yaml_problem(exc)}") from exc
+    return parse_sources(data, origin=str(path))
+
+
+def _yaml_problem(exc: yaml.YAMLError) -> str:
+    """One line: what is wrong and where (1-based line and column)."""
+    mark = getattr(exc, "problem_mark", None)
+    problem = getattr(exc, "problem", None) or str(exc)
+    if mark is None:
+        return problem
+    return f"{problem} (line {mark.line + 1}, column {mark.column + 1})"
 
 
 def with_port(source: Source, port: int) -> Source:
@@ -177,4 +264,5 @@ def with_port(source: Source, port: int) -> Source:
                    example_url=move(source.example_url) if source.example_url else None)
 
 
-__all__ = ["Source", "SourceError", "load_sources", "parse_sources", "with_port"]
+__all__ = ["DEFAULT_SOURCES", "Source", "SourceError", "load_sources", "parse_entry",
+           "parse_sources", "with_port"]
