@@ -74,6 +74,19 @@ _FIELDS = {f.name: f for f in fields(Source)}
 _REQUIRED = ("id", "agency", "division_code", "level", "cms", "start_urls")
 
 
+def _kind(value: object) -> str:
+    """What a YAML value is, in the words of the sources file."""
+    if value is None:
+        return "nothing"
+    if isinstance(value, dict):
+        return "a mapping" if value else "an empty mapping"
+    if isinstance(value, list):
+        return "an empty list"
+    if isinstance(value, str):
+        return f"the text {value!r}"
+    return f"the {type(value).__name__} {value!r}"
+
+
 def _fail_at(index: int, entry_id: object, name: str, why: str,
              origin: str = "sources") -> SourceError:
     who = f"entry #{index + 1}" + (f" ({entry_id!r})" if entry_id else "")
@@ -121,7 +134,7 @@ def parse_entry(raw: object, index: int, origin: str = "sources") -> Source:
 
     if not isinstance(raw, dict):
         raise SourceError(f"{origin}: entry #{index + 1}: must be a mapping of fields, "
-                          f"got {type(raw).__name__}")
+                          f"got {_kind(raw)}")
     entry_id = raw.get("id")
     for name in raw:
         if name not in _FIELDS:
@@ -164,11 +177,13 @@ def parse_entry(raw: object, index: int, origin: str = "sources") -> Source:
         raise _fail(index, entry_id, "max_pages", "must be a positive whole number")
     if raw.get("report_url_pattern") is not None:
         if not isinstance(raw["report_url_pattern"], str):
-            raise _fail(index, entry_id, "report_url_pattern", "must be a regular expression (text)")
+            raise _fail(index, entry_id, "report_url_pattern",
+                        "must be a regular expression (text)")
         try:
             re.compile(raw["report_url_pattern"])
         except re.error as exc:
-            raise _fail(index, entry_id, "report_url_pattern", f"bad regular expression: {exc}") from exc
+            raise _fail(index, entry_id, "report_url_pattern",
+                        f"bad regular expression: {exc}") from exc
     if raw.get("example_url") is not None:
         if not isinstance(raw["example_url"], str):
             raise _fail(index, entry_id, "example_url", "must be one URL")
@@ -193,8 +208,8 @@ def parse_sources(data: object, origin: str = "sources") -> list[Source]:
     if isinstance(data, dict) and "sources" in data:
         data = data["sources"]
     if not isinstance(data, list) or not data:
-        got = "nothing" if data is None else type(data).__name__
-        raise SourceError(f"{origin}: the file must hold a non-empty list of portals, got {got}")
+        raise SourceError(f"{origin}: the file must hold a non-empty list of portals, "
+                          f"got {_kind(data)}")
     result = [parse_entry(raw, i, origin) for i, raw in enumerate(data)]
     seen: dict[str, int] = {}
     columns: dict[str, int] = {}
@@ -221,8 +236,8 @@ class _UniqueKeyLoader(yaml.SafeLoader):
             key = self.construct_object(key_node, deep=deep)
             if key in keys:
                 raise yaml.constructor.ConstructorError(
-                    "while constructing a mapping", node.start_mark,
-                    f"found duplicate key {key!r}", key_node.start_mark)
+                    "in the mapping that starts", node.start_mark,
+                    f"field {key!r} is given twice", key_node.start_mark)
             keys.add(key)
         return super().construct_mapping(node, deep=deep)
 
@@ -246,11 +261,15 @@ def load_sources(path: str | Path = DEFAULT_SOURCES) -> list[Source]:
 
 def _yaml_problem(exc: yaml.YAMLError) -> str:
     """One line: what is wrong and where (1-based line and column)."""
-    mark = getattr(exc, "problem_mark", None)
-    problem = getattr(exc, "problem", None) or str(exc)
-    if mark is None:
-        return problem
-    return f"{problem} (line {mark.line + 1}, column {mark.column + 1})"
+    def at(mark: yaml.Mark | None) -> str:
+        return f" (line {mark.line + 1}, column {mark.column + 1})" if mark else ""
+
+    problem = getattr(exc, "problem", None)
+    if not problem:
+        return " ".join(str(exc).split())
+    context = getattr(exc, "context", None)
+    where = f"{context}{at(exc.context_mark)}: " if context else ""
+    return f"{where}{problem}{at(exc.problem_mark)}"
 
 
 def with_port(source: Source, port: int) -> Source:
