@@ -1,0 +1,418 @@
+"""Datasette plugin `nianbao`: Chinese search, failed-check facet, report pages, SVG charts.
+
+- escape_fts() is replaced on every connection by postprocess.search.fts_query, so Datasette's own
+  `?_search=` (search box and JSON API) matches Chinese terms exactly through the n-gram index;
+  `.json?_search=` responses of the reports table gain a `snippet` per row.
+- report text and `snippet` columns render escaped; only our <mark> tags are restored.
+- facet `failed_check` + filter `?_failed_check=RULE` over the checks table.
+- report row pages get a card: source URL, capture, cells/stats/checks, other years of the agency.
+- canned queries named under plugins.nianbao.charts in metadata.yml get an inline SVG chart,
+  also served at /-/nianbao/chart/DATABASE/QUERY.svg (no JavaScript, works offline).
+"""
+
+from __future__ import annotations
+
+import json
+import urllib.parse
+from contextvars import ContextVar
+from html import escape
+from pathlib import Path
+
+from datasette import hookimpl
+from datasette.facets import Facet
+from datasette.filters import FilterArguments
+from datasette.utils import path_with_added_args, path_with_removed_args
+from datasette.utils.asgi import Response
+from markupsafe import Markup
+
+from postprocess import search
+
+TEMPLATES = Path(__file__).with_name("templates")
+REPORTS = "reports"
+FAILED_CHECK_ARG = "_failed_check"
+TEXT_PREVIEW = 160  # characters of report text shown per row in table views
+LINK_COLUMNS = frozenset({"url", "document_url", "example_url", "atom_link", "source_url"})
+SERIES_COLORS = ["#2f6db5", "#d9534f", "#5cb85c", "#f0ad4e", "#8e6cc0", "#3bb3c3", "#999999"]
+
+# The query string of the request being served, for render_cell (which gets no request in 0.65).
+_current_args: ContextVar[dict[str, str] | None] = ContextVar("nianbao_args", default=None)
+_current_path: ContextVar[str] = ContextVar("nianbao_path", default="")
+
+
+# --- search ---------------------------------------------------------------------------------
+
+@hookimpl(trylast=True)
+def prepare_connection(conn):
+    # trylast: runs after Datasette's own escape_fts registration, so ours wins.
+    conn.create_function("escape_fts", 1, search.fts_query, deterministic=True)
+    search.register_functions(conn)
+
+
+def marked(value: str) -> Markup:
+    """Escape a snippet and restore only the <mark> tags search.snippet() put in."""
+    safe = str(escape(value))
+    return Markup(safe.replace("&lt;mark&gt;", "<mark>").replace("&lt;/mark&gt;", "</mark>"))
+
+
+@hookimpl
+def asgi_wrapper(datasette):
+    def wrap(app):
+        async def wrapped(scope, receive, send):
+            if scope["type"] != "http":
+                return await app(scope, receive, send)
+            args = dict(urllib.parse.parse_qsl(scope.get("query_string", b"").decode("latin-1")))
+            _current_args.set(args)
+            _current_path.set(scope.get("path", ""))
+            path = scope.get("path", "")
+            if path.endswith(f"/{REPORTS}.json") and args.get("_search"):
+                return await _json_with_snippets(app, scope, receive, send, args["_search"])
+            return await app(scope, receive, send)
+
+        return wrapped
+
+    return wrap
+
+
+async def _json_with_snippets(app, scope, receive, send, query: str) -> None:
+    """Run the table JSON view and add a highlighted `snippet` beside each row's text."""
+    start: dict = {}
+    chunks: list[bytes] = []
+
+    async def capture(message):
+        if message["type"] == "http.response.start":
+            start.update(message)
+        elif message["type"] == "http.response.body":
+            chunks.append(message.get("body", b""))
+            if not message.get("more_body"):
+                await _send_rewritten(send, start, b"".join(chunks), query)
+
+    await app(scope, receive, capture)
+
+
+def add_snippets(data, query: str):
+    """Add snippets to a Datasette table JSON payload of any _shape (rows need the text column)."""
+    if isinstance(data, dict) and isinstance(data.get("rows"), list) and "columns" in data:
+        cols = data["columns"]
+        if "text" in cols:
+            i = cols.index("text")
+            for row in data["rows"]:
+                if isinstance(row, list):
+                    row.append(search.snippet(row[i], query))
+                elif isinstance(row, dict):
+                    row["snippet"] = search.snippet(row.get("text"), query)
+            data["columns"] = [*cols, "snippet"]
+        return data
+    rows = data if isinstance(data, list) else list(data.values()) if isinstance(data, dict) else []
+    for row in rows:
+        if isinstance(row, dict) and "text" in row:
+            row["snippet"] = search.snippet(row["text"], query)
+    return data
+
+
+async def _send_rewritten(send, start: dict, body: bytes, query: str) -> None:
+    headers = [(k, v) for k, v in start.get("headers", []) if k.lower() != b"content-length"]
+    content_type = dict(start.get("headers", [])).get(b"content-type", b"")
+    if start.get("status") == 200 and content_type.startswith(b"application/json"):
+        body = json.dumps(add_snippets(json.loads(body), query), ensure_ascii=False).encode()
+    headers.append((b"content-length", str(len(body)).encode()))
+    await send({**start, "headers": headers})
+    await send({"type": "http.response.body", "body": body})
+
+
+@hookimpl
+def render_cell(row, value, column, table, database, datasette):
+    if not isinstance(value, str):
+        return None
+    if column == "snippet":
+        return marked(value)
+    if column in LINK_COLUMNS and value.startswith(("http://", "https://")):
+        return Markup(f'<a href="{escape(value)}" rel="nofollow noopener">{escape(value)}</a>')
+    if table == REPORTS and column == "text":
+        args = _current_args.get() or {}
+        query = args.get("_search")
+        if _current_path.get().rstrip("/").endswith(f"/{REPORTS}"):
+            if query:
+                return marked(search.snippet(value, query))
+            preview = " ".join(value[:TEXT_PREVIEW].split())
+            return preview + ("…" if len(value) > TEXT_PREVIEW else "")
+        # Row page: the whole text, escaped, line breaks kept.
+        return Markup(f'<div class="report-text">{escape(value)}</div>')
+    return None
+
+
+# --- failed-check facet and filter --------------------------------------------------------
+
+class FailedCheckFacet(Facet):
+    """Facet of reports by the consistency rules they fail (checks.ok = 0)."""
+
+    type = "failed_check"
+
+    async def suggest(self):
+        return []
+
+    async def facet_results(self):
+        if not self.get_configs():
+            return [], []
+        qs_pairs = self.get_querystring_pairs()
+        sql = f"""select c.rule as value, count(distinct c.report_id) as count from checks c
+                  where c.ok = 0 and c.report_id in (select id from ({self.sql}))
+                  group by c.rule order by count desc, value limit {self.get_facet_size() + 1}"""
+        results = await self.ds.execute(self.database, sql, self.params, truncate=False)
+        values = []
+        for row in results.rows[: self.get_facet_size()]:
+            selected = (FAILED_CHECK_ARG, row["value"]) in qs_pairs
+            toggle = (path_with_removed_args(self.request, {FAILED_CHECK_ARG: row["value"]})
+                      if selected else
+                      path_with_added_args(self.request, {FAILED_CHECK_ARG: row["value"]}))
+            values.append({
+                "value": row["value"], "label": row["value"], "count": row["count"],
+                "toggle_url": self.ds.absolute_url(self.request, self.ds.urls.path(toggle)),
+                "selected": selected,
+            })
+        return [{
+            "name": "failed_check", "type": self.type, "hideable": False,
+            "toggle_url": self.ds.urls.path(self.request.path),
+            "results": values, "truncated": len(results.rows) > self.get_facet_size(),
+        }], []
+
+
+@hookimpl
+def register_facet_classes():
+    return [FailedCheckFacet]
+
+
+@hookimpl
+def filters_from_request(request, database, table, datasette):
+    rules = request.args.getlist(FAILED_CHECK_ARG)
+    if table != REPORTS or not rules:
+        return None
+    wheres, params, human = [], {}, []
+    for i, rule in enumerate(rules):
+        wheres.append(f"id in (select report_id from checks where ok = 0 and rule = :fc{i})")
+        params[f"fc{i}"] = rule
+        human.append(f'fails check "{rule}"')
+    return FilterArguments(wheres, params, human)
+
+
+# --- report pages and charts ----------------------------------------------------------------
+
+@hookimpl
+def startup(datasette):
+    # A plain module cannot ship templates through Datasette's plugin discovery; add ours after
+    # any --template-dir so a deployment can still override them.
+    loader = datasette.jinja_env.loader.loaders[0]
+    loader.searchpath.insert(1 if datasette.template_dir else 0, str(TEMPLATES))
+
+
+async def report_card(datasette, database: str, report_id: str) -> dict | None:
+    db = datasette.get_database(database)
+    rows = (await db.execute(
+        "select r.id, r.source_id, r.agency, r.year, r.url, r.document_url, r.capture_id, "
+        "c.fetched_at, c.sha256, c.warc_file, c.warc_record_id, c.warc_offset "
+        "from reports r left join captures c on c.id = r.capture_id where r.id = ?", [report_id]
+    )).rows
+    if not rows:
+        return None
+    card = dict(rows[0])
+    counts = {}
+    for table in ("cells", "stats", "checks", "attachments"):
+        counts[table] = (await db.execute(
+            f"select count(*) from [{table}] where report_id = ?", [report_id])).rows[0][0]
+    card["counts"] = counts
+    card["failed"] = [dict(r) for r in (await db.execute(
+        "select rule, detail from checks where report_id = ? and ok = 0", [report_id])).rows]
+    card["other_years"] = [dict(r) for r in (await db.execute(
+        "select id, year, title from reports where id != :id and "
+        "(source_id = :source or (source_id is null and agency = :agency)) order by year",
+        {"id": report_id, "source": card["source_id"], "agency": card["agency"]})).rows]
+    return card
+
+
+def chart_config(datasette, query: str) -> dict | None:
+    charts = (datasette.plugin_config("nianbao") or {}).get("charts") or {}
+    return charts.get(query)
+
+
+async def chart_svg(datasette, database: str, query: str, args: dict[str, str]) -> str | None:
+    config = chart_config(datasette, query)
+    canned = await datasette.get_canned_query(database, query, None)
+    if not config or not canned:
+        return None
+    db = datasette.get_database(database)
+    from datasette.utils import derive_named_parameters
+
+    names = await derive_named_parameters(db, canned["sql"])
+    params = {n: args.get(n, "") for n in names}
+    result = await db.execute(canned["sql"], params)
+    rows = [dict(r) for r in result.rows]
+    return render_chart(config, rows)
+
+
+@hookimpl
+def extra_template_vars(template, database, table, view_name, request, datasette):
+    async def inner():
+        out: dict = {}
+        if view_name == "row" and table == REPORTS and request is not None:
+            pk = request.url_vars.get("pks")
+            if pk:
+                out["nianbao_report"] = await report_card(datasette, database, pk)
+        if request is not None and "pks" not in request.url_vars:
+            query = request.url_vars.get("table")
+            if query and chart_config(datasette, query):
+                args = {k: request.args.get(k) for k in request.args}
+                svg = await chart_svg(datasette, database, query, args)
+                out["nianbao_chart"] = Markup(svg) if svg else None
+                qs = urllib.parse.urlencode(args)
+                out["nianbao_chart_url"] = (f"/-/nianbao/chart/{database}/{query}.svg"
+                                            + (f"?{qs}" if qs else ""))
+        return out
+
+    return inner
+
+
+@hookimpl
+def register_routes():
+    return [(r"^/-/nianbao/chart/(?P<database>[^/]+)/(?P<query>[A-Za-z0-9_]+)\.svg$", chart_route)]
+
+
+async def chart_route(datasette, request):
+    database, query = request.url_vars["database"], request.url_vars["query"]
+    svg = await chart_svg(datasette, database, query, {k: request.args.get(k) for k in request.args})
+    if svg is None:
+        return Response.text("no chart for that query", status=404)
+    return Response(svg, content_type="image/svg+xml; charset=utf-8")
+
+
+# --- SVG rendering (pure) -------------------------------------------------------------------
+
+def _num(value) -> float:
+    try:
+        return float(value or 0)
+    except (TypeError, ValueError):
+        return 0.0
+
+
+def _fmt(value: float) -> str:
+    return f"{value:,.0f}" if abs(value) >= 10 or value == int(value) else f"{value:.2f}"
+
+
+def render_chart(config: dict, rows: list[dict]) -> str:
+    """An SVG chart of query rows: type line | bar (horizontal) | stacked (100% columns)."""
+    kind = config.get("type", "bar")
+    title = config.get("title", "")
+    if not rows:
+        return _svg(400, 60, [f'<text x="10" y="35" class="empty">{escape(title)}: no data</text>'])
+    if kind == "line":
+        return _line_chart(config, rows, title)
+    if kind == "stacked":
+        return _stacked_chart(config, rows, title)
+    return _bar_chart(config, rows, title)
+
+
+def _svg(width: int, height: int, parts: list[str], label: str = "") -> str:
+    return (f'<svg xmlns="http://www.w3.org/2000/svg" class="nianbao-chart" role="img" '
+            f'aria-label="{escape(label)}" width="{width}" height="{height}" '
+            f'viewBox="0 0 {width} {height}" font-family="sans-serif" font-size="12">'
+            + "".join(parts) + "</svg>")
+
+
+def _legend(names: list[str], x: int, y: int) -> list[str]:
+    parts = []
+    for i, name in enumerate(names):
+        color = SERIES_COLORS[i % len(SERIES_COLORS)]
+        parts.append(f'<rect x="{x}" y="{y + i * 18}" width="12" height="12" fill="{color}"/>'
+                     f'<text x="{x + 18}" y="{y + i * 18 + 10}">{escape(str(name))}</text>')
+    return parts
+
+
+def _line_chart(config: dict, rows: list[dict], title: str) -> str:
+    x_key = config["x"]
+    ys = config["y"] if isinstance(config["y"], list) else [config["y"]]
+    width, height, left, right, top, bottom = 760, 320, 70, 170, 30, 40
+    xs = [str(r.get(x_key)) for r in rows]
+    top_value = max([_num(r.get(y)) for r in rows for y in ys] + [1])
+    plot_w, plot_h = width - left - right, height - top - bottom
+    step = plot_w / max(1, len(xs) - 1)
+    parts = [f'<text x="{left}" y="18" font-weight="bold">{escape(title)}</text>']
+    for k in range(5):
+        v = top_value * k / 4
+        y = top + plot_h - plot_h * k / 4
+        parts.append(f'<line x1="{left}" x2="{left + plot_w}" y1="{y:.1f}" y2="{y:.1f}" '
+                     f'stroke="#ddd"/><text x="{left - 6}" y="{y + 4:.1f}" '
+                     f'text-anchor="end">{_fmt(v)}</text>')
+    every = max(1, len(xs) // 12)
+    for i, x in enumerate(xs):
+        if i % every == 0:
+            parts.append(f'<text x="{left + i * step:.1f}" y="{height - bottom + 16}" '
+                         f'text-anchor="middle">{escape(x)}</text>')
+    for s, y_key in enumerate(ys):
+        color = SERIES_COLORS[s % len(SERIES_COLORS)]
+        points = [(left + i * step, top + plot_h - plot_h * _num(r.get(y_key)) / top_value)
+                  for i, r in enumerate(rows)]
+        path = " ".join(f"{px:.1f},{py:.1f}" for px, py in points)
+        parts.append(f'<polyline fill="none" stroke="{color}" stroke-width="2" points="{path}"/>')
+        for (px, py), r in zip(points, rows, strict=True):
+            parts.append(f'<circle cx="{px:.1f}" cy="{py:.1f}" r="3" fill="{color}">'
+                         f'<title>{escape(str(r.get(x_key)))}: {_fmt(_num(r.get(y_key)))}</title>'
+                         f'</circle>')
+    parts += _legend(ys, width - right + 16, top)
+    return _svg(width, height, parts, title)
+
+
+def _bar_chart(config: dict, rows: list[dict], title: str) -> str:
+    x_key, y_key = config["x"], config["y"]
+    rows = rows[: config.get("limit", 40)]
+    bar, gap, left, top = 18, 6, 190, 30
+    width = 760
+    height = top + len(rows) * (bar + gap) + 20
+    top_value = max([_num(r.get(y_key)) for r in rows] + [1])
+    plot_w = width - left - 80
+    parts = [f'<text x="10" y="18" font-weight="bold">{escape(title)}</text>']
+    for i, r in enumerate(rows):
+        y = top + i * (bar + gap)
+        w = plot_w * _num(r.get(y_key)) / top_value
+        label = str(r.get(x_key) if r.get(x_key) is not None else "—")
+        parts.append(f'<text x="{left - 6}" y="{y + bar - 5}" text-anchor="end">'
+                     f'{escape(label[:24])}</text>'
+                     f'<rect class="bar" x="{left}" y="{y}" width="{w:.1f}" height="{bar}" '
+                     f'fill="{SERIES_COLORS[0]}"><title>{escape(label)}: '
+                     f'{_fmt(_num(r.get(y_key)))}</title></rect>'
+                     f'<text x="{left + w + 4:.1f}" y="{y + bar - 5}">{_fmt(_num(r.get(y_key)))}'
+                     f'</text>')
+    return _svg(width, height, parts, title)
+
+
+def _stacked_chart(config: dict, rows: list[dict], title: str) -> str:
+    x_key, s_key, y_key = config["x"], config["series"], config["y"]
+    xs: list[str] = []
+    series: list[str] = []
+    values: dict[tuple[str, str], float] = {}
+    for r in rows:
+        x, s = str(r.get(x_key)), str(r.get(s_key))
+        if x not in xs:
+            xs.append(x)
+        if s not in series:
+            series.append(s)
+        values[(x, s)] = values.get((x, s), 0.0) + _num(r.get(y_key))
+    width, height, left, right, top, bottom = 760, 320, 50, 190, 30, 40
+    plot_w, plot_h = width - left - right, height - top - bottom
+    col_w = plot_w / max(1, len(xs))
+    parts = [f'<text x="{left}" y="18" font-weight="bold">{escape(title)}</text>']
+    for i, x in enumerate(xs):
+        total = sum(values.get((x, s), 0.0) for s in series) or 1.0
+        y = top + plot_h
+        for k, s in enumerate(series):
+            share = values.get((x, s), 0.0) / total
+            h = plot_h * share
+            y -= h
+            parts.append(f'<rect x="{left + i * col_w + 2:.1f}" y="{y:.1f}" '
+                         f'width="{max(1.0, col_w - 4):.1f}" height="{h:.1f}" '
+                         f'fill="{SERIES_COLORS[k % len(SERIES_COLORS)]}"><title>{escape(x)} '
+                         f'{escape(s)}: {share:.1%}</title></rect>')
+        parts.append(f'<text x="{left + i * col_w + col_w / 2:.1f}" y="{height - bottom + 16}" '
+                     f'text-anchor="middle">{escape(x)}</text>')
+    for k in range(5):
+        y = top + plot_h - plot_h * k / 4
+        parts.append(f'<text x="{left - 6}" y="{y + 4:.1f}" text-anchor="end">{k * 25}%</text>')
+    parts += _legend(series, width - right + 16, top)
+    return _svg(width, height, parts, title)

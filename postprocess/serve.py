@@ -1,0 +1,51 @@
+"""`nianbao serve`: publish archive.db read-only with Datasette, metadata.yml and our plugin."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import yaml
+
+REPO = Path(__file__).resolve().parent.parent
+METADATA = REPO / "metadata.yml"
+
+# Datasette settings for public hosting: bounded queries, no downloads of the whole file needed.
+SETTINGS = {
+    "sql_time_limit_ms": 3000,
+    "facet_time_limit_ms": 500,
+    "max_returned_rows": 1000,
+    "default_page_size": 50,
+    "truncate_cells_html": 0,
+    "allow_download": True,
+    "default_allow_sql": True,
+}
+
+
+def load_metadata(path: str | Path = METADATA) -> dict:
+    with open(path, encoding="utf-8") as f:
+        return yaml.safe_load(f)
+
+
+def make_datasette(db_path: str | Path, metadata_path: str | Path = METADATA):
+    """A Datasette over db_path opened immutable (read-only, no write endpoints)."""
+    from datasette.app import Datasette
+
+    from postprocess import datasette_plugin  # noqa: F401  (registered via entry point)
+
+    return Datasette(
+        immutables=[str(db_path)],
+        metadata=load_metadata(metadata_path),
+        settings=SETTINGS,
+    )
+
+
+def serve_archive(db_path: str | Path, port: int = 8001, host: str = "127.0.0.1") -> None:
+    """Serve db_path with Datasette until interrupted (blocking)."""
+    import uvicorn
+
+    db_path = Path(db_path)
+    if not db_path.exists():
+        raise FileNotFoundError(f"{db_path} does not exist")
+    ds = make_datasette(db_path)
+    print(f"nianbao: serving {db_path} read-only at http://{host}:{port}/{db_path.stem}")
+    uvicorn.run(ds.app(), host=host, port=port, log_level="warning")

@@ -1,0 +1,374 @@
+"""Builds small (or large, for benchmarks) archive.db files with postprocess.db from realistic rows.
+
+The texts follow the real report layouts of ../shared/spec/formats.md (narrative before 2019, the
+2019 and 2021 table formats after), with agencies modelled on the seeds (榆次区, 呼兰区, 利通区,
+酒泉市, 淮安市洪泽区). One report carries a `<script>` tag to prove that pages escape report text.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import random
+from dataclasses import dataclass
+from pathlib import Path
+
+from postprocess import db as archive_db
+from postprocess.model import Cell, Check, Stat
+from postprocess.search import index_reports
+
+
+@dataclass(frozen=True)
+class Agency:
+    id: str
+    agency: str
+    province: str
+    city: str | None
+    level: str
+    division_code: str
+    host: str
+
+
+AGENCIES = [
+    Agency("sx-yuci", "晋中市榆次区人民政府", "山西省", "晋中市", "county", "140702", "www.yuci.gov.cn"),
+    Agency("hlj-hulan", "哈尔滨市呼兰区人民政府", "黑龙江省", "哈尔滨市", "county", "230111",
+           "www.hrbhl.gov.cn"),
+    Agency("nx-litong", "吴忠市利通区人民政府", "宁夏回族自治区", "吴忠市", "county", "640302",
+           "www.ltq.gov.cn"),
+    Agency("gs-jiuquan", "酒泉市人民政府", "甘肃省", "酒泉市", "city", "620900", "www.jiuquan.gov.cn"),
+    Agency("js-hongze", "淮安市洪泽区人民政府", "江苏省", "淮安市", "county", "320813",
+           "www.hongze.gov.cn"),
+    Agency("js-huaian", "淮安市人民政府", "江苏省", "淮安市", "city", "320800", "www.huaian.gov.cn"),
+    Agency("gd-gov", "广东省人民政府", "广东省", None, "province", "440000", "www.gd.gov.cn"),
+    Agency("gd-edu", "广东省教育厅", "广东省", None, "department", "440000", "edu.gd.gov.cn"),
+]
+
+DENIED_KEYS = [
+    "denied_state_secret", "denied_prohibited_by_law", "denied_three_safety_one_stability",
+    "denied_third_party", "denied_internal_affairs", "denied_process_info",
+    "denied_enforcement_file", "denied_admin_inquiry",
+]
+DENIED_LABELS = {
+    "denied_state_secret": "1.属于国家秘密", "denied_prohibited_by_law": "2.其他法律行政法规禁止公开",
+    "denied_three_safety_one_stability": "3.危及“三安全一稳定”",
+    "denied_third_party": "4.保护第三方合法权益", "denied_internal_affairs": "5.属于三类内部事务信息",
+    "denied_process_info": "6.属于四类过程性信息", "denied_enforcement_file": "7.属于行政执法案卷",
+    "denied_admin_inquiry": "8.属于行政查询事项",
+}
+
+PROBLEMS = [
+    "政府信息公开工作人员业务水平有待提高，部分单位对主动公开重视不够。",
+    "依申请公开办理流程还需进一步规范，答复文书格式不够统一。",
+    "政策解读形式较为单一，图解、视频解读数量偏少。",
+    "基层政务公开标准化规范化建设仍有差距，公开内容更新不够及时。",
+]
+IMPROVEMENTS = [
+    "加强业务培训，提升工作人员政策水平和答复质量。",
+    "严格落实公开属性源头认定机制，做到应公开尽公开。",
+    "完善政府网站信息公开专栏，及时更新各类信息。",
+    "健全依申请公开会商机制，防范行政复议和行政诉讼风险。",
+]
+FILLER = (
+    "本年度，我区坚持以习近平新时代中国特色社会主义思想为指导，全面贯彻落实党中央、国务院关于"
+    "全面推进政务公开工作的决策部署，围绕中心、服务大局，不断拓展公开深度和广度，"
+    "切实保障人民群众知情权、参与权、表达权和监督权。"
+)
+
+
+@dataclass
+class Figures:
+    new: int
+    carried_over: int
+    granted: int
+    partial: int
+    denied: dict[str, int]
+    unable_not_held: int
+    rejected_petition: int
+    reviews: int
+    lawsuits: int
+    fees_yuan: float
+    consultations: int
+    proactive_total: int
+
+    @property
+    def denied_total(self) -> int:
+        return sum(self.denied.values())
+
+    @property
+    def handled(self) -> int:
+        return (self.granted + self.partial + self.denied_total + self.unable_not_held
+                + self.rejected_petition)
+
+    @property
+    def carried_forward(self) -> int:
+        return self.new + self.carried_over - self.handled
+
+
+def random_figures(rng: random.Random) -> Figures:
+    new = rng.randint(0, 400)
+    denied = {k: 0 for k in DENIED_KEYS}
+    for key in rng.sample(DENIED_KEYS, rng.randint(0, 3)):
+        denied[key] = rng.randint(0, max(1, new // 20))
+    granted = new // 2
+    partial = new // 10
+    unable = new // 8
+    rejected = new // 25
+    carried_over = rng.randint(0, 5)
+    return Figures(
+        new=new, carried_over=carried_over, granted=granted, partial=partial, denied=denied,
+        unable_not_held=unable, rejected_petition=rejected, reviews=rng.randint(0, 6),
+        lawsuits=rng.randint(0, 4), fees_yuan=0.0, consultations=rng.randint(100, 20000),
+        proactive_total=rng.randint(500, 30000),
+    )
+
+
+def fmt_for(year: int) -> str:
+    return "narrative" if year < 2019 else ("2019" if year < 2021 else "2021")
+
+
+def report_text(agency: Agency, year: int, fig: Figures, rng: random.Random,
+                extra: str = "", paragraphs: int = 2) -> str:
+    """A report text in the layout of its year's format (tables as `|` rows)."""
+    fmt = fmt_for(year)
+    title = f"{agency.agency}{year}年政府信息公开工作年度报告"
+    lines = [title, f"本报告依据《中华人民共和国政府信息公开条例》编制，统计期限自{year}年1月1日起至{year}年12月31日止。"]
+    lines += [FILLER] * paragraphs
+    if fmt == "narrative":
+        lines += [
+            "一、概述",
+            f"{year}年共主动公开政府信息{fig.proactive_total}条，接待群众咨询{fig.consultations}人次。",
+            "二、依申请公开政府信息情况",
+            f"全年共受理政府信息公开申请{fig.new}件，其中同意公开{fig.granted}件，"
+            f"部分公开{fig.partial}件，不予公开{fig.denied_total}件。",
+        ]
+        if fig.fees_yuan:
+            lines.append(f"全年收取检索、复制费用{fig.fees_yuan:g}元。")
+        else:
+            lines.append("本年度未收取任何费用。")
+        if fig.reviews or fig.lawsuits:
+            lines.append(f"因政府信息公开引起行政复议{fig.reviews}件，行政诉讼{fig.lawsuits}件。")
+        else:
+            lines.append("未发生因政府信息公开申请提起行政复议、行政诉讼的情况。")
+    else:
+        lines += [
+            "一、总体情况", "二、主动公开政府信息情况",
+            "| 第二十条第（一）项 | 信息内容 | 本年制发件数 | 本年废止件数 | 现行有效件数 |",
+            f"| 规章 | 0 | 0 | 0 |", f"| 行政规范性文件 | {rng.randint(1, 40)} | 0 | {rng.randint(40, 200)} |",
+            "| 第二十条第（八）项 | 行政事业性收费 | 本年收费金额（单位：万元） |",
+            f"| 行政事业性收费 | {rng.randint(0, 30000) / 10:g} |",
+            "三、收到和处理政府信息公开申请情况",
+            f"| 一、本年新收政府信息公开申请数量 | {fig.new} |",
+            f"| 二、上年结转政府信息公开申请数量 | {fig.carried_over} |",
+            f"| 三、本年度办理结果 | （一）予以公开 | {fig.granted} |",
+            f"| （二）部分公开（区分处理的，只计这一情形，不计其他情形） | {fig.partial} |",
+        ]
+        for key in DENIED_KEYS:
+            lines.append(f"| （三）不予公开 | {DENIED_LABELS[key]} | {fig.denied[key]} |")
+        lines += [
+            f"| （四）无法提供 | 1.本机关不掌握相关政府信息 | {fig.unable_not_held} |",
+            f"| （五）不予处理 | 1.信访举报投诉类申请 | {fig.rejected_petition} |",
+            f"| （七）总计 | {fig.handled} |",
+            f"| 四、结转下年度继续办理 | {fig.carried_forward} |",
+            "四、政府信息公开行政复议、行政诉讼情况",
+            f"| 行政复议 | 总计 | {fig.reviews} |",
+            f"| 行政诉讼 | 总计 | {fig.lawsuits} |",
+        ]
+    lines += ["五、存在的主要问题及改进情况", rng.choice(PROBLEMS), rng.choice(IMPROVEMENTS)]
+    if extra:
+        lines.append(extra)
+    lines += ["六、其他需要报告的事项", "无。"]
+    return "\n".join(lines)
+
+
+def cells_and_stats(fig: Figures, year: int) -> tuple[list[Cell], list[Stat]]:
+    fmt = fmt_for(year)
+    stats: list[Stat] = []
+    cells: list[Cell] = []
+    if fmt == "narrative":
+        stats += [
+            Stat("proactive_total", fig.proactive_total, f"{fig.proactive_total}条", origin="sentence",
+                 evidence="全年共主动公开政府信息"),
+            Stat("requests_new", fig.new, f"{fig.new}件", origin="sentence", evidence="受理申请"),
+            Stat("requests_granted", fig.granted, f"{fig.granted}件", origin="sentence", evidence="同意公开"),
+            Stat("requests_denied", fig.denied_total, f"{fig.denied_total}件", origin="sentence",
+                 evidence="不予公开"),
+            Stat("consultations", fig.consultations, f"{fig.consultations}人次", origin="sentence",
+                 evidence="接待群众咨询"),
+            Stat("fees_yuan", fig.fees_yuan, f"{fig.fees_yuan:g}元", origin="sentence", evidence="收取费用"),
+        ]
+        return cells, stats
+    rows = {
+        "new": fig.new, "carried_over": fig.carried_over, "granted": fig.granted,
+        "partial": fig.partial, **fig.denied, "unable_not_held": fig.unable_not_held,
+        "rejected_petition": fig.rejected_petition, "total_handled": fig.handled,
+        "carried_forward": fig.carried_forward,
+    }
+    for row_key, value in rows.items():
+        cells.append(Cell("requests", row_key, "total", float(value), str(value), "件",
+                          row_label=DENIED_LABELS.get(row_key, row_key), col_label="总计"))
+    cells.append(Cell("appeals", "review", "total", float(fig.reviews), str(fig.reviews), "件"))
+    cells.append(Cell("appeals", "litigation_direct", "total", float(fig.lawsuits),
+                      str(fig.lawsuits), "件"))
+    for key, value, ev in [
+        ("requests_new", fig.new, "requests.new.total"),
+        ("requests_carried_over", fig.carried_over, "requests.carried_over.total"),
+        ("requests_handled", fig.handled, "requests.total_handled.total"),
+        ("requests_granted", fig.granted, "requests.granted.total"),
+        ("requests_partial", fig.partial, "requests.partial.total"),
+        ("requests_denied", fig.denied_total, ""),
+        ("requests_unable", fig.unable_not_held, ""),
+        ("requests_rejected", fig.rejected_petition, ""),
+        ("requests_carried_forward", fig.carried_forward, "requests.carried_forward.total"),
+        ("reviews", fig.reviews, "appeals.review.total"),
+        ("lawsuits", fig.lawsuits, ""),
+    ]:
+        stats.append(Stat(key, float(value), str(value), origin="cell", evidence=ev))
+    return cells, stats
+
+
+@dataclass
+class Spec:
+    """One hand-written report of the small fixture archive."""
+
+    agency: int
+    year: int
+    extra: str = ""
+    published: str | None = None  # default: 20 March of the next year
+    failing: tuple[str, ...] = ()
+    title: str | None = None
+    fees_yuan: float = 0.0
+    process_info: int = 0
+
+
+SMALL_SPECS: list[Spec] = [
+    Spec(0, 2008, extra="本年度依申请公开收取复制费用。", fees_yuan=120.0),
+    Spec(0, 2014, extra="榆次区开展政务公开专题培训。"),
+    Spec(0, 2015, published="2016-05-10"),
+    Spec(0, 2016),
+    Spec(1, 2018),
+    Spec(1, 2019, failing=("requests_balance",)),
+    Spec(1, 2020),
+    Spec(1, 2022, process_info=3),
+    Spec(2, 2015, extra="利通区电子政务外网建设完成。"),
+    Spec(2, 2021),
+    Spec(2, 2022, process_info=1, failing=("total_column_sum",)),
+    Spec(3, 2016, extra="酒泉市政府信息公开成绩单发布。"),
+    Spec(3, 2021),
+    Spec(3, 2022),
+    Spec(4, 2022, process_info=2),
+    Spec(4, 2023),
+    Spec(4, 2024, published="2025-04-02"),
+    Spec(5, 2023, failing=("appeals_total",)),
+    Spec(5, 2024),
+    Spec(6, 2021),
+    Spec(6, 2022),
+    Spec(7, 2021, published="2022-03-15"),
+    Spec(7, 2022, extra='附件说明：<script>alert("xss")</script> 请勿执行。'),
+]
+SCRIPT_TEXT = '<script>alert("xss")</script>'
+
+
+def _write(db, rid: int, agency: Agency, year: int, fig: Figures, text: str, *,
+           published: str, title: str, failing: tuple[str, ...], fetched_at: str) -> None:
+    url = f"http://{agency.host}/zwgk/ndbg/{year}/t{rid:06d}.html"
+    sha = hashlib.sha256(text.encode()).hexdigest()
+    capture = {
+        "id": rid, "crawl_id": 1, "source_id": agency.id, "url": url, "method": "GET",
+        "fetched_at": fetched_at, "status": 200, "content_type": "text/html; charset=utf-8",
+        "sha256": sha, "size": len(text.encode()), "warc_file": "data/warc/demo-00001.warc.gz",
+        "warc_record_id": f"<urn:uuid:00000000-0000-4000-8000-{rid:012d}>",
+        "warc_offset": rid * 4096, "role": "report", "blocked": 0,
+    }
+    db["captures"].insert(capture, pk="id")
+    cells, stats = cells_and_stats(fig, year)
+    rules = ["requests_balance", "total_column_sum", "appeals_total"] if cells else ["year_matches"]
+    checks = [Check(rule, rule not in failing, "一+二=（七）+四" if rule not in failing
+                    else f"{rule}: 合计与分项之和不一致") for rule in rules]
+    checks += [Check(rule, False, f"{rule}: 合计与分项之和不一致") for rule in failing
+               if rule not in rules]
+    report = {
+        "id": rid, "source_id": agency.id, "capture_id": rid, "document_capture_id": rid,
+        "url": url, "document_url": url, "title": title, "agency": agency.agency, "year": year,
+        "published": published, "kind": "annual_report", "kind_reason": "title",
+        "format": fmt_for(year), "text": text, "text_source": "html", "parse_status": "ok",
+        "province": agency.province, "city": agency.city, "level": agency.level,
+        "division_code": agency.division_code, "sha256": sha, "fetched_at": fetched_at,
+    }
+    archive_db.write_report(db, report, [], cells, stats, checks)
+
+
+def _sources(db) -> None:
+    archive_db.upsert_sources(db, [
+        {"id": a.id, "agency": a.agency, "division_code": a.division_code, "level": a.level,
+         "cms": "trs", "province": a.province, "city": a.city,
+         "start_urls": [f"http://{a.host}/zwgk/ndbg/"], "verified": 1,
+         "example_url": f"http://{a.host}/zwgk/ndbg/", "notes": "", "demo": 1}
+        for a in AGENCIES
+    ])
+    with db.conn:
+        db["crawls"].insert({"id": 1, "started_at": "2025-01-05T08:00:00Z",
+                             "finished_at": "2025-01-05T09:00:00Z", "sources": "[]",
+                             "status": "finished", "pages": 0, "reports": 0, "errors": 0})
+
+
+def build_small_archive(path: str | Path) -> Path:
+    """The fixture archive: hand-written reports over 8 agencies, 6 provinces, 2008-2024."""
+    path = Path(path)
+    db = archive_db.open_db(path)
+    _sources(db)
+    rng = random.Random(20240601)
+    with db.conn:
+        for rid, spec in enumerate(SMALL_SPECS, start=1):
+            agency = AGENCIES[spec.agency]
+            fig = random_figures(rng)
+            fig.fees_yuan = spec.fees_yuan
+            fig.denied["denied_process_info"] = spec.process_info
+            text = report_text(agency, spec.year, fig, rng, extra=spec.extra)
+            title = spec.title or f"{agency.agency}{spec.year}年政府信息公开工作年度报告"
+            _write(db, rid, agency, spec.year, fig, text,
+                   published=spec.published or f"{spec.year + 1}-03-20", title=title,
+                   failing=spec.failing, fetched_at=f"2025-01-{1 + rid % 28:02d}T08:{rid % 60:02d}:00Z")
+    index_reports(db)
+    db.close()
+    return path
+
+
+def build_large_archive(path: str | Path, n: int, seed: int = 7,
+                        echo=lambda *_: None) -> Path:
+    """n random reports over many synthetic agencies, texts of realistic length (2-7k chars)."""
+    path = Path(path)
+    db = archive_db.open_db(path)
+    db.execute("PRAGMA synchronous = OFF")
+    _sources(db)
+    rng = random.Random(seed)
+    n_agencies = max(1, n // 12)
+    base = [a for a in AGENCIES]
+    with db.conn:
+        for i in range(1, n_agencies):
+            a = base[i % len(base)]
+            db["sources"].insert({"id": f"syn-{i}", "agency": f"{a.city or a.province}第{i}局",
+                                  "division_code": a.division_code, "level": "department",
+                                  "cms": "generic", "province": a.province, "city": a.city,
+                                  "start_urls": "[]", "verified": 0, "demo": 0})
+    agencies = base + [
+        Agency(f"syn-{i}", f"{base[i % len(base)].city or base[i % len(base)].province}第{i}局",
+               base[i % len(base)].province, base[i % len(base)].city, "department",
+               base[i % len(base)].division_code, f"syn{i}.example.gov.cn")
+        for i in range(1, n_agencies)
+    ]
+    for start in range(1, n + 1, 5000):
+        with db.conn:
+            for rid in range(start, min(n, start + 4999) + 1):
+                agency = agencies[rid % len(agencies)]
+                year = 2008 + rid % 17
+                fig = random_figures(rng)
+                extra = rng.choice(PROBLEMS + IMPROVEMENTS + [FILLER])
+                text = report_text(agency, year, fig, rng, extra=extra,
+                                   paragraphs=rng.randint(1, 12))
+                _write(db, rid, agency, year, fig, text, published=f"{year + 1}-03-20",
+                       title=f"{agency.agency}{year}年政府信息公开工作年度报告", failing=(),
+                       fetched_at="2025-02-01T00:00:00Z")
+        echo(f"  {min(n, start + 4999)} reports written")
+    echo("  indexing")
+    index_reports(db)
+    db.close()
+    return path
