@@ -1,0 +1,513 @@
+"""Pure parsers for list pages and report pages of the CMS families in spec/portals.md.
+
+`parse_list(body, url, cms)` finds report links and further list pages; `parse_detail(body, url)`
+finds attachments and continuation pages. Bytes are decoded with w3lib's rules (HTTP header, BOM,
+<meta>, GBK family read as gb18030). No I/O here: the spiders only route.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from urllib.parse import parse_qsl, urlencode, urljoin, urlsplit, urlunsplit
+
+import lxml.html
+from w3lib.encoding import html_to_unicode, resolve_encoding
+
+from crawler.urls import canonical_url
+from postprocess.model import Link
+
+# --- what a report link looks like ------------------------------------------------------------
+
+# Title words of an annual report (simplified and traditional forms).
+REPORT_WORDS = re.compile(r"年度报告|年报|年度報告|年報|工作报告|工作報告|信息公开.{0,6}(?:统计|情况)")
+YEAR_IN_TITLE = re.compile(r"(?:19|20)\d{2}|[〇零一二][〇零一二三四五六七八九]{3}")
+# Article URLs of the CMS families (spec/portals.md, "CMS families").
+ARTICLE_PATTERNS = {
+    "trs": re.compile(r"/t(?:19|20)\d{6}_\d+(?:_\d+)?(?:_wap)?\.s?html?$"),
+    "hanweb": re.compile(r"/art/\d{4}/\d{1,2}/\d{1,2}/art_\d+_\d+(?:\.html)?$"),
+    "hanweb_col": re.compile(r"/col/[\d_]+/art/\d{6}/\w+\.html$"),
+    "gkmlpt": re.compile(r"/content/(?:\d+/\d+/)?post_\d+\.html$"),
+    "kaipu": re.compile(r"/\d{6}/[0-9a-f]{32}\.s?html$"),
+    "vsb": re.compile(r"/info/\d+/\d+\.htm$"),
+    "aspnet": re.compile(r"/(?:article_view\.aspx\?aid|PublicDetail\.aspx\?id)=\d+", re.I),
+    "cms_html": re.compile(r"/cms/html/[^/]+/\d{4}-\d{2}-\d{2}/\d+\.html$"),
+    "snowflake": re.compile(r"/\d{17,20}\.html$"),
+    "shanghai": re.compile(r"/nw\d+/\d{8}/[0-9a-f]{32}\.html$"),
+}
+# Modules that only ever serve annual reports (Zhejiang's Hanweb module).
+REPORT_MODULES = re.compile(r"/module/xxgk/xxgkAnnualReport\.jsp\?", re.I)
+# Links to columns (list pages), never reports themselves.
+COLUMN_URL = re.compile(r"(?:/|/index(?:_\d+)?\.s?html?|/col/col\d+/(?:index\.html)?)$", re.I)
+
+# --- attachments -----------------------------------------------------------------------------
+
+ATTACHMENT_EXTS = ("pdf", "doc", "docx", "wps", "xls", "xlsx", "et", "ofd", "zip")
+_EXT = re.compile(r"\.(" + "|".join(ATTACHMENT_EXTS) + r")$", re.I)
+# Download scripts whose URL does not end in the file's extension.
+ATTACHMENT_URLS = re.compile(
+    r"/module/download/downfile\.jsp|/attachment/0/|/download\.(?:jsp|aspx?|php)\?", re.I)
+# pdf.js viewers and download scripts name the file in a query parameter.
+FILE_PARAMS = ("file", "filename", "fileurl", "path", "url")
+
+# --- pagination ------------------------------------------------------------------------------
+
+NAV_TEXT = re.compile(
+    r"^(?:下一页|下页|后页|下一頁|尾页|末页|最后一页|尾頁|上一页|上页|前页|第\s*\d+\s*页|\d{1,4}"
+    r"|[>»›]+|[<«‹]+|next|last|prev(?:ious)?)$", re.I)
+PAGE_PARAMS = ("page", "pagenum", "pageindex", "pageno", "currpage", "curpage", "pn", "p",
+               "pagenumber", "page_no", "cpage")
+# index_3.html, list_3.shtml, column-index-3.shtml (the number is the page, the stem the list).
+PAGE_FILE = re.compile(r"^(?P<stem>(?:index|list|default|more|column-index|lm|lb)[\w-]*?)[_-]"
+                       r"(?P<n>\d{1,4})\.(?P<ext>s?html?|jsp|aspx?|php)$", re.I)
+# /2.html, /14.htm (VSB list pages count in their own directory).
+NUMBER_FILE = re.compile(r"^(?P<n>\d{1,4})\.(?P<ext>s?html?)$", re.I)
+PAGE_FILL_LIMIT = 500
+
+# TRS page-foot script: createPageHTML(countPage, currentPage, "index", "html"); newer templates
+# put a container id first: createPageHTML('page_div', 17, 0, 'index', 'html', 385).
+TRS_CREATE_PAGE = re.compile(
+    r"createPageHTML\(\s*(?:['\"][^'\"]*['\"]\s*,\s*)?(\d+)\s*,\s*(\d+)\s*,\s*['\"]([^'\"]+)['\"]"
+    r"\s*,\s*['\"]([^'\"]+)['\"]")
+TRS_COUNT_PAGE = re.compile(r"\bvar\s+countPage\s*=\s*['\"]?(\d+)")
+TRS_PAGE_NAME = re.compile(r"\bvar\s+(?:pageName|sPageName)\s*=\s*['\"]([^'\"]+)['\"]")
+TRS_PAGE_EXT = re.compile(r"\bvar\s+(?:pageExt|sPageExt)\s*=\s*['\"]\.?([^'\"]+)['\"]")
+
+# Hanweb jpage: records inside <script type="text/xml"><datastore>, more via dataproxy.jsp.
+HANWEB_RECORD = re.compile(r"<record>\s*<!\[CDATA\[(.*?)\]\]>\s*</record>", re.S | re.I)
+HANWEB_DATASTORE = re.compile(r"<datastore>.*?</datastore>", re.S | re.I)
+HANWEB_NEXTGROUP = re.compile(r"<nextgroup>\s*<!\[CDATA\[(.*?)\]\]>", re.S | re.I)
+HANWEB_TOTAL_XML = re.compile(r"<totalrecord>\s*(\d+)\s*</totalrecord>", re.I)
+HANWEB_OPTION = {
+    "proxy": re.compile(r"proxyUrl\s*:\s*['\"]([^'\"]+)['\"]"),
+    "perpage": re.compile(r"perPage\s*:\s*['\"]?(\d+)"),
+    "total": re.compile(r"totalRecord\s*:\s*['\"]?(\d+)"),
+    "group": re.compile(r"groupSize\s*:\s*['\"]?(\d+)"),
+}
+HANWEB_AJAX_PARAM = re.compile(r"ajaxParam\s*:\s*\{([^}]*)\}", re.S)
+HANWEB_JS_PAIR = re.compile(r"(\w+)\s*:\s*(?:'([^']*)'|\"([^\"]*)\"|([^,\s}]+))")
+HANWEB_PROXY_DEFAULT = "/module/web/jpage/dataproxy.jsp"
+HANWEB_PROXY_PATH = re.compile(r"/module/(?:web/)?jpage/dataproxy\.jsp", re.I)
+# The form the dataproxy expects, in the order the jpage script sends it.
+HANWEB_FORM_KEYS = ("col", "appid", "webid", "path", "columnid", "sourceContentType", "unitid",
+                    "webname", "permissiontype")
+HANWEB_FORM_DEFAULTS = {"col": "1", "appid": "1", "path": "/", "permissiontype": "0"}
+HANWEB_PERPAGE = 15
+HANWEB_GROUP = 3
+
+# --- anti-bot challenge pages ----------------------------------------------------------------
+
+BLOCK_STATUSES = {412: "HTTP 412 (瑞数-style bot protection)", 521: "HTTP 521 (加速乐 challenge)"}
+BLOCK_MARKERS = (
+    (re.compile(rb"wzwsrel|wzws_cid|WZWSREL|wzwschallenge", re.I), "WZWS JavaScript challenge"),
+    (re.compile(rb"__jsl_clearance"), "加速乐 challenge"),
+    (re.compile(rb"\$_ts\s*=\s*window\["), "瑞数 challenge"),
+    (re.compile(rb"EdgeOne[^<]{0,80}(?:bot|captcha|verify|challenge)|eo_captcha", re.I),
+     "TencentEdgeOne bot check"),
+)
+BLOCK_SNIFF_BYTES = 64 * 1024
+
+
+@dataclass(frozen=True)
+class ListRequest:
+    """A further list page; `inherit_form` resends the current request's POST form."""
+
+    url: str
+    method: str = "GET"
+    form: tuple[tuple[str, str], ...] = ()
+    inherit_form: bool = False
+
+
+@dataclass
+class ListPage:
+    reports: list[Link] = field(default_factory=list)
+    pages: list[ListRequest] = field(default_factory=list)
+
+
+@dataclass
+class DetailPage:
+    title: str | None = None
+    attachments: list[Link] = field(default_factory=list)
+    continuations: list[str] = field(default_factory=list)
+
+
+# --- decoding --------------------------------------------------------------------------------
+
+def decode_body(body: bytes | str, content_type: str | None = None,
+                encoding: str | None = None) -> str:
+    """Text of a response: a forced encoding wins, else header, BOM, <meta>, then utf-8."""
+    if isinstance(body, str):
+        return body
+    if encoding:
+        return body.decode(resolve_encoding(encoding) or encoding, errors="replace")
+    _enc, text = html_to_unicode(content_type, body)
+    return text
+
+
+def _doc(text: str, url: str) -> lxml.html.HtmlElement | None:
+    text = text.strip()
+    if not text:
+        return None
+    # lxml refuses str input that carries an XML encoding declaration.
+    text = re.sub(r"^<\?xml[^>]*\?>", "", text)
+    try:
+        doc = lxml.html.document_fromstring(text)
+    except (lxml.etree.ParserError, ValueError):
+        return None
+    doc.make_links_absolute(_base_url(doc, url), resolve_base_href=False,
+                            handle_failures="discard")
+    return doc
+
+
+def _base_url(doc: lxml.html.HtmlElement, url: str) -> str:
+    base = doc.xpath("//base/@href")
+    return urljoin(url, base[0].strip()) if base and base[0].strip() else url
+
+
+def _clean(text: str | None) -> str:
+    return re.sub(r"\s+", " ", text or "").strip()
+
+
+def _anchors(doc: lxml.html.HtmlElement | None) -> list[Link]:
+    """Every followable <a href> with its visible text (or its title when that says more)."""
+    if doc is None:
+        return []
+    found: list[Link] = []
+    for a in doc.iter("a"):
+        href = (a.get("href") or "").strip()
+        if not href.startswith(("http://", "https://")):
+            continue
+        text = _clean(a.text_content())
+        title = _clean(a.get("title"))
+        if title and (len(title) > len(text) or text.endswith(("...", "…", ".."))):
+            text = title
+        found.append(Link(canonical_url(href), text))
+    return found
+
+
+# --- report links ----------------------------------------------------------------------------
+
+def _article_kind(url: str) -> str | None:
+    parts = urlsplit(url)
+    target = parts.path + (f"?{parts.query}" if parts.query else "")
+    for kind, pattern in ARTICLE_PATTERNS.items():
+        if pattern.search(target if kind == "aspnet" else parts.path):
+            return kind
+    return None
+
+
+def _in_column(link: str, list_url: str, kind: str) -> bool:
+    """True when an article URL sits in the column the list page belongs to."""
+    lpath, apath = urlsplit(list_url).path, urlsplit(link).path
+    if urlsplit(link).hostname != urlsplit(list_url).hostname:
+        return False
+    if kind == "hanweb":
+        col = re.search(r"/col/col(\d+)/", lpath)
+        art = re.search(r"/art_(\d+)_\d+", apath)
+        return bool(col and art and col.group(1) == art.group(1))
+    column_dir = lpath.rsplit("/", 1)[0] + "/"
+    return column_dir != "/" and apath.startswith(column_dir)
+
+
+def is_report_link(link: Link, list_url: str, pattern: str | None = None) -> bool:
+    """Decide whether a link on a list page points at a report (page or document)."""
+    url, text = link.url, link.text
+    if pattern:
+        return re.search(pattern, url) is not None
+    if NAV_TEXT.match(text):
+        return False
+    if REPORT_MODULES.search(url):
+        return True
+    titled = bool(REPORT_WORDS.search(text))
+    kind = _article_kind(url)
+    if kind:
+        return titled or _in_column(url, list_url, kind)
+    if is_attachment_url(url):
+        return titled
+    path = urlsplit(url).path
+    # A titled link with a year that is not a column link: report on an unknown CMS.
+    return titled and bool(YEAR_IN_TITLE.search(text)) and not COLUMN_URL.search(path)
+
+
+# --- pagination ------------------------------------------------------------------------------
+
+def _page_template(url: str) -> tuple[str, int] | None:
+    """(template with {n}, n) when the URL looks like page n of a paginated list."""
+    parts = urlsplit(url)
+    pairs = parse_qsl(parts.query, keep_blank_values=True)
+    for i, (name, value) in enumerate(pairs):
+        if name.lower() in PAGE_PARAMS and value.isdigit():
+            templ = [(k, "{n}" if j == i else v.replace("{", "{{").replace("}", "}}"))
+                     for j, (k, v) in enumerate(pairs)]
+            query = urlencode(templ, safe="{}/:,")
+            base = urlunsplit((parts.scheme, parts.netloc, parts.path, "", ""))
+            return base.replace("{", "{{").replace("}", "}}") + "?" + query, int(value)
+    head, _, last = parts.path.rpartition("/")
+    match = PAGE_FILE.match(last) or NUMBER_FILE.match(last)
+    if match and not parts.query:
+        stem = match.groupdict().get("stem")
+        name = f"{stem}_{{n}}.{match['ext']}" if stem else f"{{n}}.{match['ext']}"
+        if stem and f"{stem}-{match['n']}" in last:
+            name = f"{stem}-{{n}}.{match['ext']}"
+        base = urlunsplit((parts.scheme, parts.netloc, head + "/", "", ""))
+        return base.replace("{", "{{").replace("}", "}}") + name, int(match["n"])
+    return None
+
+
+def _generic_pages(links: list[Link], url: str) -> list[str]:
+    """Page links of a generic list: nav anchors, with gaps between numbered pages filled."""
+    host = urlsplit(url).hostname
+    pages: list[str] = []
+    numbers: dict[str, set[int]] = {}
+    for link in links:
+        if urlsplit(link.url).hostname != host or not NAV_TEXT.match(link.text):
+            continue
+        if _article_kind(link.url) or is_attachment_url(link.url):
+            continue
+        pages.append(link.url)
+        found = _page_template(link.url)
+        if found:
+            numbers.setdefault(found[0], set()).add(found[1])
+    for template, seen in numbers.items():
+        low, high = min(seen), max(seen)
+        for n in range(low, min(high, low + PAGE_FILL_LIMIT) + 1):
+            pages.append(template.format(n=n))
+    return pages
+
+
+def _trs_pages(text: str, url: str) -> list[str]:
+    """All pages named by the TRS page-foot script: index.html, index_1.html, ..."""
+    match = TRS_CREATE_PAGE.search(text)
+    if match:
+        count, name, ext = int(match[1]), match[3], match[4].lstrip(".")
+    else:
+        count_match = TRS_COUNT_PAGE.search(text)
+        if not count_match:
+            return []
+        count = int(count_match[1])
+        name_match, ext_match = TRS_PAGE_NAME.search(text), TRS_PAGE_EXT.search(text)
+        name = name_match[1] if name_match else "index"
+        path_ext = urlsplit(url).path.rsplit(".", 1)
+        ext = ext_match[1] if ext_match else (path_ext[1] if len(path_ext) == 2
+                                              and "/" not in path_ext[1] else "html")
+    count = min(count, PAGE_FILL_LIMIT)
+    return [urljoin(url, f"{name}.{ext}" if i == 0 else f"{name}_{i}.{ext}")
+            for i in range(count)]
+
+
+def _hanweb_form(text: str) -> tuple[str, dict[str, str]] | None:
+    """The dataproxy path and form read from a Hanweb page's jpage script or nextgroup link."""
+    params: dict[str, str] = {}
+    proxy = None
+    match = HANWEB_AJAX_PARAM.search(text)
+    if match:
+        for key, q1, q2, bare in HANWEB_JS_PAIR.findall(match[1]):
+            params[key] = q1 or q2 or bare
+    nextgroup = HANWEB_NEXTGROUP.search(text)
+    if nextgroup:
+        href = re.search(r"href=['\"]([^'\"]+)['\"]", nextgroup[1])
+        if href:
+            parts = urlsplit(href[1].replace("&amp;", "&"))
+            if HANWEB_PROXY_PATH.search(parts.path):
+                proxy = parts.path
+            for key, value in parse_qsl(parts.query, keep_blank_values=True):
+                params.setdefault(key, value)
+    option = HANWEB_OPTION["proxy"].search(text)
+    if option:
+        proxy = option[1]
+    if "columnid" not in params or "unitid" not in params:
+        return None
+    form = {k: params.get(k, HANWEB_FORM_DEFAULTS.get(k)) for k in HANWEB_FORM_KEYS}
+    return proxy or HANWEB_PROXY_DEFAULT, {k: v for k, v in form.items() if v is not None}
+
+
+def _int_option(name: str, text: str, default: int | None) -> int | None:
+    match = HANWEB_OPTION[name].search(text)
+    return int(match[1]) if match else default
+
+
+def _proxy_url(base: str, proxy: str, start: int, end: int, perpage: int) -> str:
+    query = urlencode({"startrecord": start, "endrecord": end, "perpage": perpage})
+    return urljoin(base, proxy) + "?" + query
+
+
+def _hanweb_pages(text: str, url: str, records: int) -> list[ListRequest]:
+    """POST dataproxy requests for the records a Hanweb column does not show statically."""
+    parts = urlsplit(url)
+    if HANWEB_PROXY_PATH.search(parts.path):
+        # A dataproxy answer: ask for the next group until the announced total is reached.
+        query = dict(parse_qsl(parts.query))
+        try:
+            start, end = int(query["startrecord"]), int(query["endrecord"])
+            perpage = int(query.get("perpage", HANWEB_PERPAGE))
+        except (KeyError, ValueError):
+            return []
+        total_match = HANWEB_TOTAL_XML.search(text)
+        total = int(total_match[1]) if total_match else None
+        size = end - start + 1
+        if (total is not None and end >= total) or (total is None and records < size):
+            return []
+        new_end = end + size if total is None else min(end + size, total)
+        return [ListRequest(_proxy_url(url, parts.path, end + 1, new_end, perpage), "POST",
+                            inherit_form=True)]
+    found = _hanweb_form(text)
+    if not found:
+        return []
+    proxy, form = found
+    perpage = _int_option("perpage", text, HANWEB_PERPAGE) or HANWEB_PERPAGE
+    group = _int_option("group", text, HANWEB_GROUP) or HANWEB_GROUP
+    total = _int_option("total", text, None)
+    step = perpage * group
+    form_pairs = tuple(form.items())
+    if total is None:
+        # Unknown size: ask for the group after the static records; answers chain on.
+        return [ListRequest(_proxy_url(url, proxy, records + 1, records + step, perpage), "POST",
+                            form_pairs)]
+    pages = []
+    for start in range(1, min(total, step * PAGE_FILL_LIMIT) + 1, step):
+        end = min(start + step - 1, total)
+        if end > records:
+            pages.append(ListRequest(_proxy_url(url, proxy, start, end, perpage), "POST",
+                                     form_pairs))
+    return pages
+
+
+# --- entry points ----------------------------------------------------------------------------
+
+def parse_list(body: bytes | str, url: str, cms: str, *, content_type: str | None = None,
+               encoding: str | None = None, report_url_pattern: str | None = None) -> ListPage:
+    """Report links and further list pages of one list page (or Hanweb dataproxy answer)."""
+    if cms not in ("trs", "hanweb", "generic"):
+        raise ValueError(f"parse_list: unknown CMS family {cms!r} for {url}")
+    text = decode_body(body, content_type, encoding)
+    result = ListPage()
+    seen: set[str] = set()
+
+    def add_report(link: Link) -> None:
+        if link.url not in seen and link.url != canonical_url(url):
+            seen.add(link.url)
+            result.reports.append(link)
+
+    page_text = text
+    records = 0
+    if cms == "hanweb" or HANWEB_RECORD.search(text):
+        # jpage records are the column's own list: every link in them is an item of the column.
+        for fragment in HANWEB_RECORD.findall(text):
+            records += 1
+            for link in _anchors(_doc(f"<div>{fragment}</div>", url)):
+                if is_report_link(link, url, report_url_pattern) or (
+                        not report_url_pattern and not NAV_TEXT.match(link.text)
+                        and not COLUMN_URL.search(urlsplit(link.url).path)):
+                    add_report(link)
+        page_text = HANWEB_DATASTORE.sub("", text)
+    links = _anchors(_doc(page_text, url))
+    for link in links:
+        if is_report_link(link, url, report_url_pattern):
+            add_report(link)
+    page_urls: list[ListRequest] = []
+    if cms == "trs" or TRS_CREATE_PAGE.search(text):
+        page_urls += [ListRequest(u) for u in _trs_pages(text, url)]
+    if cms == "hanweb" or records:
+        page_urls += _hanweb_pages(text, url, records)
+    page_urls += [ListRequest(u) for u in _generic_pages(links, url)]
+    here = canonical_url(url)
+    known: set[tuple[str, str]] = set()
+    for page in page_urls:
+        page = ListRequest(canonical_url(page.url), page.method, page.form, page.inherit_form)
+        key = (page.method, page.url)
+        if key in known or (page.method == "GET" and page.url == here) or page.url in seen:
+            continue
+        known.add(key)
+        result.pages.append(page)
+    return result
+
+
+def is_attachment_url(url: str) -> bool:
+    """True for links to documents (by extension, download script or file parameter)."""
+    parts = urlsplit(url)
+    if _EXT.search(parts.path) or ATTACHMENT_URLS.search(parts.path + "?" + parts.query):
+        return True
+    return any(k.lower() in FILE_PARAMS and _EXT.search(urlsplit(v).path)
+               for k, v in parse_qsl(parts.query))
+
+
+def _file_param(url: str) -> str | None:
+    """The document a pdf.js viewer URL shows (viewer.html?file=/upload/x.pdf)."""
+    parts = urlsplit(url)
+    if _EXT.search(parts.path) or ATTACHMENT_URLS.search(parts.path + "?" + parts.query):
+        return None
+    for key, value in parse_qsl(parts.query):
+        if key.lower() in FILE_PARAMS and _EXT.search(urlsplit(value).path):
+            return urljoin(url, value)
+    return None
+
+
+def parse_detail(body: bytes | str, url: str, *, content_type: str | None = None,
+                 encoding: str | None = None) -> DetailPage:
+    """Title, attachment links and continuation pages (TRS t..._1.html) of a report page."""
+    text = decode_body(body, content_type, encoding)
+    doc = _doc(text, url)
+    page = DetailPage()
+    if doc is None:
+        return page
+    meta_title = doc.xpath("//meta[@name='ArticleTitle']/@content")
+    h1 = [_clean(h.text_content()) for h in doc.iter("h1")]
+    titles = [_clean(t) for t in meta_title] + [t for t in h1 if t] + \
+        [_clean(t.text_content()) for t in doc.iter("title")]
+    page.title = next((t for t in titles if t), None)
+    seen: set[str] = set()
+    candidates: list[Link] = []
+    for el in doc.iter("a", "iframe", "embed", "object", "area"):
+        raw = el.get("href") or el.get("src") or el.get("data") or ""
+        if not raw.startswith(("http://", "https://")):
+            continue
+        # embed/object/iframe content is fallback markup, not a label
+        label = _clean(el.text_content()) if el.tag in ("a", "area") else ""
+        text_ = label or _clean(el.get("title"))
+        candidates.append(Link(raw, text_))
+    for link in candidates:
+        target = _file_param(link.url) or link.url
+        if not is_attachment_url(target):
+            continue
+        target = canonical_url(target)
+        if target not in seen and target != canonical_url(url):
+            seen.add(target)
+            page.attachments.append(Link(target, link.text))
+    page.continuations = _continuations(text, candidates, url)
+    return page
+
+
+def _continuations(text: str, links: list[Link], url: str) -> list[str]:
+    """Further pages of a long TRS article: t20230118_123_1.html, _2 ... in the same directory."""
+    last = urlsplit(url).path.rsplit("/", 1)[-1]
+    match = re.match(r"^(t\d{8}_\d+)(?:_\d+)?\.(s?html?)$", last)
+    if not match:
+        return []
+    stem, ext = match[1], match[2]
+    found: list[str] = []
+    script = TRS_CREATE_PAGE.search(text)
+    if script and script[3] == stem:
+        found += [urljoin(url, f"{stem}_{i}.{ext}")
+                  for i in range(1, min(int(script[1]), PAGE_FILL_LIMIT))]
+    same_dir = urljoin(url, "./")
+    for link in links:
+        name = link.url[len(same_dir):] if link.url.startswith(same_dir) else ""
+        if re.fullmatch(rf"{stem}_\d+\.{ext}", name):
+            found.append(link.url)
+    here = canonical_url(url)
+    return [u for u in dict.fromkeys(canonical_url(u) for u in found) if u != here]
+
+
+def detect_block(status: int, body: bytes) -> str | None:
+    """Why a response is an anti-bot block or challenge page, or None when it is not one."""
+    if status in BLOCK_STATUSES:
+        return BLOCK_STATUSES[status]
+    head = body[:BLOCK_SNIFF_BYTES]
+    for pattern, reason in BLOCK_MARKERS:
+        if pattern.search(head):
+            return reason
+    return None
+
+
+__all__ = ["DetailPage", "ListPage", "ListRequest", "decode_body", "detect_block",
+           "is_attachment_url", "is_report_link", "parse_detail", "parse_list"]

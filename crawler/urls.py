@@ -1,0 +1,59 @@
+"""URL canonicalisation and spider-trap rules (pure functions, no I/O)."""
+
+from __future__ import annotations
+
+import re
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
+# Session ids some CMSs glue onto every link; they make one page look like many.
+SESSION_PATH_PARAM = re.compile(r";(?:jsessionid|phpsessid|sid|sessionid)=[^/?#]*", re.I)
+SESSION_QUERY_PARAMS = frozenset({
+    "jsessionid", "phpsessid", "sid", "sessionid", "session_id", "aspsessionid", "cfid", "cftoken",
+})
+# Calendar widgets link every day/month of every year: drop those parameters so the links
+# collapse onto the page they decorate.
+CALENDAR_PARAMS = frozenset({"date", "day", "month", "calendar", "cal", "ym", "yearmonth", "rq"})
+CALENDAR_VALUE = re.compile(r"^\d{4}(-\d{1,2}){0,2}$|^\d{6,8}$")
+# `year` only counts as a calendar loop when it comes with month or day.
+CALENDAR_COMPANIONS = frozenset({"month", "day", "date"})
+
+
+def _is_session_param(name: str) -> bool:
+    lower = name.lower()
+    return lower in SESSION_QUERY_PARAMS or lower.startswith("aspsessionid")
+
+
+def _is_calendar_param(name: str, value: str, names: set[str]) -> bool:
+    lower = name.lower()
+    if lower in CALENDAR_PARAMS and (CALENDAR_VALUE.match(value) or value.isdigit()):
+        return True
+    return lower == "year" and bool(names & CALENDAR_COMPANIONS) and value.isdigit()
+
+
+def canonical_url(url: str) -> str:
+    """The URL without fragment, session ids and calendar parameters; host lower-cased."""
+    parts = urlsplit(url.strip())
+    path = SESSION_PATH_PARAM.sub("", parts.path) or "/"
+    pairs = parse_qsl(parts.query, keep_blank_values=True)
+    names = {k.lower() for k, _ in pairs}
+    kept = [(k, v) for k, v in pairs
+            if not _is_session_param(k) and not _is_calendar_param(k, v, names)]
+    query = urlencode(kept, safe="/:,") if kept != pairs else parts.query
+    netloc = parts.netloc.lower()
+    for scheme, port in (("http", ":80"), ("https", ":443")):
+        if parts.scheme == scheme and netloc.endswith(port):
+            netloc = netloc[: -len(port)]
+    return urlunsplit((parts.scheme.lower(), netloc, path, query, ""))
+
+
+def host_of(url: str) -> str:
+    return (urlsplit(url).hostname or "").lower()
+
+
+def host_allowed(url: str, domains: tuple[str, ...] | list[str]) -> bool:
+    """True when the URL's host is one of `domains` or a subdomain of one."""
+    host = host_of(url)
+    return any(host == d.lower() or host.endswith("." + d.lower()) for d in domains if d)
+
+
+__all__ = ["canonical_url", "host_allowed", "host_of"]

@@ -1,0 +1,151 @@
+"""Pure list/detail parsers against saved pages (bytes as served, with URL and Content-Type)."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict
+from pathlib import Path
+
+import pytest
+
+from crawler.parsing import (
+    ListRequest,
+    decode_body,
+    detect_block,
+    is_attachment_url,
+    parse_detail,
+    parse_list,
+)
+from crawler.urls import canonical_url, host_allowed
+
+FIXTURES = Path(__file__).parent / "fixtures"
+
+
+def _cases(kind: str) -> list[Path]:
+    return sorted(p for p in (FIXTURES / kind).glob("*/*")
+                  if p.suffix in (".html", ".xml") and (p.with_suffix(".meta.json")).exists())
+
+
+def _meta(page: Path) -> dict:
+    return json.loads(page.with_suffix(".meta.json").read_text(encoding="utf-8"))
+
+
+def _expected(page: Path) -> dict:
+    return json.loads(page.with_suffix(".expected.json").read_text(encoding="utf-8"))
+
+
+def list_result(page: Path) -> dict:
+    meta = _meta(page)
+    result = parse_list(page.read_bytes(), meta["url"], page.parent.name,
+                        content_type=meta["content_type"])
+    return {
+        "reports": [asdict(link) for link in result.reports],
+        "pages": [{"url": p.url, "method": p.method, "form": [list(f) for f in p.form],
+                   "inherit_form": p.inherit_form} for p in result.pages],
+    }
+
+
+def detail_result(page: Path) -> dict:
+    meta = _meta(page)
+    result = parse_detail(page.read_bytes(), meta["url"], content_type=meta["content_type"])
+    return {"title": result.title, "attachments": [asdict(a) for a in result.attachments],
+            "continuations": result.continuations}
+
+
+@pytest.mark.parametrize("page", _cases("lists"), ids=lambda p: f"{p.parent.name}/{p.stem}")
+def test_parse_list_matches_expected(page: Path) -> None:
+    assert list_result(page) == _expected(page)
+
+
+@pytest.mark.parametrize("page", _cases("details"), ids=lambda p: f"{p.parent.name}/{p.stem}")
+def test_parse_detail_matches_expected(page: Path) -> None:
+    assert detail_result(page) == _expected(page)
+
+
+def test_fixture_folders_are_not_empty() -> None:
+    families = {p.parent.name for p in _cases("lists")}
+    assert families == {"trs", "hanweb", "generic"}
+    assert len(_cases("details")) >= 3
+
+
+def test_decode_body_reads_gbk_page_without_charset_header() -> None:
+    raw = (FIXTURES / "lists/trs/gbk_index.html").read_bytes()
+    with pytest.raises(UnicodeDecodeError):
+        raw.decode("utf-8")
+    text = decode_body(raw, "text/html")
+    assert "天津市和平区人民政府2022年政府信息公开工作年度报告" in text
+
+
+def test_decode_body_maps_gb2312_to_gb18030() -> None:
+    # 镕 is outside GB2312 but inside GB18030: a page labelled gb2312 still decodes it.
+    raw = "<meta charset=gb2312><p>朱镕基</p>".encode("gb18030")
+    assert "朱镕基" in decode_body(raw, "text/html; charset=gb2312")
+
+
+def test_decode_body_source_encoding_overrides_header() -> None:
+    raw = "<p>政府信息公开年报</p>".encode("gbk")
+    assert "政府信息公开年报" in decode_body(raw, "text/html; charset=utf-8", encoding="gbk")
+
+
+def test_parse_list_rejects_unknown_family() -> None:
+    with pytest.raises(ValueError, match="unknown CMS family 'vsb'"):
+        parse_list(b"<html></html>", "http://a.gov.cn/", "vsb")
+
+
+def test_parse_list_report_url_pattern_overrides_title_rules() -> None:
+    html = ('<a href="/gk/nb/2023/1.html">2022年度</a>'
+            '<a href="/gk/tz/2023/2.html">2022年政府信息公开工作年度报告</a>')
+    result = parse_list(html, "http://x.gov.cn/gk/nb/", "generic",
+                        report_url_pattern=r"/gk/nb/\d{4}/\d+\.html$")
+    assert [r.url for r in result.reports] == ["http://x.gov.cn/gk/nb/2023/1.html"]
+
+
+def test_parse_list_trs_newer_create_page_with_container_id() -> None:
+    html = "<script>createPageHTML('page_div', 3, 1, 'index', 'shtml', 45);</script>"
+    result = parse_list(html, "http://a.gov.cn/zfxxgk/gknb/index_1.shtml", "trs")
+    assert result.pages == [ListRequest("http://a.gov.cn/zfxxgk/gknb/index.shtml"),
+                            ListRequest("http://a.gov.cn/zfxxgk/gknb/index_2.shtml")]
+
+
+def test_parse_list_hanweb_dataproxy_without_total_chains_while_groups_are_full() -> None:
+    records = "".join(f'<record><![CDATA[<li><a href="/art/2020/1/{i}/art_9_{i}.html">x{i}</a>'
+                      f"</li>]]></record>" for i in range(1, 4))
+    xml = f"<datastore><recordset>{records}</recordset></datastore>"
+    url = "http://h.gov.cn/module/jpage/dataproxy.jsp?startrecord=4&endrecord=6&perpage=3"
+    result = parse_list(xml, url, "hanweb")
+    assert len(result.reports) == 3
+    assert result.pages == [ListRequest(
+        "http://h.gov.cn/module/jpage/dataproxy.jsp?startrecord=7&endrecord=9&perpage=3",
+        "POST", inherit_form=True)]
+    short = xml.replace(records, records.split("</record>")[0] + "</record>")
+    assert parse_list(short, url, "hanweb").pages == []
+
+
+def test_canonical_url_strips_session_ids_and_calendar_params() -> None:
+    assert canonical_url("HTTP://A.gov.cn:80/x/list.jsp;jsessionid=ABC?pageNum=2&PHPSESSID=9"
+                         "&date=2023-01-05#top") == "http://a.gov.cn/x/list.jsp?pageNum=2"
+    assert canonical_url("http://a.gov.cn/c?year=2022&month=3&cat=1") == "http://a.gov.cn/c?cat=1"
+    assert canonical_url("http://a.gov.cn/c?year=2022") == "http://a.gov.cn/c?year=2022"
+
+
+def test_host_allowed_accepts_subdomains_only() -> None:
+    assert host_allowed("http://xxgk.sxgp.gov.cn/a", ("sxgp.gov.cn",))
+    assert not host_allowed("http://sxgp.gov.cn.evil.com/a", ("sxgp.gov.cn",))
+    assert not host_allowed("http://bjmssf.com/zfxxgk/", ("sxgp.gov.cn",))
+
+
+def test_is_attachment_url_by_extension_script_and_parameter() -> None:
+    assert is_attachment_url("http://a.gov.cn/202301/P020230118573825014271.PDF")
+    assert is_attachment_url("http://a.gov.cn/module/download/downfile.jsp?classid=0&filename=ab.pdf")
+    assert is_attachment_url("http://a.gov.cn/viewer.html?file=/u/report.ofd")
+    assert not is_attachment_url("http://a.gov.cn/202301/t20230118_1.html")
+
+
+@pytest.mark.parametrize(("status", "body", "reason"), [
+    (412, b"<html><script>$_ts=window['$_ts'];</script></html>", "HTTP 412 (瑞数-style bot protection)"),
+    (521, b"<script>document.cookie='__jsl_clearance=1'</script>", "HTTP 521 (加速乐 challenge)"),
+    (200, b"<html><script>var wzwschallenge='x';</script></html>", "WZWS JavaScript challenge"),
+    (200, b"<html><p>2022\xe5\xb9\xb4</p></html>", None),
+])
+def test_detect_block(status: int, body: bytes, reason: str | None) -> None:
+    assert detect_block(status, body) == reason
