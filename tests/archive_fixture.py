@@ -372,3 +372,19 @@ def build_large_archive(path: str | Path, n: int, seed: int = 7,
     index_reports(db)
     db.close()
     return path
+
+
+try:
+    import pytest
+except ImportError:  # the benchmark imports this module without pytest
+    pytest = None
+
+if pytest is not None:
+
+    @pytest.fixture(scope="session")
+    def archive_path(tmp_path_factory) -> Path:
+        """The archive the Datasette and browser tests publish (Datasette names it /archive).
+
+        To test on the demo archive instead, return the path `nianbao demo --no-serve` built.
+        """
+        return build_small_archive(tmp_path_factory.mktemp("published") / "archive.db")

@@ -1,0 +1,195 @@
+"""The Datasette publication of archive.db: search, facets, report pages, queries, feeds, safety."""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+
+import pytest
+from archive_fixture import SCRIPT_TEXT, archive_path  # noqa: F401
+
+from postprocess.serve import SETTINGS, load_metadata, make_datasette
+
+
+@pytest.fixture(scope="module")
+def ds(archive_path):  # noqa: F811
+    return make_datasette(archive_path)
+
+
+@pytest.fixture(scope="module")
+def get(ds):
+    loop = asyncio.new_event_loop()
+
+    def fetch(path: str, method: str = "GET"):
+        if method == "POST":
+            return loop.run_until_complete(ds.client.post(path, data={"sql": "delete from reports"}))
+        return loop.run_until_complete(ds.client.get(path))
+
+    yield fetch
+    loop.close()
+
+
+def _ids_containing(archive_path, term):  # noqa: F811
+    c = sqlite3.connect(archive_path)
+    rows = c.execute("select id from reports where instr(title || agency || text, ?) > 0",
+                     [term]).fetchall()
+    c.close()
+    return {r[0] for r in rows}
+
+
+@pytest.mark.parametrize("term", ["外网", "成绩单", "过程性信息", "复制费用"])
+def test_datasette_table_search_matches_exactly(get, archive_path, term):  # noqa: F811
+    r = get(f"/archive/reports.json?_search={term}&_shape=array&_col=title&_size=max")
+    assert r.status_code == 200
+    assert {row["id"] for row in r.json()} == _ids_containing(archive_path, term)
+
+
+def test_datasette_table_search_json_has_snippets(get):
+    rows = get("/archive/reports.json?_search=外网&_shape=array").json()
+    assert [row["id"] for row in rows] == [9]
+    assert "电子政务<mark>外网</mark>建设完成" in rows[0]["snippet"]
+
+
+def test_datasette_table_search_html_highlights(get):
+    html = get("/archive/reports?_search=成绩单").text
+    assert "<mark>成绩单</mark>" in html
+    assert "/archive/search?q=" in html
+
+
+def test_datasette_ranked_search_query(get):
+    rows = get("/archive/search.json?q=酒泉市人民政府&_shape=array").json()
+    assert [r["id"] for r in rows] == [12, 13, 14]
+    assert rows[0]["rank"] <= rows[1]["rank"] <= rows[2]["rank"]
+    assert "<mark>酒泉市人民政府</mark>" in rows[0]["snippet"]
+
+
+def test_datasette_search_snippet_is_escaped(get):
+    html = get("/archive/search?q=请勿执行").text
+    assert "&lt;script&gt;alert" in html
+    assert SCRIPT_TEXT not in html
+    assert "<mark>请勿执行</mark>" in html
+
+
+def test_datasette_report_page_escapes_script(get):
+    html = get("/archive/reports/23").text
+    assert "&lt;script&gt;alert(&quot;xss&quot;)&lt;/script&gt;" in html
+    assert SCRIPT_TEXT not in html
+
+
+def test_datasette_report_page_links(get):
+    html = get("/archive/reports/8").text
+    assert 'href="http://www.hrbhl.gov.cn/zwgk/ndbg/2022/t000008.html"' in html
+    assert 'href="/archive/captures/8"' in html
+    assert "urn:uuid:00000000-0000-4000-8000-000000000008" in html
+    assert 'href="/archive/cells?report_id=8"' in html
+    assert 'href="/archive/stats?report_id=8"' in html
+    assert 'href="/archive/checks?report_id=8"' in html
+    # 呼兰区 has reports for 2018, 2019, 2020 (ids 5-7) besides this 2022 one.
+    for other in (5, 6, 7):
+        assert f'href="/archive/reports/{other}"' in html
+
+
+def test_datasette_facets_on_reports(get):
+    data = get("/archive/reports.json").json()
+    facets = data["facet_results"]
+    assert set(facets) >= {"province", "city", "level", "year", "kind", "format", "failed_check"}
+    failed = {v["value"]: v["count"] for v in facets["failed_check"]["results"]}
+    assert failed == {"requests_balance": 1, "total_column_sum": 1, "appeals_total": 1}
+    provinces = {v["value"]: v["count"] for v in facets["province"]["results"]}
+    assert provinces["江苏省"] == 5
+
+
+def test_datasette_failed_check_filter(get):
+    rows = get("/archive/reports.json?_failed_check=total_column_sum&_shape=array").json()
+    assert [r["id"] for r in rows] == [11]
+
+
+def test_datasette_refused_for_process_info_in_2022_counties(get):
+    rows = get("/archive/refused_for_reason.json?year=2022&level=county&_shape=array").json()
+    assert sorted((r["agency"], r["requests"]) for r in rows) == [
+        ("吴忠市利通区人民政府", 1.0), ("哈尔滨市呼兰区人民政府", 3.0), ("淮安市洪泽区人民政府", 2.0)]
+
+
+def test_datasette_late_reports(get):
+    rows = get("/archive/late_reports.json?_shape=array").json()
+    assert {(r["report_id"], r["deadline"]) for r in rows} == {
+        (3, "2016-03-31"), (17, "2025-03-31"), (22, "2022-01-31"), (23, "2023-01-31")}
+
+
+def test_datasette_missing_reports(get):
+    rows = get("/archive/missing_reports.json?_shape=array&_size=max").json()
+    yuci = [r["missing_year"] for r in rows if r["agency"] == "晋中市榆次区人民政府"]
+    assert yuci == [*range(2009, 2014), *range(2017, 2025)]
+
+
+def test_datasette_requests_per_year_matches_stats(get, archive_path):  # noqa: F811
+    rows = get("/archive/requests_per_year.json?_shape=array").json()
+    c = sqlite3.connect(archive_path)
+    want = c.execute("select r.year, sum(s.value) from stats s join reports r on r.id = s.report_id"
+                     " where s.key = 'requests_new' group by r.year order by r.year").fetchall()
+    assert [(r["year"], r["requests_new"]) for r in rows] == want
+
+
+@pytest.mark.parametrize("query", ["requests_per_province", "outcome_shares", "refusal_reasons",
+                                   "top_agencies", "failing_reports", "yoy_change", "new_reports"])
+def test_datasette_canned_query_runs(get, query):
+    r = get(f"/archive/{query}.json?_shape=array")
+    assert r.status_code == 200 and r.json()
+
+
+def test_datasette_canned_queries_have_bilingual_titles():
+    queries = load_metadata()["databases"]["archive"]["queries"]
+    for name, q in queries.items():
+        assert any("\u4e00" <= ch <= "\u9fff" for ch in q["title"]), name
+        assert any(ch.isascii() and ch.isalpha() for ch in q["title"]), name
+        assert q["description"], name
+
+
+def test_datasette_chart_on_canned_query(get):
+    html = get("/archive/requests_per_year").text
+    assert '<svg xmlns="http://www.w3.org/2000/svg" class="nianbao-chart"' in html
+    svg = get("/-/nianbao/chart/archive/requests_per_province.svg?year=2022")
+    assert svg.headers["content-type"].startswith("image/svg+xml")
+    # Five provinces have 2022 reports (山西 has none).
+    assert svg.text.count('class="bar"') == 5
+
+
+def test_datasette_atom_feed_filtered_by_province(get):
+    r = get("/archive/new_reports.atom?province=江苏省")
+    assert r.status_code == 200
+    assert r.text.count("<entry>") == 5
+    assert "淮安市洪泽区人民政府2024年政府信息公开工作年度报告" in r.text
+    assert "广东省" not in r.text.split("<entry>", 1)[1]
+
+
+def test_datasette_csv_export(get):
+    r = get("/archive/reports.csv?_col=title&year=2016&_sort=id")
+    assert r.status_code == 200
+    assert r.text.splitlines()[1:] == [
+        "4,晋中市榆次区人民政府2016年政府信息公开工作年度报告",
+        "12,酒泉市人民政府2016年政府信息公开工作年度报告"]
+
+
+def test_datasette_is_read_only(get):
+    assert get("/-/databases.json").json()[0]["is_mutable"] is False
+    r = get("/archive.json?sql=delete+from+reports")
+    assert r.status_code == 400
+    assert get("/archive/reports.json?_size=1").json()["filtered_table_rows_count"] == 23
+
+
+def test_datasette_sql_time_limit_set(get):
+    assert get("/-/settings.json").json()["sql_time_limit_ms"] == SETTINGS["sql_time_limit_ms"]
+
+
+def test_datasette_metadata_documents_every_column(archive_path):  # noqa: F811
+    tables = load_metadata()["databases"]["archive"]["tables"]
+    c = sqlite3.connect(archive_path)
+    names = [r[0] for r in c.execute(
+        "select name from sqlite_master where type in ('table', 'view') and name not like 'reports_fts_%'")]
+    missing = []
+    for name in names:
+        cols = [r[1] for r in c.execute(f"pragma table_info([{name}])")]
+        documented = tables.get(name, {}).get("columns", {})
+        missing += [f"{name}.{col}" for col in cols if not documented.get(col)]
+        missing += [name] if not tables.get(name, {}).get("description") else []
+    assert missing == []
