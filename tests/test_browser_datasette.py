@@ -1,0 +1,135 @@
+"""Headless Chromium drives the published archive: search, report, facet, chart, feed.
+
+Needs Debian's chromium (`./dev test` installs it); screenshots go to tests/artifacts/.
+"""
+
+from __future__ import annotations
+
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+from archive_fixture import archive_path  # noqa: F401
+
+CHROMIUM = Path("/usr/bin/chromium")
+ARTIFACTS = Path(__file__).parent / "artifacts"
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync", "--no-first-run",
+                 "--disable-quic", "--disable-dev-shm-usage"]
+
+if not CHROMIUM.exists():
+    pytest.skip("browser tests need /usr/bin/chromium (apt-get install chromium; ./dev test "
+                "installs it)", allow_module_level=True)
+sync_api = pytest.importorskip("playwright.sync_api", reason="pip install -e '.[test]'")
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def base_url(archive_path):  # noqa: F811
+    port = _free_port()
+    code = ("import sys; from postprocess.serve import serve_archive; "
+            "serve_archive(sys.argv[1], port=int(sys.argv[2]))")
+    proc = subprocess.Popen([sys.executable, "-c", code, str(archive_path), str(port)])
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.time() + 30
+    while True:
+        try:
+            urllib.request.urlopen(url + "/-/versions.json", timeout=2)
+            break
+        except OSError:
+            if time.time() > deadline or proc.poll() is not None:
+                proc.kill()
+                raise RuntimeError("Datasette did not start") from None
+            time.sleep(0.2)
+    yield url
+    proc.terminate()
+    proc.wait(timeout=10)
+
+
+@pytest.fixture(scope="module")
+def page(tmp_path_factory):
+    ARTIFACTS.mkdir(exist_ok=True)
+    with sync_api.sync_playwright() as p:
+        browser = p.chromium.launch_persistent_context(
+            str(tmp_path_factory.mktemp("chromium-profile")), executable_path=str(CHROMIUM),
+            headless=True, args=CHROMIUM_ARGS, viewport={"width": 1280, "height": 900})
+        pg = browser.new_page()
+        yield pg
+        browser.close()
+
+
+def shot(page, name: str) -> None:
+    page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
+
+
+def test_browser_search_two_character_term(page, base_url):
+    page.goto(f"{base_url}/archive/reports")
+    page.fill("input#_search", "外网")
+    page.press("input#_search", "Enter")
+    page.wait_for_load_state()
+    assert page.locator("table.rows-and-columns tbody tr").count() == 1
+    assert page.locator("td.col-text mark").first.inner_text() == "外网"
+    shot(page, "01-search-two-characters")
+
+
+def test_browser_ranked_search_page(page, base_url):
+    page.goto(f"{base_url}/archive/search?q=酒泉市人民政府")
+    rows = page.locator("table.rows-and-columns tbody tr")
+    assert rows.count() == 3
+    assert rows.first.locator("td.col-id").inner_text() == "12"
+    assert page.locator("td.col-snippet mark").count() >= 3
+    shot(page, "02-ranked-search")
+
+
+def test_browser_open_report_escapes_script(page, base_url):
+    page.goto(f"{base_url}/archive/reports/23")
+    text = page.locator(".report-text").inner_text()
+    assert '<script>alert("xss")</script>' in text
+    assert page.locator("#report-card a.source-url").get_attribute("href").startswith(
+        "http://edu.gd.gov.cn/")
+    page.click("#report-card a.capture-link")
+    page.wait_for_load_state()
+    assert page.url.endswith("/archive/captures/23")
+    shot(page, "03-report-capture")
+
+
+def test_browser_follow_facet(page, base_url):
+    page.goto(f"{base_url}/archive/reports")
+    page.click("#facet-province a:has-text('江苏省')")
+    page.wait_for_load_state()
+    assert "province=" in page.url
+    assert page.locator("table.rows-and-columns tbody tr").count() == 5
+    page.click("#facet-failed_check a:has-text('appeals_total')")
+    page.wait_for_load_state()
+    assert page.locator("table.rows-and-columns tbody tr").count() == 1
+    shot(page, "04-facets")
+
+
+def test_browser_canned_query_chart(page, base_url):
+    page.goto(f"{base_url}/archive")
+    page.click("a[href='/archive/requests_per_year']")
+    page.wait_for_load_state()
+    chart = page.locator("#chart svg.nianbao-chart")
+    assert chart.count() == 1
+    assert chart.locator("circle").count() == 11  # 11 distinct years in the fixture
+    shot(page, "05-chart-requests-per-year")
+    page.goto(f"{base_url}/archive/outcome_shares")
+    assert page.locator("#chart svg rect").count() > 10
+    shot(page, "06-chart-outcome-shares")
+
+
+def test_browser_atom_feed(page, base_url):
+    response = page.goto(f"{base_url}/archive/new_reports.atom?agency=洪泽")
+    assert response.status == 200
+    body = response.text()
+    assert body.count("<entry>") == 3
+    assert "淮安市洪泽区人民政府2022年政府信息公开工作年度报告" in body
