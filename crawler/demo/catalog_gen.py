@@ -166,7 +166,7 @@ REAL: dict[str, dict] = {
                   "figures": {"proactive_total": 3303, "requests_new": 0, "consultations": 7100,
                               "consultations_approx": True, "reviews": 0, "lawsuits": 0,
                               "fees_yuan": 0, "site_daily_visits": 600}},
-    "hulan-2019": {"origin": "seed 002 (real text, tables rebuilt from | rows)",
+    "hulan-2019": {"origin": "seed 002 (real text, tables rebuilt from its flattened rows)",
                    "published": "2020-01-20"},
     "litong-2015": {"origin": "seed 003 (real text, served as DOCX)", "published": "2016-03-28",
                     "title": "吴忠市利通区2015年政府信息公开工作年度报告",

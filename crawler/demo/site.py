@@ -115,7 +115,7 @@ def _e(text: str) -> str:
 
 # ---------------------------------------------------------------- chrome
 def _header(chrome: dict, crumbs: list[tuple[str, str]], crumb_label: str) -> str:
-    trail = " &gt; ".join(f'<a href="{href}">{_e(t)}</a>' if href else _e(t) for t, href in crumbs)
+    trail = " &gt; ".join(f'<a href="{_e(href)}">{_e(t)}</a>' if href else _e(t) for t, href in crumbs)
     return (f'<div class="top"><span>{_e(chrome["site"])}</span> <span>{chrome["domain"]}</span>'
             ' <a href="javascript:;">无障碍</a> <a href="javascript:;">长者模式</a> 简体 | 繁体'
             ' <form action="/search/" method="get"><input name="q"><a href="/search/?q=年报">站内搜索</a>'
@@ -147,7 +147,7 @@ _CLICKS = ('<span id="clicks"></span><script>document.getElementById("clicks").i
 
 
 def _related(entry: dict, links: list[tuple[str, str]]) -> str:
-    items = "".join(f'<li><a href="{href}" target="_blank">{_e(t)}</a></li>' for t, href in links)
+    items = "".join(f'<li><a href="{_e(href)}" target="_blank">{_e(t)}</a></li>' for t, href in links)
     return f'<div class="related"><h4>关联稿件</h4><ul>{items}</ul></div>'
 
 
@@ -167,10 +167,8 @@ def body_html(entry: dict, word: bool) -> str:
     portal = PORTALS[entry["portal"]]
     info = {"short": portal["short"], "area": portal["area"]}
     if entry.get("body_in_attachment"):
-        atts = entry["attachments"]
         return (f'<p style="text-indent:2em">根据《中华人民共和国政府信息公开条例》规定，现将{_e(entry["title"])}'
-                f'予以公布，全文详见附件。</p>\n<p>附件：<a href="{_e(atts[0]["path"])}">'
-                f'{_e(atts[0]["title"])}</a></p>')
+                f"予以公布，全文详见附件。</p>\n{_attachments_html(entry)}")
     report = None
     if entry["kind"] == "other":
         report = next((r for r in catalog() if r["portal"] == entry["portal"]
@@ -246,7 +244,7 @@ def trs_article(entry: dict, part: int = 0, parts: int = 1, body: str | None = N
 
 def trs_list(portal: str, items: list[tuple[str, str, str]], page: int, count: int) -> str:
     chrome = CHROME[portal]
-    lis = "\n".join(f'<li><a href="{href}" target="_blank" title="{_e(t)}">{_e(t)}</a>'
+    lis = "\n".join(f'<li><a href="{_e(href)}" target="_blank" title="{_e(t)}">{_e(t)}</a>'
                     f"<span>{d}</span></li>" for t, href, d in items)
     if portal == "yuci":
         script = f'createPageHTML({count}, {page}, "index", "html");'
@@ -363,7 +361,7 @@ def aspnet_article(entry: dict) -> str:
 
 def aspnet_list(items: list[tuple[str, str, str]], page: int, pages: int, total: int) -> str:
     chrome = CHROME["hulan"]
-    lis = "\n".join(f'<li><a href="{href.rsplit("/", 1)[1]}" target="_blank">{_e(t)}</a>'
+    lis = "\n".join(f'<li><a href="{_e(href.rsplit("/", 1)[1])}" target="_blank">{_e(t)}</a>'
                     f'<span class="date">{d}</span></li>' for t, href, d in items)
     if not items:
         lis = '<li class="empty">暂无信息</li>'
@@ -412,7 +410,7 @@ def generic_article(entry: dict) -> str:
 def generic_list(items: list[tuple[str, str, str]], page: int, pages: int) -> str:
     chrome = CHROME["litong"]
     name = lambda n: "index.html" if n == 1 else f"index_{n}.html"  # noqa: E731
-    lis = "\n".join(f'<li><a href="{href}">{_e(t)}</a><em>{d}</em></li>' for t, href, d in items)
+    lis = "\n".join(f'<li><a href="{_e(href)}">{_e(t)}</a><em>{d}</em></li>' for t, href, d in items)
     if not items:
         lis = "<li>暂无信息</li>"
     nav = [f'<a href="{name(1)}">首页</a>']
@@ -429,7 +427,7 @@ def generic_list(items: list[tuple[str, str, str]], page: int, pages: int) -> st
 
 def simple_page(chrome_key: str, title: str, text: str, links: list[tuple[str, str]] = ()) -> str:
     chrome = CHROME[chrome_key]
-    lis = "".join(f'<li><a href="{href}">{_e(t)}</a></li>' for t, href in links)
+    lis = "".join(f'<li><a href="{_e(href)}">{_e(t)}</a></li>' for t, href in links)
     inner = (_header(chrome, [("首页", "/")], "当前位置：") + f"\n<h2>{_e(title)}</h2><p>{_e(text)}</p>"
              f"<ul>{lis}</ul>\n{_footer(chrome)}")
     return _document(title, inner, "gbk" if chrome_key == "yuci" else "utf-8")
