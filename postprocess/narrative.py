@@ -47,10 +47,31 @@ ZERO_APPEAL = {
 ZERO_FEES = re.compile(r"均未收费|未收取任何费用|未收取(?:相关)?费用|不收取任何费用|均免费|免费(?:提供|进行|答复)|没有收取(?:任何)?费用")
 
 _SENTENCE = re.compile(r"[^。;；!?！？\n]+[。;；!?！？]?")
+_LINE_END = re.compile(r"[。;；:：!?！？]\s*$")
+WRAPPED_LINE = 25  # a longer line without closing punctuation is a PDF line wrap
+
+
+def paragraphs(text: str) -> list[str]:
+    """Lines rejoined where a PDF text layer wrapped a paragraph."""
+    out: list[str] = []
+    carry = ""
+    for line in (text or "").splitlines():
+        line = line.strip()
+        if "|" in line:
+            out.extend(filter(None, [carry, line]))
+            carry = ""
+            continue
+        carry += line
+        if len(line) < WRAPPED_LINE or _LINE_END.search(line):
+            out.append(carry)
+            carry = ""
+    if carry:
+        out.append(carry)
+    return out
 
 
 def sentences(text: str) -> list[str]:
-    return [s.strip() for s in _SENTENCE.findall(text or "") if s.strip()]
+    return [s.strip() for p in paragraphs(text) for s in _SENTENCE.findall(p) if s.strip()]
 
 
 TOTAL_WORDS = ("共", "累计", "全年", "总计", "合计")
