@@ -13,7 +13,14 @@ import pytest
 import yaml
 
 from crawler.demo import catalog_gen, render, site
-from crawler.demo.server import DEMO_SOURCES, HOSTS, demo_sources, route, running_portal
+from crawler.demo.server import (
+    DEMO_SOURCES,
+    HOSTS,
+    demo_sources,
+    portal_lines,
+    route,
+    running_portal,
+)
 from crawler.sources import load_sources
 
 CATALOG = site.catalog()
@@ -339,3 +346,15 @@ def test_demo_sources_validate_and_use_the_port():
     assert all(u.startswith("http://127.0.0.") and ":18631/" in u for s in moved for u in s.start_urls)
     portals = {s.start_urls[0].split("//")[1].split(":")[0] for s in moved}
     assert portals == set(site.PORTAL_HOSTS.values())
+
+
+def test_portal_lines_name_every_host_with_its_port():
+    lines = portal_lines(18631)
+    assert len(lines) == len(HOSTS) == 6
+    assert lines[0] == "http://127.0.0.2:18631/zwgk/zfxxgknb/index.html  trs (GBK): 榆次区人民政府"
+
+
+def test_late_report_shows_its_late_date():
+    entry = BY_ID[catalog_gen.LATE_REPORT]
+    text = route(entry["host"], 8631, entry["path"]).body.decode("utf-8")
+    assert "日期:2018-04-16" in text and "2018年4月16日" in text

@@ -202,7 +202,7 @@ def narrative_body(entry: dict, short: str, area: str) -> list[Block]:
         ("p", "一是个别部门对政府信息公开工作重视不够，信息更新不够及时；二是公开形式较为单一。下一步，"
               "我们将进一步完善工作机制，加强业务培训，拓宽公开渠道，不断提高政府信息公开工作水平。"),
     ]
-    return blocks
+    return blocks + _signature(entry)
 
 
 def table_body(entry: dict, short: str, area: str) -> list[Block]:
@@ -229,7 +229,12 @@ def table_body(entry: dict, short: str, area: str) -> list[Block]:
         ("h", "六、其他需要报告的事项"),
         ("p", f"{y}年，{short}未收取信息处理费。" if fmt == "2021" else "无。"),
     ]
-    return blocks
+    return blocks + _signature(entry)
+
+
+def _signature(entry: dict) -> list[Block]:
+    """The issuing office and date that close a report."""
+    return [("p", f"{entry['agency']}办公室"), ("p", cn_date(entry["published"]))]
 
 
 def seed_body(entry: dict) -> list[Block]:

@@ -92,7 +92,8 @@ def route(host: str, port: int, raw_path: str, form: str = "") -> site.Page:
         return _dataproxy(query)
     if parts.path == "/module/download/downfile.jsp" and host == site.PORTAL_HOSTS["hanweb"]:
         return _downfile(path, port)
-    if parts.path == "/module/xxgk/xxgkAnnualReport.jsp" and path not in pages:
+    if (parts.path == "/module/xxgk/xxgkAnnualReport.jsp" and path not in pages
+            and host == site.PORTAL_HOSTS["hanweb"]):
         return site.Page(200, site.simple_page("hanweb", "政府信息公开年报", "暂无该年度报告。").encode())
     if parts.path == site.CALENDAR_PATH and host == site.PORTAL_HOSTS["hulan"]:
         return _calendar(query.get("date", ""))
