@@ -196,11 +196,11 @@ def search_reports(db: Any, query: str, limit: int = 50) -> list[dict]:
     conn = _conn(db)
     register_functions(conn)
     rows = conn.execute(
-        f"""SELECT r.id, r.title, r.agency, r.year, bm25([{FTS_TABLE}], 10.0, 5.0, 1.0) AS rank,
-                   nianbao_snippet(r.text, :q) AS snippet
-            FROM [{FTS_TABLE}] JOIN reports r ON r.id = [{FTS_TABLE}].rowid
-            WHERE [{FTS_TABLE}] MATCH nianbao_match(:q)
-            ORDER BY rank LIMIT :limit""",
+        f"""WITH hits AS (
+                SELECT rowid AS id, bm25([{FTS_TABLE}], 10.0, 5.0, 1.0) AS rank FROM [{FTS_TABLE}]
+                WHERE [{FTS_TABLE}] MATCH nianbao_match(:q) ORDER BY rank LIMIT :limit)
+            SELECT r.id, r.title, r.agency, r.year, hits.rank, nianbao_snippet(r.text, :q)
+            FROM hits JOIN reports r ON r.id = hits.id ORDER BY hits.rank""",
         {"q": query, "limit": limit},
     ).fetchall()
     keys = ("id", "title", "agency", "year", "rank", "snippet")

@@ -334,45 +334,39 @@ def build_small_archive(path: str | Path) -> Path:
 
 def build_large_archive(path: str | Path, n: int, seed: int = 7,
                         echo=lambda *_: None) -> Path:
-    """n random reports over many synthetic agencies, texts of realistic length (2-7k chars)."""
+    """n reports (report rows only) over many synthetic agencies, texts of 2-8k characters."""
     path = Path(path)
     db = archive_db.open_db(path)
     db.execute("PRAGMA synchronous = OFF")
     _sources(db)
     rng = random.Random(seed)
-    n_agencies = max(1, n // 12)
-    base = [a for a in AGENCIES]
-    with db.conn:
-        for i in range(1, n_agencies):
-            a = base[i % len(base)]
-            db["sources"].insert({"id": f"syn-{i}", "agency": f"{a.city or a.province}第{i}局",
-                                  "division_code": a.division_code, "level": "department",
-                                  "cms": "generic", "province": a.province, "city": a.city,
-                                  "start_urls": "[]", "verified": 0, "demo": 0})
-    agencies = base + [
-        Agency(f"syn-{i}", f"{base[i % len(base)].city or base[i % len(base)].province}第{i}局",
-               base[i % len(base)].province, base[i % len(base)].city, "department",
-               base[i % len(base)].division_code, f"syn{i}.example.gov.cn")
-        for i in range(1, n_agencies)
-    ]
+    base = AGENCIES
+    n_agencies = max(len(base), n // 12)
+    cols = ("id", "source_id", "url", "document_url", "title", "agency", "year", "published",
+            "kind", "format", "text", "province", "city", "level", "fetched_at")
+    sql = f"INSERT INTO reports ({', '.join(cols)}) VALUES ({', '.join('?' * len(cols))})"
     for start in range(1, n + 1, 5000):
+        rows = []
+        for rid in range(start, min(n, start + 4999) + 1):
+            a = base[rid % len(base)]
+            k = rid % n_agencies
+            agency = Agency(a.id, f"{a.city or a.province}第{k}局" if k >= len(base) else a.agency,
+                            a.province, a.city, a.level, a.division_code, a.host)
+            year = 2008 + rid % 17
+            extra = "".join(rng.choice(PROBLEMS + IMPROVEMENTS) for _ in range(rng.randint(5, 40)))
+            text = report_text(agency, year, random_figures(rng), rng, extra=extra,
+                               paragraphs=rng.randint(3, 25))
+            url = f"http://{agency.host}/zwgk/ndbg/{year}/t{rid:07d}.html"
+            rows.append((rid, a.id, url, url, f"{agency.agency}{year}年政府信息公开工作年度报告",
+                         agency.agency, year, f"{year + 1}-03-20", "annual_report", fmt_for(year),
+                         text, a.province, a.city, a.level, "2025-02-01T00:00:00Z"))
         with db.conn:
-            for rid in range(start, min(n, start + 4999) + 1):
-                agency = agencies[rid % len(agencies)]
-                year = 2008 + rid % 17
-                fig = random_figures(rng)
-                extra = rng.choice(PROBLEMS + IMPROVEMENTS + [FILLER])
-                text = report_text(agency, year, fig, rng, extra=extra,
-                                   paragraphs=rng.randint(1, 12))
-                _write(db, rid, agency, year, fig, text, published=f"{year + 1}-03-20",
-                       title=f"{agency.agency}{year}年政府信息公开工作年度报告", failing=(),
-                       fetched_at="2025-02-01T00:00:00Z")
+            db.conn.executemany(sql, rows)
         echo(f"  {min(n, start + 4999)} reports written")
     echo("  indexing")
     index_reports(db)
     db.close()
     return path
-
 
 try:
     import pytest
