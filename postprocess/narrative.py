@@ -39,7 +39,7 @@ MID_NOT_REQUEST = ("复议", "咨询", "投诉", "举报", "信访", "诉讼")
 
 NEGATION = r"(?:未发生|没有发生|未收到|没有收到|未接到|没有接到|尚未接到|尚未收到|未出现|没有出现|无)"
 # 没有接到依申请公开事项的申请 / 尚未接到…书面申请 => 0 requests
-ZERO_REQUESTS = re.compile(NEGATION + r"[^。;,，]{0,30}?申请")
+ZERO_REQUESTS = re.compile(r"(?:没有|尚未|均未|未)(?:接到|收到|受理)[^。;,，]{0,30}?申请[^。;,，]*")
 ZERO_APPEAL = {
     "reviews": re.compile(NEGATION + r"[^。;]{0,30}?行政复议"),
     "lawsuits": re.compile(NEGATION + r"[^。;]{0,40}?行政诉讼"),
