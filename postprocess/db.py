@@ -228,3 +228,17 @@ def write_report(
 
 def iter_captures(db: Database, where: str = "1", params: Iterable = ()) -> Iterator[dict]:
     yield from db.query(f"SELECT * FROM captures WHERE {where} ORDER BY id", list(params))
+
+
+@migrations()
+def m_failed_checks_view(db: Database) -> None:
+    """Reports failing a consistency rule, with the numbers involved (one row per failure)."""
+    db.execute(
+        """
+        CREATE VIEW IF NOT EXISTS failed_checks AS
+        SELECT checks.report_id, reports.agency, reports.year, reports.title, reports.format,
+               checks.rule, checks.detail, reports.url
+        FROM checks JOIN reports ON reports.id = checks.report_id
+        WHERE checks.ok = 0
+        """
+    )
