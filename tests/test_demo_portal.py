@@ -330,12 +330,29 @@ def test_carried_forward_becomes_next_years_carried_over():
         assert b["figures"]["requests"]["carried_over"] == a["figures"]["requests"]["carried_forward"]
 
 
-def test_generated_narrative_states_its_figures():
-    entry = BY_ID["yuci-2016"]
-    text = route("127.0.0.2", 8631, entry["path"]).body.decode("gbk")
-    f = entry["figures"]
-    assert f"共主动公开政府信息{f['proactive_total']}条" in text
-    assert f"共接受人民群众咨询{f['consultations']}余人次" in text
+PROACTIVE_WORDING = {"plain": "共主动公开政府信息{n}条", "level": "级信息数为{n}条",
+                     "approx": "累计主动公开各类政府信息{n}余条"}
+
+
+def test_generated_narratives_state_their_figures():
+    generated = [r for r in CATALOG if r["origin"] == "generated" and r["format"] == "narrative"]
+    assert {r["figures"]["phrasing"] for r in generated} == set(PROACTIVE_WORDING)
+    for entry in generated:
+        body = route(entry["host"], 8631, entry["path"]).body
+        text = body.decode("gbk" if entry["portal"] == "yuci" else "utf-8")
+        f = entry["figures"]
+        assert PROACTIVE_WORDING[f["phrasing"]].format(n=f["proactive_total"]) in text, entry["id"]
+        assert f"共接受人民群众咨询{f['consultations']}余人次" in text
+        if f["requests_new"]:
+            assert f"共受理各类政府信息公开申请{f['requests_new']}件" in text
+        assert f["proactive_approx"] == (f["phrasing"] == "approx")
+
+
+def test_zero_printed_as_dash_where_the_catalog_says():
+    entry = next(r for r in CATALOG if r.get("zero_printed_as"))
+    text = route(entry["host"], 8631, entry["path"]).body.decode("utf-8")
+    assert f'<td valign="center">{entry["zero_printed_as"]}</td>' in text
+    assert entry["figures"]["requests"]["carried_over"][3] == 0
 
 
 def test_demo_sources_validate_and_use_the_port():

@@ -74,6 +74,13 @@ def _upload_date(rng: random.Random, year: int) -> date:
     return start + timedelta(days=rng.randint(0, 79))
 
 
+# Wordings of generated narrative reports (render.py NARRATIVE_SENTENCES): how they state the
+# proactive count (approx: "累计主动公开各类政府信息1690余条"), zero requests and zero fees.
+NARRATIVE_PHRASINGS = ("plain", "level", "approx")
+# Reports whose tables print zero counts as a dash (fields.md: stored as 0, raw kept).
+ZERO_AS_DASH = {"litong-2020": "—"}
+
+
 def narrative_figures(rng: random.Random, scale: int) -> dict:
     """Figures a pre-2019 report states in sentences (formats.md 'Pre-2019 narrative')."""
     requests = rng.choice([0, 0, rng.randint(1, 4), rng.randint(3, 12 * scale)])
@@ -82,8 +89,14 @@ def narrative_figures(rng: random.Random, scale: int) -> dict:
     for _ in range(requests):
         parts[rng.choices(keys, weights=[40, 10, 8, 12, 20, 6])[0]] += 1
     reviews = 1 if requests >= 6 and rng.random() < 0.4 else 0
+    phrasing = rng.randrange(len(NARRATIVE_PHRASINGS))
+    proactive = rng.randint(600, 2500) * scale
+    if NARRATIVE_PHRASINGS[phrasing] == "approx":
+        proactive = proactive // 10 * 10
     return {
-        "proactive_total": rng.randint(600, 2500) * scale,
+        "phrasing": NARRATIVE_PHRASINGS[phrasing],
+        "proactive_total": proactive,
+        "proactive_approx": NARRATIVE_PHRASINGS[phrasing] == "approx",
         "requests_new": requests,
         "requests_parts": parts,
         "consultations": rng.randint(8, 80) * 50,
@@ -254,6 +267,8 @@ def build_catalog() -> dict:
             carry[portal] = figures["requests"]["carried_forward"][:6]
         entry["figures"] = figures
         _place(entry, rng)
+        if rid in ZERO_AS_DASH:
+            entry["zero_printed_as"] = ZERO_AS_DASH[rid]
         if rid == SLIP_REPORT:
             figures["appeals"]["review"] = [1, 1, 0, 0, 0]
             entry["slip"] = "appeals.review.total printed 0 while 维持 1 + 纠正 1 = 2"

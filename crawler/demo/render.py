@@ -108,8 +108,12 @@ def proactive_table(fmt: str, figures: dict) -> list[list[Cell]]:
     return rows
 
 
-def requests_table(fmt: str, requests: dict) -> list[list[Cell]]:
-    values = lambda key: [Cell(str(v)) for v in requests[key]]  # noqa: E731
+def _count(value: int, zero: str) -> str:
+    return zero if value == 0 else str(value)
+
+
+def requests_table(fmt: str, requests: dict, zero: str = "0") -> list[list[Cell]]:
+    values = lambda key: [Cell(_count(v, zero)) for v in requests[key]]  # noqa: E731
     rows = [
         [Cell(APPLICANT_NOTE, 3, 3), Cell("申请人情况", colspan=7)],
         [Cell("自然人", rowspan=2), Cell("法人或其他组织", colspan=5), Cell("总计", rowspan=2)],
@@ -137,14 +141,14 @@ def requests_table(fmt: str, requests: dict) -> list[list[Cell]]:
     return rows
 
 
-def appeals_table(appeals: dict) -> list[list[Cell]]:
+def appeals_table(appeals: dict, zero: str = "0") -> list[list[Cell]]:
     five = ("结果维持", "结果纠正", "其他结果", "尚未审结", "总计")
     return [
         [Cell("行政复议", colspan=5), Cell("行政诉讼", colspan=10)],
         [Cell(t, rowspan=2) for t in five]
         + [Cell("未经复议直接起诉", colspan=5), Cell("复议后起诉", colspan=5)],
         [Cell(t) for t in five * 2],
-        [Cell(str(v)) for row in ("review", "litigation_direct", "litigation_after_review")
+        [Cell(_count(v, zero)) for row in ("review", "litigation_direct", "litigation_after_review")
          for v in appeals[row]],
     ]
 
@@ -155,9 +159,26 @@ def _split(total: int, shares: list[int]) -> list[int]:
     return parts + [total - sum(parts)]
 
 
+# The sentences that carry the figures, per wording (catalog figures.phrasing); formats.md lists
+# these variants under "Pre-2019 narrative reports".
+NARRATIVE_SENTENCES = {
+    "plain": {"proactive": "{y}年，{area}共主动公开政府信息{n}条。",
+              "no_requests": "{y}年，{area}没有接到依申请公开事项的申请。",
+              "fees": "{y}年，{area}对公民、法人和其他组织收取与依申请公开有关的费用共0元，无减免情况。"},
+    "level": {"proactive": "截至{y}年底，{area}共公开{level}级信息数为{n}条。",
+              "no_requests": "{y}年，{area}尚未接到公民、法人和其他组织提出的政府信息公开书面申请。",
+              "fees": "{y}年，{area}依申请公开政府信息均未收费。"},
+    "approx": {"proactive": "{y}年，{area}累计主动公开各类政府信息{n}余条。",
+               "no_requests": "{y}年，{area}没有接到依申请公开事项的申请。",
+               "fees": "{y}年，{area}依申请提供政府信息均为免费提供。"},
+}
+
+
 def narrative_body(entry: dict, short: str, area: str) -> list[Block]:
     f, y = entry["figures"], entry["year"]
     n = f["proactive_total"]
+    say = NARRATIVE_SENTENCES[f["phrasing"]]
+    level = area[-1]  # 全区 -> 区级, 全市 -> 市级
     a, b, c, d = _split(n, [5, 8, 70, 17])
     parts = f["requests_parts"]
     c_site = round(f["consultations"] * 2 / 5 / 50) * 50
@@ -172,12 +193,12 @@ def narrative_body(entry: dict, short: str, area: str) -> list[Block]:
               "公开促服务，不断完善政府信息公开工作机制，拓宽公开渠道，政府信息公开工作取得了新的进展。"
               f"把门户网站作为政府信息公开的第一平台，门户网站的日均访问量达{f['site_daily_visits']}余人次。"),
         ("h", "二、主动公开政府信息情况"),
-        ("p", f"{y}年，{area}共主动公开政府信息{n}条。其中：机构职能类信息{a}条，政策法规类信息{b}条，"
-              f"工作动态类信息{c}条，其他信息{d}条。"),
+        ("p", say["proactive"].format(y=y, area=area, level=level, n=n)
+         + f"其中：机构职能类信息{a}条，政策法规类信息{b}条，工作动态类信息{c}条，其他信息{d}条。"),
         ("h", "三、依申请公开政府信息情况"),
     ]
     if f["requests_new"] == 0:
-        blocks.append(("p", f"{y}年，{area}没有接到依申请公开事项的申请。"))
+        blocks.append(("p", say["no_requests"].format(y=y, area=area)))
     else:
         blocks.append(("p", f"{y}年，{area}共受理各类政府信息公开申请{f['requests_new']}件，其中同意公开"
                             f"{parts['granted']}件，部分公开{parts['partial']}件，不予公开{parts['denied']}件，"
@@ -196,8 +217,7 @@ def narrative_body(entry: dict, short: str, area: str) -> list[Block]:
                             "原答复；未发生针对政府信息公开事务的行政诉讼案件。"))
     blocks += [
         ("h", "六、收费及减免情况"),
-        ("p", f"{y}年，{area}对公民、法人和其他组织收取与依申请公开有关的费用共{f['fees_yuan']}元，"
-              "无减免情况。"),
+        ("p", say["fees"].format(y=y, area=area)),
         ("h", "七、存在的主要问题和改进措施"),
         ("p", "一是个别部门对政府信息公开工作重视不够，信息更新不够及时；二是公开形式较为单一。下一步，"
               "我们将进一步完善工作机制，加强业务培训，拓宽公开渠道，不断提高政府信息公开工作水平。"),
@@ -209,6 +229,7 @@ def table_body(entry: dict, short: str, area: str) -> list[Block]:
     f, y, fmt = entry["figures"], entry["year"], entry["format"]
     notice = "国办公开办函〔2019〕60号" if fmt == "2019" else "国办公开办函〔2021〕30号"
     docs = f["proactive"]["normative_documents"][0]
+    zero = entry.get("zero_printed_as", "0")
     blocks: list[Block] = [
         ("p", f"本报告根据《中华人民共和国政府信息公开条例》（以下简称《条例》）和《国务院办公厅政府信息与"
               f"政务公开办公室关于政府信息公开工作年度报告有关事项的通知》（{notice}）要求编制。本年度报告"
@@ -220,9 +241,9 @@ def table_body(entry: dict, short: str, area: str) -> list[Block]:
         ("h", "二、主动公开政府信息情况"),
         ("table", proactive_table(fmt, f["proactive"])),
         ("h", "三、收到和处理政府信息公开申请情况"),
-        ("table", requests_table(fmt, f["requests"])),
+        ("table", requests_table(fmt, f["requests"], zero)),
         ("h", "四、政府信息公开行政复议、行政诉讼情况"),
-        ("table", appeals_table(f["appeals"])),
+        ("table", appeals_table(f["appeals"], zero)),
         ("h", "五、存在的主要问题及改进情况"),
         ("p", "政务公开工作人员变动较多，业务水平有待提高；政策解读形式还不够丰富。下一步将加强业务培训，"
               "丰富解读形式，持续提升政务公开质量。"),
