@@ -1,0 +1,78 @@
+"""Per-source counters (kept in Scrapy's stats) and a one-line progress report every few seconds."""
+
+from __future__ import annotations
+
+import logging
+
+from scrapy import signals
+from scrapy.crawler import Crawler
+from scrapy.statscollectors import StatsCollector
+from twisted.internet import task
+
+logger = logging.getLogger(__name__)
+
+PREFIX = "nianbao/"
+TOTAL = "total"
+# The counters the summary reports; `captures` counts every archived response.
+KEYS = ("captures", "pages", "reports", "attachments", "errors", "blocked", "offsite",
+        "robots_forbidden")
+
+
+def count(stats: StatsCollector, source_id: str | None, key: str, n: int = 1) -> None:
+    """Add n to a source's counter and to the crawl total."""
+    stats.inc_value(f"{PREFIX}{TOTAL}/{key}", n)
+    stats.inc_value(f"{PREFIX}source/{source_id or '-'}/{key}", n)
+
+
+def counts_from_stats(stats: dict) -> tuple[dict[str, int], dict[str, dict[str, int]]]:
+    """(totals, per-source counters) read back from a stats dict."""
+    totals = {k: 0 for k in KEYS}
+    per_source: dict[str, dict[str, int]] = {}
+    for name, value in stats.items():
+        if not name.startswith(PREFIX):
+            continue
+        parts = name[len(PREFIX):].split("/")
+        if parts[0] == TOTAL and len(parts) == 2:
+            totals[parts[1]] = totals.get(parts[1], 0) + value
+        elif parts[0] == "source" and len(parts) == 3:
+            per_source.setdefault(parts[1], {k: 0 for k in KEYS})[parts[2]] = value
+    return totals, per_source
+
+
+def progress_line(name: str, totals: dict[str, int]) -> str:
+    return (f"{name}: {totals.get('pages', 0)} list pages, {totals.get('reports', 0)} reports, "
+            f"{totals.get('attachments', 0)} attachments, {totals.get('errors', 0)} errors, "
+            f"{totals.get('captures', 0)} captures")
+
+
+class CrawlProgress:
+    """Logs one progress line per spider every NIANBAO_PROGRESS_INTERVAL seconds."""
+
+    def __init__(self, crawler: Crawler, interval: float):
+        self.crawler = crawler
+        self.interval = interval
+        self.loop: task.LoopingCall | None = None
+        crawler.signals.connect(self.spider_opened, signal=signals.spider_opened)
+        crawler.signals.connect(self.spider_closed, signal=signals.spider_closed)
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> CrawlProgress:
+        return cls(crawler, crawler.settings.getfloat("NIANBAO_PROGRESS_INTERVAL", 10.0))
+
+    def spider_opened(self, spider) -> None:
+        if self.interval > 0:
+            self.loop = task.LoopingCall(self.report)
+            self.loop.start(self.interval, now=False)
+
+    def report(self) -> None:
+        totals, _ = counts_from_stats(self.crawler.stats.get_stats())
+        logger.info("progress %s", progress_line(self.crawler.spider.name, totals))
+
+    def spider_closed(self, spider, reason: str) -> None:
+        if self.loop is not None and self.loop.running:
+            self.loop.stop()
+        totals, per_source = counts_from_stats(self.crawler.stats.get_stats())
+        logger.info("done %s (%s)", progress_line(spider.name, totals), reason)
+        for source_id, values in sorted(per_source.items()):
+            logger.info("  %s: %s", source_id, ", ".join(f"{k} {v}" for k, v in values.items()
+                                                         if v))

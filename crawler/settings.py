@@ -1,0 +1,91 @@
+"""Scrapy settings of the nianbao crawler (scrapy.cfg points here).
+
+Configuration flows one way: these polite defaults -> per-source fields of sources.yml
+(max_pages, encoding, report_url_pattern, allowed/attachment domains) -> a few environment
+variables (NIANBAO_*) -> settings passed by `crawler.run.run_crawl`.
+"""
+
+from __future__ import annotations
+
+import os
+
+
+def _env_int(name: str, default: int) -> int:
+    value = os.environ.get(name)
+    if value is None or value == "":
+        return default
+    try:
+        return int(value)
+    except ValueError as exc:
+        raise ValueError(f"environment variable {name} must be a whole number, got {value!r}") \
+            from exc
+
+
+def _env_float(name: str, default: float) -> float:
+    value = os.environ.get(name)
+    if value is None or value == "":
+        return default
+    try:
+        return float(value)
+    except ValueError as exc:
+        raise ValueError(f"environment variable {name} must be a number, got {value!r}") from exc
+
+
+BOT_NAME = "nianbao"
+SPIDER_MODULES = ["crawler.spiders"]
+NEWSPIDER_MODULE = "crawler.spiders"
+
+# --- where the archive goes ------------------------------------------------------------------
+NIANBAO_DB = os.environ.get("NIANBAO_DB", "archive.db")
+NIANBAO_DATA_DIR = os.environ.get("NIANBAO_DATA_DIR", "data")
+NIANBAO_CRAWL_ID = None  # set by crawler.run; a bare `scrapy crawl` opens its own crawl row
+# Caps every source's max_pages when set (e.g. for a quick look at a new source).
+NIANBAO_MAX_PAGES = _env_int("NIANBAO_MAX_PAGES", 0) or None
+NIANBAO_PROGRESS_INTERVAL = _env_float("NIANBAO_PROGRESS_INTERVAL", 10.0)
+
+# --- politeness ------------------------------------------------------------------------------
+ROBOTSTXT_OBEY = True
+USER_AGENT = ("nianbao/0.1 (+https://github.com/nianbao/nianbao; "
+              "archive of government disclosure reports)")
+DEFAULT_REQUEST_HEADERS = {
+    "Accept": "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8",
+    "Accept-Language": "zh-CN,zh;q=0.9",
+}
+CONCURRENT_REQUESTS = 16
+CONCURRENT_REQUESTS_PER_DOMAIN = 2
+DOWNLOAD_DELAY = _env_float("NIANBAO_DOWNLOAD_DELAY", 1.0)
+AUTOTHROTTLE_ENABLED = True
+AUTOTHROTTLE_START_DELAY = _env_float("NIANBAO_AUTOTHROTTLE_START_DELAY", 2.0)
+AUTOTHROTTLE_MAX_DELAY = 60.0
+AUTOTHROTTLE_TARGET_CONCURRENCY = 1.0
+COOKIES_ENABLED = True  # some portals need the session cookie of the list for its dataproxy
+
+# --- robustness ------------------------------------------------------------------------------
+DOWNLOAD_TIMEOUT = _env_int("NIANBAO_DOWNLOAD_TIMEOUT", 60)
+RETRY_ENABLED = True
+RETRY_TIMES = 2
+RETRY_HTTP_CODES = [500, 502, 503, 504, 522, 524, 408, 429]
+DOWNLOAD_MAXSIZE = 200 * 1024 * 1024  # also caps decompressed size (zip bombs)
+DOWNLOAD_WARNSIZE = 32 * 1024 * 1024
+DEPTH_LIMIT = _env_int("NIANBAO_DEPTH_LIMIT", 60)  # list pages chain; the per-source cap bites first
+DEPTH_PRIORITY = 0
+REDIRECT_MAX_TIMES = 10
+METAREFRESH_IGNORE_TAGS = ["noscript"]
+HTTPERROR_ALLOW_ALL = False
+DUPEFILTER_CLASS = "scrapy.dupefilters.RFPDupeFilter"
+TELNETCONSOLE_ENABLED = False
+LOG_LEVEL = os.environ.get("NIANBAO_LOG_LEVEL", "INFO")
+
+# --- components ------------------------------------------------------------------------------
+DOWNLOADER_MIDDLEWARES = {
+    # before robots.txt, so off-scope hosts are not even asked for their robots.txt
+    "crawler.middlewares.SourceScopeMiddleware": 60,
+    # closest to the downloader: sees robots.txt, 3xx before redirects, 5xx before retries
+    "crawler.middlewares.CaptureMiddleware": 950,
+}
+EXTENSIONS = {
+    "crawler.progress.CrawlProgress": 500,
+}
+
+TWISTED_REACTOR = "twisted.internet.asyncioreactor.AsyncioSelectorReactor"
+FEED_EXPORT_ENCODING = "utf-8"
