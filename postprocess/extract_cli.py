@@ -46,10 +46,10 @@ def load_target(target: str) -> tuple[bytes, str, str]:
 
 def extract(target: str) -> dict:
     """Everything extracted from one document, as a JSON-ready dict."""
+    body, url, ctype = load_target(target)
     from postprocess.documents import read_document
     from postprocess.metadata import read_metadata
 
-    body, url, ctype = load_target(target)
     doc = read_document(body, url, ctype)
     if doc.parse_status == "error":
         raise ValueError(f"cannot read {target}: {doc.parse_error}")
