@@ -120,8 +120,11 @@ def test_hanweb_column_holds_first_fifteen_records(port):
 def test_hanweb_dataproxy_post_answers_remaining_records(port):
     form = b"col=1&appid=1&webid=1&path=/&columnid=1234&unitid=5678&permissiontype=0"
     status, headers, body = fetch(
-        port, "127.0.0.3",
-        "/module/web/jpage/dataproxy.jsp?startrecord=16&endrecord=30&perpage=15", data=form)
+        port,
+        "127.0.0.3",
+        "/module/web/jpage/dataproxy.jsp?startrecord=16&endrecord=30&perpage=15",
+        data=form,
+    )
     text = body.decode("utf-8")
     assert status == 200 and headers["Content-Type"].startswith("text/xml")
     assert "<totalrecord>17</totalrecord>" in text
@@ -159,8 +162,9 @@ def test_hanweb_article_has_metadata_table(port):
 
 
 def test_hanweb_annual_report_module_page(port):
-    status, _, body = fetch(port, "127.0.0.3",
-                            "/module/xxgk/xxgkAnnualReport.jsp?area=320813&fbtime=2022")
+    status, _, body = fetch(
+        port, "127.0.0.3", "/module/xxgk/xxgkAnnualReport.jsp?area=320813&fbtime=2022"
+    )
     assert status == 200 and BY_ID["hongze-2022"]["title"] in body.decode("utf-8")
 
 
@@ -243,11 +247,14 @@ def test_disallowed_paths_are_linked(port):
     assert f'href="{site.OFFSITE_URL}"' in text
 
 
-@pytest.mark.parametrize("portal,status,marker", [
-    ("yuci", 404, b"404 Not Found"),
-    ("hulan", 500, b"Server Error"),
-    ("jiuquan", 412, b"$_ts"),
-])
+@pytest.mark.parametrize(
+    "portal,status,marker",
+    [
+        ("yuci", 404, b"404 Not Found"),
+        ("hulan", 500, b"Server Error"),
+        ("jiuquan", 412, b"$_ts"),
+    ],
+)
 def test_hazard_links_answer_errors(port, portal, status, marker):
     hazard = next(h for h in site.HAZARD_LINKS[portal] if h["status"] == status)
     got, _, body = fetch(port, site.PORTAL_HOSTS[portal], hazard["path"])
@@ -277,7 +284,8 @@ def test_every_catalog_page_and_attachment_answers_200():
             page = route(entry["host"], 8631, att["path"])
             if "redirect" in att:
                 assert page.status == 302 and page.headers["Location"].endswith(
-                    att["redirect"].rsplit("/", 1)[1])
+                    att["redirect"].rsplit("/", 1)[1]
+                )
             else:
                 assert page.status == 200 and page.body, att["path"]
 
@@ -300,7 +308,9 @@ def test_committed_catalog_matches_the_generator():
 
 
 def _requests_consistent(req: dict) -> bool:
-    results = [k for k in req if k not in ("new", "carried_over", "total_handled", "carried_forward")]
+    results = [
+        k for k in req if k not in ("new", "carried_over", "total_handled", "carried_forward")
+    ]
     for col in range(7):
         handled = sum(req[k][col] for k in results)
         if handled != req["total_handled"][col]:
@@ -321,17 +331,26 @@ def test_table_reports_are_consistent_except_the_deliberate_slip():
 
 
 def test_carried_forward_becomes_next_years_carried_over():
-    tables = sorted((r for r in CATALOG if "requests" in r["figures"]),
-                    key=lambda r: (r["portal"], r["year"]))
-    pairs = [(a, b) for a, b in zip(tables, tables[1:], strict=False)
-             if a["portal"] == b["portal"] and b["year"] == a["year"] + 1]
+    tables = sorted(
+        (r for r in CATALOG if "requests" in r["figures"]), key=lambda r: (r["portal"], r["year"])
+    )
+    pairs = [
+        (a, b)
+        for a, b in zip(tables, tables[1:], strict=False)
+        if a["portal"] == b["portal"] and b["year"] == a["year"] + 1
+    ]
     assert pairs
     for a, b in pairs:
-        assert b["figures"]["requests"]["carried_over"] == a["figures"]["requests"]["carried_forward"]
+        assert (
+            b["figures"]["requests"]["carried_over"] == a["figures"]["requests"]["carried_forward"]
+        )
 
 
-PROACTIVE_WORDING = {"plain": "共主动公开政府信息{n}条", "level": "级信息数为{n}条",
-                     "approx": "累计主动公开各类政府信息{n}余条"}
+PROACTIVE_WORDING = {
+    "plain": "共主动公开政府信息{n}条",
+    "level": "级信息数为{n}条",
+    "approx": "累计主动公开各类政府信息{n}余条",
+}
 
 
 def test_generated_narratives_state_their_figures():
@@ -360,7 +379,9 @@ def test_demo_sources_validate_and_use_the_port():
     assert all(s.demo for s in raw) and all(":8631/" in s.start_urls[0] for s in raw)
     moved = demo_sources(18631)
     assert {s.id for s in moved} == {s.id for s in raw}
-    assert all(u.startswith("http://127.0.0.") and ":18631/" in u for s in moved for u in s.start_urls)
+    assert all(
+        u.startswith("http://127.0.0.") and ":18631/" in u for s in moved for u in s.start_urls
+    )
     portals = {s.start_urls[0].split("//")[1].split(":")[0] for s in moved}
     assert portals == set(site.PORTAL_HOSTS.values())
 

@@ -19,49 +19,139 @@ CATALOG = Path(__file__).with_name("catalog.yml")
 
 # One entry per portal column: host, CMS and the agency publishing there.
 PORTALS: dict[str, dict] = {
-    "yuci": {"host": "127.0.0.2", "cms": "trs", "agency": "榆次区人民政府", "short": "榆次区",
-             "division_code": "140702", "province": "山西省", "city": "晋中市", "level": "county",
-             "area": "全区", "encoding": "gbk"},
-    "hongze": {"host": "127.0.0.3", "cms": "hanweb", "agency": "淮安市洪泽区人民政府",
-               "short": "洪泽区", "division_code": "320813", "province": "江苏省", "city": "淮安市",
-               "level": "county", "area": "全区", "encoding": "utf-8"},
-    "huaian": {"host": "127.0.0.3", "cms": "hanweb", "agency": "淮安市人民政府", "short": "淮安市",
-               "division_code": "320800", "province": "江苏省", "city": "淮安市", "level": "city",
-               "area": "全市", "encoding": "utf-8"},
-    "hulan": {"host": "127.0.0.4", "cms": "generic", "agency": "哈尔滨市呼兰区人民政府",
-              "short": "呼兰区", "division_code": "230111", "province": "黑龙江省", "city": "哈尔滨市",
-              "level": "county", "area": "全区", "encoding": "utf-8"},
-    "litong": {"host": "127.0.0.6", "cms": "generic", "agency": "吴忠市利通区人民政府",
-               "short": "利通区", "division_code": "640302", "province": "宁夏回族自治区",
-               "city": "吴忠市", "level": "county", "area": "全区", "encoding": "utf-8"},
-    "jiuquan": {"host": "127.0.0.7", "cms": "trs", "agency": "酒泉市人民政府", "short": "酒泉市",
-                "division_code": "620900", "province": "甘肃省", "city": "酒泉市", "level": "city",
-                "area": "全市", "encoding": "utf-8"},
+    "yuci": {
+        "host": "127.0.0.2",
+        "cms": "trs",
+        "agency": "榆次区人民政府",
+        "short": "榆次区",
+        "division_code": "140702",
+        "province": "山西省",
+        "city": "晋中市",
+        "level": "county",
+        "area": "全区",
+        "encoding": "gbk",
+    },
+    "hongze": {
+        "host": "127.0.0.3",
+        "cms": "hanweb",
+        "agency": "淮安市洪泽区人民政府",
+        "short": "洪泽区",
+        "division_code": "320813",
+        "province": "江苏省",
+        "city": "淮安市",
+        "level": "county",
+        "area": "全区",
+        "encoding": "utf-8",
+    },
+    "huaian": {
+        "host": "127.0.0.3",
+        "cms": "hanweb",
+        "agency": "淮安市人民政府",
+        "short": "淮安市",
+        "division_code": "320800",
+        "province": "江苏省",
+        "city": "淮安市",
+        "level": "city",
+        "area": "全市",
+        "encoding": "utf-8",
+    },
+    "hulan": {
+        "host": "127.0.0.4",
+        "cms": "generic",
+        "agency": "哈尔滨市呼兰区人民政府",
+        "short": "呼兰区",
+        "division_code": "230111",
+        "province": "黑龙江省",
+        "city": "哈尔滨市",
+        "level": "county",
+        "area": "全区",
+        "encoding": "utf-8",
+    },
+    "litong": {
+        "host": "127.0.0.6",
+        "cms": "generic",
+        "agency": "吴忠市利通区人民政府",
+        "short": "利通区",
+        "division_code": "640302",
+        "province": "宁夏回族自治区",
+        "city": "吴忠市",
+        "level": "county",
+        "area": "全区",
+        "encoding": "utf-8",
+    },
+    "jiuquan": {
+        "host": "127.0.0.7",
+        "cms": "trs",
+        "agency": "酒泉市人民政府",
+        "short": "酒泉市",
+        "division_code": "620900",
+        "province": "甘肃省",
+        "city": "酒泉市",
+        "level": "city",
+        "area": "全市",
+        "encoding": "utf-8",
+    },
 }
 
-APPLICANTS = ("natural_person", "commercial", "research", "public_interest", "legal_service",
-              "other_org", "total")
-RESULT_ROWS_2019 = (
-    "granted", "partial",
-    "denied_state_secret", "denied_prohibited_by_law", "denied_three_safety_one_stability",
-    "denied_third_party", "denied_internal_affairs", "denied_process_info",
-    "denied_enforcement_file", "denied_admin_inquiry",
-    "unable_not_held", "unable_needs_creation", "unable_unclear",
-    "rejected_petition", "rejected_repeat", "rejected_publication", "rejected_mass_repeat",
-    "rejected_confirm_reissue", "other",
+APPLICANTS = (
+    "natural_person",
+    "commercial",
+    "research",
+    "public_interest",
+    "legal_service",
+    "other_org",
+    "total",
 )
-RESULT_ROWS_2021 = RESULT_ROWS_2019[:-1] + ("other_no_correction", "other_unpaid_fee", "other_other")
+RESULT_ROWS_2019 = (
+    "granted",
+    "partial",
+    "denied_state_secret",
+    "denied_prohibited_by_law",
+    "denied_three_safety_one_stability",
+    "denied_third_party",
+    "denied_internal_affairs",
+    "denied_process_info",
+    "denied_enforcement_file",
+    "denied_admin_inquiry",
+    "unable_not_held",
+    "unable_needs_creation",
+    "unable_unclear",
+    "rejected_petition",
+    "rejected_repeat",
+    "rejected_publication",
+    "rejected_mass_repeat",
+    "rejected_confirm_reissue",
+    "other",
+)
+RESULT_ROWS_2021 = RESULT_ROWS_2019[:-1] + (
+    "other_no_correction",
+    "other_unpaid_fee",
+    "other_other",
+)
 # relative weight of each result row when handled requests are spread over them
-_RESULT_WEIGHTS = {"granted": 30, "partial": 12, "denied_third_party": 3, "denied_internal_affairs": 2,
-                   "denied_process_info": 3, "denied_state_secret": 0, "unable_not_held": 20,
-                   "unable_needs_creation": 4, "unable_unclear": 3, "rejected_petition": 4,
-                   "rejected_repeat": 3, "rejected_publication": 1, "rejected_confirm_reissue": 1,
-                   "other": 2, "other_no_correction": 2, "other_other": 1}
+_RESULT_WEIGHTS = {
+    "granted": 30,
+    "partial": 12,
+    "denied_third_party": 3,
+    "denied_internal_affairs": 2,
+    "denied_process_info": 3,
+    "denied_state_secret": 0,
+    "unable_not_held": 20,
+    "unable_needs_creation": 4,
+    "unable_unclear": 3,
+    "rejected_petition": 4,
+    "rejected_repeat": 3,
+    "rejected_publication": 1,
+    "rejected_confirm_reissue": 1,
+    "other": 2,
+    "other_no_correction": 2,
+    "other_other": 1,
+}
 APPEAL_ROWS = ("review", "litigation_direct", "litigation_after_review")
 
 # Deliberate defects of the demo data, so that checks have something to find.
-SLIP_REPORT = "jiuquan-2019"   # 行政复议 总计 printed 0 beside parts summing to 2
-LATE_REPORT = "jiuquan-2017"   # published 2018-04-16, after the 31 March deadline
+SLIP_REPORT = "jiuquan-2019"  # 行政复议 总计 printed 0 beside parts summing to 2
+LATE_REPORT = "jiuquan-2017"  # published 2018-04-16, after the 31 March deadline
 
 
 def _format_for(year: int) -> str:
@@ -110,10 +200,18 @@ def narrative_figures(rng: random.Random, scale: int) -> dict:
 
 def requests_table(rng: random.Random, fmt: str, carried_over: list[int], scale: int) -> dict:
     """Section 三 as row_key -> six applicant columns + total, consistent by construction."""
-    new = [rng.randint(3, 25) * scale, rng.randint(0, 4), rng.choice([0, 0, 1]), 0,
-           rng.randint(0, 2), rng.randint(0, 3)]
-    forward = [min(rng.choice([0, 0, 1, 2]), n + c) if i == 0 else 0
-               for i, (n, c) in enumerate(zip(new, carried_over, strict=True))]
+    new = [
+        rng.randint(3, 25) * scale,
+        rng.randint(0, 4),
+        rng.choice([0, 0, 1]),
+        0,
+        rng.randint(0, 2),
+        rng.randint(0, 3),
+    ]
+    forward = [
+        min(rng.choice([0, 0, 1, 2]), n + c) if i == 0 else 0
+        for i, (n, c) in enumerate(zip(new, carried_over, strict=True))
+    ]
     rows = RESULT_ROWS_2019 if fmt == "2019" else RESULT_ROWS_2021
     weights = [_RESULT_WEIGHTS.get(r, 0) for r in rows]
     result = {r: [0] * 6 for r in rows}
@@ -174,58 +272,118 @@ PLAN: list[tuple[str, int, dict]] = (
 
 # Real documents: the seeds and the PDFs, with the figures printed in them.
 REAL: dict[str, dict] = {
-    "yuci-2014": {"origin": "seed 000 (real text)", "published": "2015-02-10", "pages": 2,
-                  "title": "榆次区2014年政府信息公开年度报告",
-                  "figures": {"proactive_total": 3303, "requests_new": 0, "consultations": 7100,
-                              "consultations_approx": True, "reviews": 0, "lawsuits": 0,
-                              "fees_yuan": 0, "site_daily_visits": 600}},
-    "hulan-2019": {"origin": "seed 002 (real text, tables rebuilt from its flattened rows)",
-                   "published": "2020-01-20"},
-    "litong-2015": {"origin": "seed 003 (real text, served as DOCX)", "published": "2016-03-28",
-                    "title": "吴忠市利通区2015年政府信息公开工作年度报告",
-                    "figures": {"proactive_total": 9267, "requests_new": 8, "consultations": 2000,
-                                "consultations_approx": True, "reviews": 0, "lawsuits": 0,
-                                "fees_yuan": 0}},
-    "hongze-2023": {"origin": "real PDF hongze-2023.pdf", "published": "2024-01-19",
-                    "title": "洪泽区人民政府2023年政府信息公开工作年度报告",
-                    "figures": {"proactive_total": 1136, "requests_new": 21}},
-    "hongze-2024": {"origin": "real PDF hongze-2024.pdf", "published": "2025-01-16",
-                    "title": "淮安市洪泽区人民政府2024年政府信息公开工作年度报告",
-                    "figures": {"proactive_total": 2428}},
-    "huaian-2024": {"origin": "real PDF huaian-2024.pdf", "published": "2025-01-24",
-                    "title": "淮安市人民政府2024年政府信息公开工作年度报告",
-                    "figures": {"proactive_total": 5500, "proactive_total_approx": True}},
+    "yuci-2014": {
+        "origin": "seed 000 (real text)",
+        "published": "2015-02-10",
+        "pages": 2,
+        "title": "榆次区2014年政府信息公开年度报告",
+        "figures": {
+            "proactive_total": 3303,
+            "requests_new": 0,
+            "consultations": 7100,
+            "consultations_approx": True,
+            "reviews": 0,
+            "lawsuits": 0,
+            "fees_yuan": 0,
+            "site_daily_visits": 600,
+        },
+    },
+    "hulan-2019": {
+        "origin": "seed 002 (real text, tables rebuilt from its flattened rows)",
+        "published": "2020-01-20",
+    },
+    "litong-2015": {
+        "origin": "seed 003 (real text, served as DOCX)",
+        "published": "2016-03-28",
+        "title": "吴忠市利通区2015年政府信息公开工作年度报告",
+        "figures": {
+            "proactive_total": 9267,
+            "requests_new": 8,
+            "consultations": 2000,
+            "consultations_approx": True,
+            "reviews": 0,
+            "lawsuits": 0,
+            "fees_yuan": 0,
+        },
+    },
+    "hongze-2023": {
+        "origin": "real PDF hongze-2023.pdf",
+        "published": "2024-01-19",
+        "title": "洪泽区人民政府2023年政府信息公开工作年度报告",
+        "figures": {"proactive_total": 1136, "requests_new": 21},
+    },
+    "hongze-2024": {
+        "origin": "real PDF hongze-2024.pdf",
+        "published": "2025-01-16",
+        "title": "淮安市洪泽区人民政府2024年政府信息公开工作年度报告",
+        "figures": {"proactive_total": 2428},
+    },
+    "huaian-2024": {
+        "origin": "real PDF huaian-2024.pdf",
+        "published": "2025-01-24",
+        "title": "淮安市人民政府2024年政府信息公开工作年度报告",
+        "figures": {"proactive_total": 5500, "proactive_total_approx": True},
+    },
 }
 
 # Seed 002 (呼兰区 2019), transcribed cell by cell from the | rows of the real report.
 _HULAN_2019 = {
     "proactive": {
-        "regulations": [0, 0, 0], "normative_documents": [14, 14, 59],
-        "licensing": [153, 2, 13214], "other_services": [334, -5, 558],
-        "penalty": [1898, -30, 4259], "coercion": [84, -3, 8], "fees": [13, 0],
+        "regulations": [0, 0, 0],
+        "normative_documents": [14, 14, 59],
+        "licensing": [153, 2, 13214],
+        "other_services": [334, -5, 558],
+        "penalty": [1898, -30, 4259],
+        "coercion": [84, -3, 8],
+        "fees": [13, 0],
         "procurement": [43, 21552.9],
     },
-    "requests": {r: [0] * 7 for r in ("new", "carried_over", *RESULT_ROWS_2019, "total_handled",
-                                      "carried_forward")},
+    "requests": {
+        r: [0] * 7
+        for r in ("new", "carried_over", *RESULT_ROWS_2019, "total_handled", "carried_forward")
+    },
     "appeals": {r: [0] * 5 for r in APPEAL_ROWS},
 }
-_HULAN_2019["requests"].update({
-    "new": [14, 0, 0, 0, 0, 0, 14], "partial": [5, 0, 0, 0, 0, 0, 5],
-    "denied_internal_affairs": [2, 0, 0, 0, 0, 0, 2], "unable_not_held": [6, 0, 0, 0, 0, 0, 6],
-    "unable_unclear": [1, 0, 0, 0, 0, 0, 1], "total_handled": [14, 0, 0, 0, 0, 0, 14],
-})
+_HULAN_2019["requests"].update(
+    {
+        "new": [14, 0, 0, 0, 0, 0, 14],
+        "partial": [5, 0, 0, 0, 0, 0, 5],
+        "denied_internal_affairs": [2, 0, 0, 0, 0, 0, 2],
+        "unable_not_held": [6, 0, 0, 0, 0, 0, 6],
+        "unable_unclear": [1, 0, 0, 0, 0, 0, 1],
+        "total_handled": [14, 0, 0, 0, 0, 0, 14],
+    }
+)
 
 # Non-reports in the columns: the archive must classify them as such.
 OTHERS: list[dict] = [
-    {"id": "jiuquan-2016-news", "portal": "jiuquan", "kind": "work_summary", "year": 2016,
-     "title": "酒泉市2016年政务公开工作“成绩单”", "published": "2016-12-16",
-     "origin": "seed 004 (real text, a news piece, not an annual report)"},
-    {"id": "jiuquan-2021-jiedu", "portal": "jiuquan", "kind": "other", "year": 2021,
-     "title": "图解：《酒泉市2021年政府信息公开工作年度报告》解读", "published": "2022-03-29",
-     "origin": "generated interpretation (解读) page"},
-    {"id": "hongze-2023-jiedu", "portal": "hongze", "kind": "other", "year": 2023,
-     "title": "一图读懂洪泽区2023年政府信息公开工作年度报告", "published": "2024-01-22",
-     "origin": "generated interpretation (解读) page"},
+    {
+        "id": "jiuquan-2016-news",
+        "portal": "jiuquan",
+        "kind": "work_summary",
+        "year": 2016,
+        "title": "酒泉市2016年政务公开工作“成绩单”",
+        "published": "2016-12-16",
+        "origin": "seed 004 (real text, a news piece, not an annual report)",
+    },
+    {
+        "id": "jiuquan-2021-jiedu",
+        "portal": "jiuquan",
+        "kind": "other",
+        "year": 2021,
+        "title": "图解：《酒泉市2021年政府信息公开工作年度报告》解读",
+        "published": "2022-03-29",
+        "origin": "generated interpretation (解读) page",
+    },
+    {
+        "id": "hongze-2023-jiedu",
+        "portal": "hongze",
+        "kind": "other",
+        "year": 2023,
+        "title": "一图读懂洪泽区2023年政府信息公开工作年度报告",
+        "published": "2024-01-22",
+        "origin": "generated interpretation (解读) page",
+    },
 ]
 
 
@@ -243,9 +401,16 @@ def build_catalog() -> dict:
         if rid == LATE_REPORT:
             published = "2018-04-16"
         entry: dict = {
-            "id": rid, "portal": portal, "host": info["host"], "agency": info["agency"],
-            "division_code": info["division_code"], "year": year, "kind": "annual_report",
-            "format": fmt, "origin": real.get("origin", "generated"), "published": published,
+            "id": rid,
+            "portal": portal,
+            "host": info["host"],
+            "agency": info["agency"],
+            "division_code": info["division_code"],
+            "year": year,
+            "kind": "annual_report",
+            "format": fmt,
+            "origin": real.get("origin", "generated"),
+            "published": published,
             "title": real.get("title") or _title(info, year, rng),
         }
         if "pages" in real:
@@ -260,8 +425,11 @@ def build_catalog() -> dict:
             prior = carry.get(portal, [0] * 6)
             requests = requests_table(rng, fmt, prior, scale)
             figures = {
-                "proactive": proactive_2019(rng, scale) if fmt == "2019" else proactive_2021(rng, scale),
-                "requests": requests, "appeals": appeals_table(rng),
+                "proactive": proactive_2019(rng, scale)
+                if fmt == "2019"
+                else proactive_2021(rng, scale),
+                "requests": requests,
+                "appeals": appeals_table(rng),
             }
         if "requests" in figures:
             carry[portal] = figures["requests"]["carried_forward"][:6]
@@ -277,8 +445,14 @@ def build_catalog() -> dict:
         reports.append(entry)
     for other in OTHERS:
         info = PORTALS[other["portal"]]
-        entry = {**other, "host": info["host"], "agency": info["agency"],
-                 "division_code": info["division_code"], "format": None, "figures": {}}
+        entry = {
+            **other,
+            "host": info["host"],
+            "agency": info["agency"],
+            "division_code": info["division_code"],
+            "format": None,
+            "figures": {},
+        }
         _place(entry, random.Random(f"nianbao-demo:{other['id']}"))
         reports.append(entry)
     return {"reports": reports}
@@ -290,9 +464,13 @@ HANWEB_COLUMNS = {"hongze": 1234, "huaian": 1240}
 REPOSTED = {"yuci-2008": "2013-07-24"}
 # attachments: report id -> list of (type, file in crawler/demo/files or generator, link title)
 ATTACHMENTS: dict[str, list[tuple[str, str, str]]] = {
-    "hongze-2023": [("pdf", "hongze-2023.pdf", "洪泽区2023年政府信息公开工作年度报告.pdf"),
-                    ("pdf", "truncated:hongze-2023.pdf", "洪泽区2023年政府信息公开工作年度报告（扫描件）.pdf")],
-    "hongze-2024": [("pdf", "hongze-2024.pdf", "淮安市洪泽区人民政府2024年政府信息公开工作年度报告.pdf")],
+    "hongze-2023": [
+        ("pdf", "hongze-2023.pdf", "洪泽区2023年政府信息公开工作年度报告.pdf"),
+        ("pdf", "truncated:hongze-2023.pdf", "洪泽区2023年政府信息公开工作年度报告（扫描件）.pdf"),
+    ],
+    "hongze-2024": [
+        ("pdf", "hongze-2024.pdf", "淮安市洪泽区人民政府2024年政府信息公开工作年度报告.pdf")
+    ],
     "huaian-2024": [("pdf", "huaian-2024.pdf", "淮安市人民政府2024年政府信息公开工作年度报告.pdf")],
     "yuci-2012": [("doc", "ole2:doc", "2012年政府信息公开情况统计表.doc")],
     "hulan-2018": [("xls", "ole2:xls", "呼兰区2018年政府信息公开工作统计附表.xls")],
@@ -345,18 +523,28 @@ def _place(entry: dict, rng: random.Random) -> None:
 def _title(info: dict, year: int, rng: random.Random) -> str:
     """Title variants seen on real portals (formats.md 'Titles')."""
     name = info["agency"] if info["cms"] == "hanweb" else info["short"]
-    return rng.choice([f"{name}{year}年政府信息公开工作年度报告",
-                       f"{name}{year}年政府信息公开工作年度报告",
-                       f"{name}{year}年度政府信息公开工作报告"])
+    return rng.choice(
+        [
+            f"{name}{year}年政府信息公开工作年度报告",
+            f"{name}{year}年政府信息公开工作年度报告",
+            f"{name}{year}年度政府信息公开工作报告",
+        ]
+    )
 
 
 def main() -> None:
     data = build_catalog()
-    header = ("# Generated by `python -m crawler.demo.catalog_gen`: the reports the demo portals "
-              "serve.\n# Figures of 'generated' reports are demo data, not real statistics.\n")
-    CATALOG.write_text(header + yaml.safe_dump(data, allow_unicode=True, sort_keys=False,
-                                               default_flow_style=None, width=100),
-                       encoding="utf-8")
+    header = (
+        "# Generated by `python -m crawler.demo.catalog_gen`: the reports the demo portals "
+        "serve.\n# Figures of 'generated' reports are demo data, not real statistics.\n"
+    )
+    CATALOG.write_text(
+        header
+        + yaml.safe_dump(
+            data, allow_unicode=True, sort_keys=False, default_flow_style=None, width=100
+        ),
+        encoding="utf-8",
+    )
     print(f"wrote {CATALOG} ({len(data['reports'])} entries)")
 
 

@@ -32,16 +32,21 @@ HOST_LABELS = {
     "127.0.0.7": "trs (UTF-8): 酒泉市人民政府",
 }
 START_PATHS = {
-    "127.0.0.2": "/zwgk/zfxxgknb/index.html", "127.0.0.3": "/col/col1234/index.html",
-    "127.0.0.4": "/zwgk/gknb/list.aspx?page=1", "127.0.0.5": "/robots.txt",
-    "127.0.0.6": "/xxgk/gknb/index.html", "127.0.0.7": "/zwgk/zfxxgknb/index.html",
+    "127.0.0.2": "/zwgk/zfxxgknb/index.html",
+    "127.0.0.3": "/col/col1234/index.html",
+    "127.0.0.4": "/zwgk/gknb/list.aspx?page=1",
+    "127.0.0.5": "/robots.txt",
+    "127.0.0.6": "/xxgk/gknb/index.html",
+    "127.0.0.7": "/zwgk/zfxxgknb/index.html",
 }
 _SESSION = re.compile(r";jsessionid=[0-9A-Za-z]+", re.I)
 _TRS_LIST = re.compile(r"^/zwgk/zfxxgknb/index_\d+\.html$")
 _GENERIC_LIST = re.compile(r"^/xxgk/gknb/index_\d+\.html$")
 _DATAPROXY = ("/module/web/jpage/dataproxy.jsp", "/module/jpage/dataproxy.jsp")
-NOT_FOUND = ("<html><head><title>404 Not Found</title></head><body><center><h1>404 Not Found</h1>"
-             "</center><hr><center>nginx</center></body></html>").encode()
+NOT_FOUND = (
+    b"<html><head><title>404 Not Found</title></head><body><center><h1>404 Not Found</h1>"
+    b"</center><hr><center>nginx</center></body></html>"
+)
 
 
 class PortalHandler(BaseHTTPRequestHandler):
@@ -92,18 +97,28 @@ def route(host: str, port: int, raw_path: str, form: str = "") -> site.Page:
         return _dataproxy(query)
     if parts.path == "/module/download/downfile.jsp" and host == site.PORTAL_HOSTS["hanweb"]:
         return _downfile(path, port)
-    if (parts.path == "/module/xxgk/xxgkAnnualReport.jsp" and path not in pages
-            and host == site.PORTAL_HOSTS["hanweb"]):
-        return site.Page(200, site.simple_page("hanweb", "政府信息公开年报", "暂无该年度报告。").encode())
+    if (
+        parts.path == "/module/xxgk/xxgkAnnualReport.jsp"
+        and path not in pages
+        and host == site.PORTAL_HOSTS["hanweb"]
+    ):
+        return site.Page(
+            200, site.simple_page("hanweb", "政府信息公开年报", "暂无该年度报告。").encode()
+        )
     if parts.path == site.CALENDAR_PATH and host == site.PORTAL_HOSTS["hulan"]:
         return _calendar(query.get("date", ""))
     if path in pages:
         return pages[path]
     if parts.path in pages and not parts.query:
         return pages[parts.path]
-    if (host in (site.PORTAL_HOSTS["yuci"], site.PORTAL_HOSTS["jiuquan"]) and _TRS_LIST.match(parts.path)
-            or host == site.PORTAL_HOSTS["litong"] and _GENERIC_LIST.match(parts.path)
-            or host == site.PORTAL_HOSTS["hulan"] and parts.path == site.HULAN_LIST):
+    if (
+        host in (site.PORTAL_HOSTS["yuci"], site.PORTAL_HOSTS["jiuquan"])
+        and _TRS_LIST.match(parts.path)
+        or host == site.PORTAL_HOSTS["litong"]
+        and _GENERIC_LIST.match(parts.path)
+        or host == site.PORTAL_HOSTS["hulan"]
+        and parts.path == site.HULAN_LIST
+    ):
         return pages[site.FALLBACK_LIST]  # past the last list page: 200, empty or a refresh to ./
     return site.Page(404, NOT_FOUND)
 
@@ -128,8 +143,9 @@ def _downfile(path: str, port: int) -> site.Page:
     for entry in site.catalog():
         for att in entry.get("attachments", []):
             if att["path"] == path and "redirect" in att:
-                target = att["redirect"].replace(f"http://{site.ATTACH_HOST}/",
-                                                 f"http://{site.ATTACH_HOST}:{port}/")
+                target = att["redirect"].replace(
+                    f"http://{site.ATTACH_HOST}/", f"http://{site.ATTACH_HOST}:{port}/"
+                )
                 return site.Page(302, b"", "text/html; charset=UTF-8", {"Location": target})
     return site.Page(404, NOT_FOUND)
 
@@ -171,8 +187,10 @@ def running_portal(port: int = 0) -> Iterator[int]:
         except OSError:
             if attempt == attempts - 1:
                 raise
-    threads = [threading.Thread(target=s.serve_forever, kwargs={"poll_interval": 0.1}, daemon=True)
-               for s in servers]
+    threads = [
+        threading.Thread(target=s.serve_forever, kwargs={"poll_interval": 0.1}, daemon=True)
+        for s in servers
+    ]
     for thread in threads:
         thread.start()
     try:
