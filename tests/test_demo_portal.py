@@ -396,3 +396,16 @@ def test_late_report_shows_its_late_date():
     entry = BY_ID[catalog_gen.LATE_REPORT]
     text = route(entry["host"], 8631, entry["path"]).body.decode("utf-8")
     assert "日期:2018-04-16" in text and "2018年4月16日" in text
+
+
+def test_slow_page_is_delayed_and_others_are_not():
+    slow = BY_ID[site.SLOW_REPORT]
+    assert route(slow["host"], 8631, slow["path"]).delay == 1.0
+    other = BY_ID["litong-2016"]
+    assert route(other["host"], 8631, other["path"]).delay == 0.0
+
+
+def test_busy_port_fails_with_the_host_named(port):
+    with pytest.raises(OSError, match=f"demo portal: cannot listen on 127.0.0.2:{port}"):
+        with running_portal(port):
+            pass

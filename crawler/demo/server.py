@@ -162,16 +162,19 @@ def _calendar(value: str) -> site.Page:
 # ---------------------------------------------------------------- running it
 def _bind_all(port: int) -> list[ThreadingHTTPServer]:
     servers: list[ThreadingHTTPServer] = []
+    host = HOSTS[0]
     try:
         for host in HOSTS:
             server = ThreadingHTTPServer((host, port), PortalHandler)
             server.daemon_threads = True
             servers.append(server)
             port = server.server_address[1]  # port 0: the first bind picks, the others follow
-    except OSError:
+    except OSError as exc:
         for server in servers:
             server.server_close()
-        raise
+        raise OSError(
+            exc.errno, f"demo portal: cannot listen on {host}:{port}: {exc.strerror}"
+        ) from exc
     return servers
 
 
