@@ -1,0 +1,1 @@
+"""Offline demo portals: local imitations of government portals for `nianbao demo` and tests."""
