@@ -8,7 +8,15 @@ from urllib.parse import urlsplit
 
 from scrapy import Request, signals
 from scrapy.crawler import Crawler
-from scrapy.exceptions import IgnoreRequest
+from scrapy.exceptions import (
+    CannotResolveHostError,
+    DownloadCancelledError,
+    DownloadConnectionRefusedError,
+    DownloadFailedError,
+    DownloadTimeoutError,
+    IgnoreRequest,
+    ResponseDataLossError,
+)
 from scrapy.http import Response
 from scrapy.utils._compression import _inflate, _unbrotli, _unzstd
 from scrapy.utils.gz import gunzip
@@ -39,10 +47,13 @@ DECODERS = {"gzip": gunzip, "x-gzip": gunzip, "deflate": _inflate, "br": _unbrot
             "zstd": _unzstd}
 # Failure classes named in fetch_errors.error, checked in order.
 EXCEPTION_KINDS: tuple[tuple[tuple[type[BaseException], ...], str], ...] = (
-    ((TxTimeoutError, TCPTimedOutError, TimeoutError), "timeout"),
-    ((DNSLookupError,), "dns"),
-    ((ConnectionRefusedError,), "refused"),
-    ((ConnectError, ConnectionLost, ResponseFailed, ResponseNeverReceived), "connection"),
+    ((DownloadTimeoutError, TxTimeoutError, TCPTimedOutError, TimeoutError), "timeout"),
+    ((CannotResolveHostError, DNSLookupError), "dns"),
+    ((DownloadConnectionRefusedError, ConnectionRefusedError), "refused"),
+    # cancelled: DOWNLOAD_MAXSIZE exceeded (or the crawl stopping)
+    ((DownloadCancelledError,), "cancelled"),
+    ((ResponseDataLossError, DownloadFailedError, ConnectError, ConnectionLost, ResponseFailed,
+      ResponseNeverReceived), "connection"),
 )
 
 

@@ -1,0 +1,53 @@
+"""Shared fixtures: the demo portal crawled once per test session by the real crawler."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parent.parent
+# The demo portal is local: no politeness delay is needed to spare it. AutoThrottle stays on
+# (only its delays are lowered) so the crawl runs the same machinery as on real portals.
+FAST_CRAWL_SETTINGS = {
+    "DOWNLOAD_DELAY": "0",
+    "AUTOTHROTTLE_START_DELAY": "0",
+    "AUTOTHROTTLE_MAX_DELAY": "0.5",
+    "NIANBAO_PROGRESS_INTERVAL": "1",
+}
+CRAWL_TIMEOUT = 300
+
+
+def run_crawler(args: list[str], root: Path, settings: dict[str, str] | None = None
+                ) -> subprocess.CompletedProcess:
+    """`python -m crawler.run ARGS` into root/archive.db and root/data, in a fresh process."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("NIANBAO_")}
+    sets = [f"{k}={v}" for k, v in {**FAST_CRAWL_SETTINGS, **(settings or {})}.items()]
+    command = [sys.executable, "-m", "crawler.run", *args, "--db", str(root / "archive.db"),
+               "--data-dir", str(root / "data")]
+    for item in sets:
+        command += ["--set", item]
+    proc = subprocess.run(command, cwd=REPO, env=env, capture_output=True, text=True,
+                          timeout=CRAWL_TIMEOUT)
+    (root / "crawl.log").write_text(proc.stdout + proc.stderr, encoding="utf-8")
+    return proc
+
+
+@pytest.fixture(scope="session")
+def demo_crawl(tmp_path_factory) -> Iterator[tuple[Path, Path, int]]:
+    """Crawl the demo portals with the project settings; yields (db_path, data_dir, port).
+
+    The portal keeps serving until the session ends; root/crawl.log holds the crawler's output.
+    """
+    from crawler.demo.server import running_portal
+
+    root = tmp_path_factory.mktemp("demo_crawl")
+    with running_portal(0) as port:
+        proc = run_crawler(["--demo-port", str(port)], root)
+        if proc.returncode != 0:
+            pytest.fail(f"demo crawl failed (exit {proc.returncode}):\n{proc.stderr[-4000:]}")
+        yield root / "archive.db", root / "data", port
