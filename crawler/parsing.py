@@ -20,7 +20,8 @@ from postprocess.model import Link
 # --- what a report link looks like ------------------------------------------------------------
 
 # Title words of an annual report (simplified and traditional forms).
-REPORT_WORDS = re.compile(r"年度报告|年报|年度報告|年報|工作报告|工作報告|信息公开.{0,6}(?:统计|情况)")
+REPORT_WORDS = re.compile(
+    r"年度报告|年报|年度報告|年報|工作报告|工作報告|信息公开.{0,6}(?:统计|情况)")
 YEAR_IN_TITLE = re.compile(r"(?:19|20)\d{2}|[〇零一二][〇零一二三四五六七八九]{3}")
 # Article URLs of the CMS families (spec/portals.md, "CMS families").
 ARTICLE_PATTERNS = {

@@ -67,7 +67,8 @@ RETRY_TIMES = 2
 RETRY_HTTP_CODES = [500, 502, 503, 504, 522, 524, 408, 429]
 DOWNLOAD_MAXSIZE = 200 * 1024 * 1024  # also caps decompressed size (zip bombs)
 DOWNLOAD_WARNSIZE = 32 * 1024 * 1024
-DEPTH_LIMIT = _env_int("NIANBAO_DEPTH_LIMIT", 60)  # list pages chain; the per-source cap bites first
+# List pages chain (dataproxy groups, 下一页); the per-source max_pages cap bites first.
+DEPTH_LIMIT = _env_int("NIANBAO_DEPTH_LIMIT", 60)
 DEPTH_PRIORITY = 0
 REDIRECT_MAX_TIMES = 10
 METAREFRESH_IGNORE_TAGS = ["noscript"]

@@ -13,10 +13,10 @@ from urllib.parse import urlsplit
 
 import pytest
 import yaml
+from conftest import run_crawler
 
 from crawler.demo import site
 from postprocess.warcstore import read_record
-from conftest import run_crawler
 
 PORTAL_HOSTS = ("127.0.0.2", "127.0.0.3", "127.0.0.4", "127.0.0.5", "127.0.0.6", "127.0.0.7")
 LIST_PAGES = (
@@ -218,7 +218,8 @@ def hazard_crawl(demo_crawl, tmp_path_factory) -> Path:
 
 
 def test_hazard_crawl_robots_disallowed_url_not_fetched(hazard_crawl) -> None:
-    rows = _rows(hazard_crawl, "SELECT source_id, error FROM fetch_errors WHERE url LIKE '%/search/%'")
+    rows = _rows(hazard_crawl,
+                 "SELECT source_id, error FROM fetch_errors WHERE url LIKE '%/search/%'")
     assert [tuple(r) for r in rows] == [("probe-robots", "robots_disallowed")]
     assert not _rows(hazard_crawl, "SELECT 1 FROM captures WHERE url LIKE '%/search/%'")
 

@@ -142,7 +142,8 @@ def test_is_attachment_url_by_extension_script_and_parameter() -> None:
 
 
 @pytest.mark.parametrize(("status", "body", "reason"), [
-    (412, b"<html><script>$_ts=window['$_ts'];</script></html>", "HTTP 412 (瑞数-style bot protection)"),
+    (412, b"<html><script>$_ts=window['$_ts'];</script></html>",
+     "HTTP 412 (瑞数-style bot protection)"),
     (521, b"<script>document.cookie='__jsl_clearance=1'</script>", "HTTP 521 (加速乐 challenge)"),
     (200, b"<html><script>var wzwschallenge='x';</script></html>", "WZWS JavaScript challenge"),
     (200, b"<html><p>2022\xe5\xb9\xb4</p></html>", None),
