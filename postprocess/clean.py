@@ -279,6 +279,12 @@ def _published(doc) -> str | None:
             m = ANY_DATE.search(label)
             if m:
                 return m.group(0)
+    # a "发布日期：…" line outside the body (trafilatura drops such lines)
+    for line in doc.text_content().splitlines():
+        if _is_meta_line(line.strip()):
+            m = LABELLED_DATE.search(line)
+            if m:
+                return m.group(1)
     return None
 
 
@@ -302,9 +308,9 @@ def _trafilatura_text(html: str, doc) -> tuple[str, list[Table]]:
     def flush() -> None:
         if not run:
             return
-        first = [c for c in run[0] if c]
+        first = {c for c in run[0] if c}
         match = next((i for i, g in enumerate(grids) if i not in used
-                      and [c for c in g[0] if c] == first), None)
+                      and {c for c in g[0] if c} == first), None)
         rows = run[:]
         if match is not None:
             used.add(match)

@@ -1,0 +1,212 @@
+"""`nianbao build`: derive reports, attachments, cells, stats and checks from the captures.
+
+Everything is recomputed from the WARC records the captures point to; ids come from capture
+ids, so a second build yields the same rows. All derived rows are replaced in one transaction:
+a build that crashes leaves the previous build in place.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from postprocess import db as archive_db
+from postprocess.checks import body_level
+from postprocess.documents import read_document
+from postprocess.figures import extract_figures
+from postprocess.metadata import read_metadata
+from postprocess.model import Document, Figures
+from postprocess.warcstore import read_record
+
+log = logging.getLogger(__name__)
+
+PROGRESS_EVERY = 50  # echo a progress line every N report pages
+# A page with less text than this that links a readable attachment is a stub for that file.
+STUB_CHARS = 400
+DOCUMENT_ROLES = ("report", "attachment")
+
+
+@dataclass
+class BuildResult:
+    captures: int = 0
+    reports: int = 0
+    annual_reports: int = 0
+    attachments: int = 0
+    not_parsed: int = 0
+    errors: int = 0
+    error_messages: list[str] = field(default_factory=list)
+
+    def line(self) -> str:
+        return (f"build: {self.captures} captures read, {self.reports} reports "
+                f"({self.annual_reports} annual reports), {self.attachments} attachments "
+                f"({self.not_parsed} not parsed yet), {self.errors} errors")
+
+
+@dataclass
+class _Pending:
+    report: dict
+    attachments: list[dict]
+    figures: Figures
+
+
+def _content_type(headers: dict[str, str], row: dict) -> str | None:
+    return headers.get("content-type") or row.get("content_type")
+
+
+def _read(data_dir: str | Path, row: dict) -> Document:
+    """The capture's record read back and made readable; a missing record is a parse error."""
+    try:
+        replayed = read_record(data_dir, row["warc_file"], row["warc_offset"])
+    except (OSError, ValueError, EOFError) as exc:
+        return Document(url=row["url"], media="other", text="", parse_status="error",
+                        parse_error=f"cannot read WARC record: {type(exc).__name__}: {exc}")
+    return read_document(replayed.body, row["url"], _content_type(replayed.headers, row))
+
+
+def _usable(row: dict) -> bool:
+    return row["status"] == 200 and not row.get("blocked")
+
+
+def _choose(page: Document, files: list[tuple[dict, Document]]) -> tuple[Document, dict | None]:
+    """The document holding the report: the page, or an attachment when the page is a stub
+    (little text) or has no tables while an attachment has them. Among attachments the one
+    with tables, then the longest text, wins; the page wins ties."""
+    readable = [(row, doc) for row, doc in files if doc.parse_status == "ok" and doc.text]
+    if not readable:
+        return page, None
+    page_ok = page.parse_status == "ok"
+    if page_ok and len(page.text) >= STUB_CHARS and (
+            page.tables or not any(doc.tables for _, doc in readable)):
+        return page, None
+    row, best = max(readable, key=lambda item: (bool(item[1].tables), len(item[1].text)))
+    if page_ok and (bool(page.tables), len(page.text)) >= (bool(best.tables), len(best.text)):
+        return page, None
+    return best, row
+
+
+def _attachment_row(row: dict, doc: Document | None) -> dict:
+    if doc is None:  # not fetched successfully: nothing to read
+        status = "error"
+        error = "blocked by the site" if row.get("blocked") else f"HTTP {row['status']}"
+        return {"id": row["id"], "capture_id": row["id"], "url": row["url"], "media": None,
+                "parse_status": status, "parse_error": error, "text_chars": 0}
+    return {
+        "id": row["id"], "capture_id": row["id"], "url": row["url"], "media": doc.media,
+        "parse_status": {"ok": "parsed"}.get(doc.parse_status, doc.parse_status),
+        "parse_error": doc.parse_error, "text_chars": len(doc.text),
+    }
+
+
+def build_archive(db_path: str | Path, data_dir: str | Path,
+                  echo: Callable[[str], object] = print) -> BuildResult:
+    """Rebuild every derived table of archive.db from its captures (idempotent)."""
+    db = archive_db.open_db(db_path)
+    result = BuildResult()
+    sources = {row["id"]: row for row in db.query("SELECT * FROM sources")}
+    rows = list(archive_db.iter_captures(db, "role IN (?, ?)", DOCUMENT_ROLES))
+    result.captures = len(rows)
+
+    # a report is the first 200 capture of each (url, sha256); re-fetches map onto it
+    report_of: dict[int, int] = {}  # capture id -> report id
+    first: dict[tuple[str, str], int] = {}
+    pages: list[dict] = []
+    for row in rows:
+        if row["role"] != "report" or not _usable(row):
+            continue
+        key = (row["url"], row["sha256"])
+        if key not in first:
+            first[key] = row["id"]
+            pages.append(row)
+        report_of[row["id"]] = first[key]
+    files: dict[int, list[dict]] = {}
+    for row in rows:
+        if row["role"] == "attachment":
+            parent = report_of.get(row["parent_capture_id"])
+            if parent is None:
+                log.info("attachment capture %s has no report page (parent %s)",
+                         row["id"], row["parent_capture_id"])
+                continue
+            files.setdefault(parent, []).append(row)
+
+    pending: list[_Pending] = []
+    for n, row in enumerate(pages, start=1):
+        pending.append(_build_one(row, files.get(row["id"], []), sources, data_dir, result))
+        if n % PROGRESS_EVERY == 0:
+            echo(f"build: {n}/{len(pages)} report pages read")
+
+    with db.atomic():
+        archive_db.clear_derived(db)
+        for item in pending:
+            archive_db.write_report(db, item.report, item.attachments, item.figures.cells,
+                                    item.figures.stats, item.figures.checks)
+    _index(db, echo)
+    db.close()
+    return result
+
+
+def _build_one(row: dict, attachment_rows: list[dict], sources: dict[str, dict],
+               data_dir: str | Path, result: BuildResult) -> _Pending:
+    page = _read(data_dir, row)
+    files: list[tuple[dict, Document]] = []
+    attachments: list[dict] = []
+    seen: set[tuple[str, str]] = set()
+    for att in attachment_rows:
+        doc = _read(data_dir, att) if _usable(att) else None
+        attachments.append(_attachment_row(att, doc))
+        result.attachments += 1
+        if doc is not None and doc.parse_status == "not_parsed_yet":
+            result.not_parsed += 1
+        if doc is None or doc.parse_status == "error":
+            result.errors += 1
+            result.error_messages.append(f"{att['url']}: {attachments[-1]['parse_error']}")
+        if doc is not None and (att["url"], att["sha256"]) not in seen:
+            seen.add((att["url"], att["sha256"]))
+            files.append((att, doc))
+    if page.parse_status == "error":
+        result.errors += 1
+        result.error_messages.append(f"{row['url']}: {page.parse_error}")
+
+    chosen, file_row = _choose(page, files)
+    # the page's own title and date describe the report even when the text is the attachment's
+    described = Document(
+        url=chosen.url, media=chosen.media, text=chosen.text, tables=chosen.tables,
+        title=page.title or chosen.title, published_raw=page.published_raw or chosen.published_raw,
+    )
+    meta = read_metadata(described)
+    source = sources.get(row["source_id"]) or {}
+    agency = meta.agency or source.get("agency")
+    meta.agency = agency
+    if chosen.parse_status == "ok":
+        figures = extract_figures(chosen, meta, body_level(source.get("level"), agency))
+    else:
+        figures = Figures(format=None)
+    result.reports += 1
+    if meta.kind == "annual_report":
+        result.annual_reports += 1
+    report = {
+        "id": row["id"], "source_id": row["source_id"], "capture_id": row["id"],
+        "document_capture_id": file_row["id"] if file_row else row["id"],
+        "url": row["url"], "document_url": chosen.url,
+        "title": meta.title, "agency": agency, "year": meta.year, "published": meta.published,
+        "kind": meta.kind, "kind_reason": meta.kind_reason, "format": figures.format,
+        "text": chosen.text, "text_source": "attachment" if file_row else "page",
+        "parse_status": chosen.parse_status, "parse_error": chosen.parse_error,
+        "province": source.get("province"), "city": source.get("city"),
+        "level": source.get("level"), "division_code": source.get("division_code"),
+        "sha256": row["sha256"], "fetched_at": row["fetched_at"],
+    }
+    return _Pending(report, attachments, figures)
+
+
+def _index(db, echo: Callable[[str], object]) -> None:
+    """Full-text index of the reports (postprocess.search)."""
+    if importlib.util.find_spec("postprocess.search") is None:
+        echo("build: postprocess.search not available, full-text index not rebuilt")
+        return
+    from postprocess.search import index_reports
+
+    count = index_reports(db)
+    echo(f"build: full-text index rebuilt ({count} reports)")
