@@ -104,6 +104,13 @@ def build_archive(db_path: str | Path, data_dir: str | Path,
                   echo: Callable[[str], object] = print) -> BuildResult:
     """Rebuild every derived table of archive.db from its captures (idempotent)."""
     db = archive_db.open_db(db_path)
+    try:
+        return _build(db, data_dir, echo)
+    finally:
+        db.close()
+
+
+def _build(db, data_dir: str | Path, echo: Callable[[str], object]) -> BuildResult:
     result = BuildResult()
     sources = {row["id"]: row for row in db.query("SELECT * FROM sources")}
     rows = list(archive_db.iter_captures(db, "role IN (?, ?)", DOCUMENT_ROLES))
@@ -143,7 +150,6 @@ def build_archive(db_path: str | Path, data_dir: str | Path,
             archive_db.write_report(db, item.report, item.attachments, item.figures.cells,
                                     item.figures.stats, item.figures.checks)
     _index(db, echo)
-    db.close()
     return result
 
 
