@@ -7,7 +7,6 @@ a build that crashes leaves the previous build in place.
 
 from __future__ import annotations
 
-import importlib.util
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -120,8 +119,12 @@ def _build(db, data_dir: str | Path, echo: Callable[[str], object]) -> BuildResu
     report_of: dict[int, int] = {}  # capture id -> report id
     first: dict[tuple[str, str], int] = {}
     pages: list[dict] = []
+    continued: dict[int, list[dict]] = {}  # report id -> its continuation pages (t..._1.html)
     for row in rows:
         if row["role"] != "report" or not _usable(row):
+            continue
+        if row["parent_capture_id"] in report_of:
+            continued.setdefault(report_of[row["parent_capture_id"]], []).append(row)
             continue
         key = (row["url"], row["sha256"])
         if key not in first:
@@ -140,7 +143,8 @@ def _build(db, data_dir: str | Path, echo: Callable[[str], object]) -> BuildResu
 
     pending: list[_Pending] = []
     for n, row in enumerate(pages, start=1):
-        pending.append(_build_one(row, files.get(row["id"], []), sources, data_dir, result))
+        pending.append(_build_one(row, continued.get(row["id"], []), files.get(row["id"], []),
+                                  sources, data_dir, result))
         if n % PROGRESS_EVERY == 0:
             echo(f"build: {n}/{len(pages)} report pages read")
 
@@ -153,9 +157,18 @@ def _build(db, data_dir: str | Path, echo: Callable[[str], object]) -> BuildResu
     return result
 
 
-def _build_one(row: dict, attachment_rows: list[dict], sources: dict[str, dict],
-               data_dir: str | Path, result: BuildResult) -> _Pending:
+def _build_one(row: dict, continuation_rows: list[dict], attachment_rows: list[dict],
+               sources: dict[str, dict], data_dir: str | Path, result: BuildResult) -> _Pending:
     page = _read(data_dir, row)
+    seen_parts: set[str] = set()
+    for part_row in continuation_rows:
+        if part_row["url"] in seen_parts:
+            continue  # a re-fetch of the same continuation page
+        seen_parts.add(part_row["url"])
+        part = _read(data_dir, part_row)
+        if part.parse_status == "ok":
+            page.text = page.text.rstrip("\n") + "\n" + part.text
+            page.tables.extend(part.tables)
     files: list[tuple[dict, Document]] = []
     attachments: list[dict] = []
     seen: set[tuple[str, str]] = set()
@@ -209,9 +222,6 @@ def _build_one(row: dict, attachment_rows: list[dict], sources: dict[str, dict],
 
 def _index(db, echo: Callable[[str], object]) -> None:
     """Full-text index of the reports (postprocess.search)."""
-    if importlib.util.find_spec("postprocess.search") is None:
-        echo("build: postprocess.search not available, full-text index not rebuilt")
-        return
     from postprocess.search import index_reports
 
     count = index_reports(db)

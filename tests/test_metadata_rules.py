@@ -54,3 +54,18 @@ def test_metadata_agency_from_title(title, agency):
 ])
 def test_metadata_kind_from_title(title, kind):
     assert kind_of(title, "")[0] == kind
+
+
+def test_kind_of_soft_404_page_is_other():
+    from postprocess.metadata import kind_of
+
+    text = "榆次区人民政府\n首页\n您访问的页面不存在或已被删除！\n请检查您输入的网址是否正确，"
+    kind, reason = kind_of("提示信息", text)
+    assert (kind, reason.split(":")[0]) == ("other", "soft 404")
+
+
+def test_kind_of_report_mentioning_deleted_pages_is_not_soft_404():
+    from postprocess.metadata import kind_of
+
+    text = "本年度报告中所列数据的统计期限自2019年1月1日起至12月31日止。" + "清理已删除的过期信息。" * 80
+    assert kind_of("呼兰区2019年政府信息公开工作年度报告", text)[0] == "annual_report"
