@@ -51,3 +51,17 @@ def demo_crawl(tmp_path_factory) -> Iterator[tuple[Path, Path, int]]:
         if proc.returncode != 0:
             pytest.fail(f"demo crawl failed (exit {proc.returncode}):\n{proc.stderr[-4000:]}")
         yield root / "archive.db", root / "data", port
+
+
+@pytest.fixture(scope="session")
+def demo_archive_path(demo_crawl, tmp_path_factory) -> Path:
+    """The demo crawl built into a finished archive.db (a copy; the crawl's db stays raw)."""
+    import shutil
+
+    from postprocess.build import build_archive
+
+    db_path, data_dir, _port = demo_crawl
+    copy = tmp_path_factory.mktemp("demo_archive") / "archive.db"
+    shutil.copy(db_path, copy)
+    build_archive(copy, data_dir, echo=lambda _line: None)
+    return copy

@@ -5,6 +5,7 @@ Needs Debian's chromium (`./dev test` installs it); screenshots go to tests/arti
 
 from __future__ import annotations
 
+import contextlib
 import socket
 import subprocess
 import sys
@@ -33,12 +34,13 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-@pytest.fixture(scope="module")
-def base_url(archive_path):  # noqa: F811
+@contextlib.contextmanager
+def start_datasette(archive: Path):
+    """Run `serve_archive` in a subprocess on a free port; yield its base URL."""
     port = _free_port()
     code = ("import sys; from postprocess.serve import serve_archive; "
             "serve_archive(sys.argv[1], port=int(sys.argv[2]))")
-    proc = subprocess.Popen([sys.executable, "-c", code, str(archive_path), str(port)])
+    proc = subprocess.Popen([sys.executable, "-c", code, str(archive), str(port)])
     url = f"http://127.0.0.1:{port}"
     deadline = time.time() + 30
     while True:
@@ -50,9 +52,17 @@ def base_url(archive_path):  # noqa: F811
                 proc.kill()
                 raise RuntimeError("Datasette did not start") from None
             time.sleep(0.2)
-    yield url
-    proc.terminate()
-    proc.wait(timeout=10)
+    try:
+        yield url
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+
+
+@pytest.fixture(scope="module")
+def base_url(archive_path):  # noqa: F811
+    with start_datasette(archive_path) as url:
+        yield url
 
 
 @pytest.fixture(scope="module")

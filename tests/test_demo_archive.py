@@ -6,23 +6,17 @@ the extraction code: every catalogued document lands once, with the metadata the
 
 from __future__ import annotations
 
-import shutil
 import sqlite3
 import unicodedata
 
 import pytest
 
 from crawler.demo.site import HAZARD_LINKS, catalog
-from postprocess.build import build_archive
 
 
 @pytest.fixture(scope="module")
-def demo_archive(demo_crawl, tmp_path_factory):
-    db_path, data_dir, port = demo_crawl
-    copy = tmp_path_factory.mktemp("demo_archive") / "archive.db"
-    shutil.copy(db_path, copy)
-    build_archive(copy, data_dir, echo=lambda _line: None)
-    conn = sqlite3.connect(copy)
+def demo_archive(demo_archive_path, demo_crawl):
+    conn = sqlite3.connect(demo_archive_path)
     conn.row_factory = sqlite3.Row
     yield conn, port
     conn.close()
