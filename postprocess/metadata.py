@@ -123,14 +123,15 @@ def _signature_date(text: str) -> str | None:
 
 
 # error pages served with status 200 (soft 404s)
-SOFT_404 = re.compile(r"(页面|网页|文章|信息|内容|文档)(不存在|已被?删除|已过期|找不到)|您访问的页面.{0,6}不存在"
+SOFT_404 = re.compile(r"(页面|网页|文章)(不存在|已被?删除|已过期|找不到)|您(访问|查找)的.{0,6}(不存在|已被?删除)"
                       r"|404\s*(Not Found|错误)|抱歉.{0,10}(找不到|不存在)")
 
 
 def kind_of(title: str, text: str) -> tuple[str, str]:
     """annual_report | work_summary | other, with the reason."""
     opening = text[:400]
-    if len(text) < 600 and SOFT_404.search(text):
+    # a short page saying it does not exist, unless its title names a report
+    if len(text) < 600 and SOFT_404.search(text) and not ANNUAL_TITLE.search(title or ""):
         return "other", "soft 404: the page answers 200 but says the document does not exist"
     if CONTENT_FARM.search(opening):
         return "other", "content-farm copy: preface '本站为你精心整理…范文' (not a report of record)"

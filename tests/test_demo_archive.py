@@ -18,7 +18,7 @@ from crawler.demo.site import HAZARD_LINKS, catalog
 def demo_archive(demo_archive_path, demo_crawl):
     conn = sqlite3.connect(demo_archive_path)
     conn.row_factory = sqlite3.Row
-    yield conn, port
+    yield conn, demo_crawl[2]
     conn.close()
 
 

@@ -69,3 +69,10 @@ def test_kind_of_report_mentioning_deleted_pages_is_not_soft_404():
 
     text = "本年度报告中所列数据的统计期限自2019年1月1日起至12月31日止。" + "清理已删除的过期信息。" * 80
     assert kind_of("呼兰区2019年政府信息公开工作年度报告", text)[0] == "annual_report"
+
+
+def test_kind_of_short_report_saying_information_does_not_exist_is_a_report():
+    from postprocess.metadata import kind_of
+
+    text = "本年度共收到申请3件，其中信息不存在1件。统计期限自2017年1月1日起至12月31日止。"
+    assert kind_of("东城区2017年政府信息公开工作年度报告", text)[0] == "annual_report"
