@@ -38,6 +38,10 @@ ARTICLE_PATTERNS = {
 }
 # Modules that only ever serve annual reports (Zhejiang's Hanweb module).
 REPORT_MODULES = re.compile(r"/module/xxgk/xxgkAnnualReport\.jsp\?", re.I)
+# Link texts naming an annual-report column (a start URL may be a portal's home or 政务公开
+# page when the column itself is not known yet).
+COLUMN_TEXT = re.compile(
+    r"^(?:[政政务府]{2,4})?(?:信息公开)?(?:工作)?(?:年度报告|年报|年度報告|年報)(?:专栏|栏目)?$")
 # Links to columns (list pages), never reports themselves.
 COLUMN_URL = re.compile(r"(?:/|/index(?:_\d+)?\.s?html?|/col/col\d+/(?:index\.html)?)$", re.I)
 
@@ -123,6 +127,7 @@ class ListRequest:
 class ListPage:
     reports: list[Link] = field(default_factory=list)
     pages: list[ListRequest] = field(default_factory=list)
+    columns: list[Link] = field(default_factory=list)  # annual-report columns linked from here
 
 
 @dataclass
@@ -405,6 +410,8 @@ def parse_list(body: bytes | str, url: str, cms: str, *, content_type: str | Non
     for link in links:
         if is_report_link(link, url, report_url_pattern):
             add_report(link)
+        elif COLUMN_TEXT.match(re.sub(r"\s+", "", link.text)) and link.url != canonical_url(url):
+            result.columns.append(link)
     page_urls: list[ListRequest] = []
     if cms == "trs" or TRS_CREATE_PAGE.search(text):
         page_urls += [ListRequest(u) for u in _trs_pages(text, url)]

@@ -150,3 +150,14 @@ def test_is_attachment_url_by_extension_script_and_parameter() -> None:
 ])
 def test_detect_block(status: int, body: bytes, reason: str | None) -> None:
     assert detect_block(status, body) == reason
+
+
+def test_parse_list_finds_annual_report_columns_on_a_portal_page():
+    html = ('<ul><li><a href="/zwgk/">政务公开</a></li>'
+            '<li><a href="/zwgk/zfxxgknb/">政府信息公开年报</a></li>'
+            '<li><a href="/zwgk/ndbg/index.html">政府信息公开 年度报告</a></li>'
+            '<li><a href="/x/202001/t20200101_1.html">2019年政府信息公开工作年度报告</a></li></ul>')
+    result = parse_list(html.encode(), "http://www.yuci.gov.cn/", "generic")
+    assert [c.url for c in result.columns] == ["http://www.yuci.gov.cn/zwgk/zfxxgknb/",
+                                               "http://www.yuci.gov.cn/zwgk/ndbg/index.html"]
+    assert [r.url for r in result.reports] == ["http://www.yuci.gov.cn/x/202001/t20200101_1.html"]

@@ -125,6 +125,14 @@ class PortalSpider(scrapy.Spider):
                 if request is not None:
                     reports.append(request)
         yield from reports
+        # A column found on a start page (e.g. the portal's 政务公开 page) is crawled as a start.
+        if response.meta.get("start"):
+            for link in result.columns:
+                if host_allowed(link.url, source.domains):
+                    request = self._list_request(source, parsing.ListRequest(link.url), None,
+                                                 start=True)
+                    if request is not None:
+                        yield request
         # Trap guard: a page that adds no report ends pagination on this branch.
         if not reports and not response.meta.get("start"):
             self.logger.debug("%s: no new reports on %s, not paginating further", source.id,
