@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 import os
 import sqlite3
 import sys
@@ -93,7 +94,20 @@ def run_crawl(sources: list[Source], db_path: str, data_dir: str,
     except (sqlite3.Error, OSError) as exc:
         return CrawlSummary(None, len(sources), fatal=f"cannot open {db_path}: {exc}")
 
-    process = CrawlerProcess(crawl_settings(db_path, data_dir, crawl_id, settings))
+    crawl_conf = crawl_settings(db_path, data_dir, crawl_id, settings)
+    quiet = os.environ.get("NIANBAO_LOG_LEVEL") is None
+    if quiet:
+        # Scrapy's own INFO lines (versions, component lists, stats dumps) drown our progress
+        # lines; its warnings and errors still show. NIANBAO_LOG_LEVEL=INFO shows everything.
+        handler = logging.StreamHandler()
+        handler.setFormatter(logging.Formatter("%(asctime)s [%(name)s] %(levelname)s: %(message)s",
+                                               "%H:%M:%S"))
+        handler.addFilter(lambda r: r.levelno >= logging.WARNING or not r.name.startswith("scrapy"))
+        handler.setLevel(logging.INFO)
+        logging.getLogger().addHandler(handler)
+        logging.getLogger().setLevel(logging.INFO)
+        crawl_conf.set("LOG_INSTALL_ROOT_HANDLER", False, priority="cmdline")
+    process = CrawlerProcess(crawl_conf)
     crawlers = []
     for cms, spider_cls in SPIDERS.items():
         family = [s for s in sources if s.cms == cms]
