@@ -6,16 +6,14 @@ Screenshots go to tests/artifacts/demo-*.png. Skips only when /usr/bin/chromium 
 from __future__ import annotations
 
 import sqlite3
+from pathlib import Path
 
 import pytest
-from test_browser_datasette import CHROMIUM_ARGS, shot, start_datasette  # noqa: F401
-
-from pathlib import Path
+from test_browser_datasette import page, shot, start_datasette  # noqa: F401
 
 if not Path("/usr/bin/chromium").exists():
     pytest.skip("browser tests need /usr/bin/chromium (./dev test installs it)",
                 allow_module_level=True)
-sync_api = pytest.importorskip("playwright.sync_api", reason="pip install -e '.[test]'")
 
 
 @pytest.fixture(scope="module")
@@ -25,13 +23,8 @@ def demo_url(demo_archive_path):
 
 
 @pytest.fixture(scope="module")
-def demo_page(tmp_path_factory):
-    with sync_api.sync_playwright() as p:
-        browser = p.chromium.launch_persistent_context(
-            str(tmp_path_factory.mktemp("chromium-demo")), executable_path="/usr/bin/chromium",
-            headless=True, args=CHROMIUM_ARGS, viewport={"width": 1280, "height": 900})
-        yield browser.new_page()
-        browser.close()
+def demo_page(page):  # noqa: F811
+    return page
 
 
 def _ids_containing(db: Path, term: str) -> set[int]:
