@@ -10,25 +10,22 @@ from __future__ import annotations
 import os
 
 
-def _env_int(name: str, default: int) -> int:
+def _env_number(name: str, default, cast=int, what: str = "a whole number"):
     value = os.environ.get(name)
     if value is None or value == "":
         return default
     try:
-        return int(value)
+        return cast(value)
     except ValueError as exc:
-        raise ValueError(f"environment variable {name} must be a whole number, got {value!r}") \
-            from exc
+        raise ValueError(f"environment variable {name} must be {what}, got {value!r}") from exc
+
+
+def _env_int(name: str, default: int) -> int:
+    return _env_number(name, default)
 
 
 def _env_float(name: str, default: float) -> float:
-    value = os.environ.get(name)
-    if value is None or value == "":
-        return default
-    try:
-        return float(value)
-    except ValueError as exc:
-        raise ValueError(f"environment variable {name} must be a number, got {value!r}") from exc
+    return _env_number(name, default, float, "a number")
 
 
 BOT_NAME = "nianbao"

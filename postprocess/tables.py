@@ -164,17 +164,20 @@ def _proactive_row(state: _State, row: list[str], label: str, values: list[str],
             cells.append(_cell("proactive", row_key, col[0], raw, label, col[1],
                                known_row and not col[0].startswith("unknown:")))
         return cells
-    cols = state.proactive_cols
-    for i, raw in enumerate(values):
-        if i < len(cols):
-            col_key, col_label = cols[i]
-        elif raw.strip():
-            col_key, col_label = f"unknown:col{i + 1}", ""
-        else:
-            continue  # an extra blank column (seed 002)
+    for col_key, col_label, raw in _by_position(values, state.proactive_cols):
         cells.append(_cell("proactive", row_key, col_key, raw, label, col_label,
                            known_row and not col_key.startswith("unknown:")))
     return cells
+
+
+def _by_position(values: list[str], cols: list[tuple[str, str]]):
+    """(col_key, col_label, raw) by column position; values past the known columns are kept
+    as unknown columns unless blank (the extra empty columns of seed 002)."""
+    for i, raw in enumerate(values):
+        if i < len(cols):
+            yield cols[i][0], cols[i][1], raw
+        elif raw.strip():
+            yield f"unknown:col{i + 1}", "", raw
 
 
 # --- section 三 -----------------------------------------------------------------------
@@ -238,13 +241,7 @@ def _request_row(state: _State, row: list[str], label: str, values: list[str],
             return cells
     ordered = (_request_cols_ordered(state.request_header) if state.request_header
                else [(k, "") for k in L.REQUEST_COL_ORDER])
-    for i, raw in enumerate(values):
-        if i < len(ordered):
-            col_key, col_label = ordered[i]
-        elif raw.strip():
-            col_key, col_label = f"unknown:col{i + 1}", ""
-        else:
-            continue
+    for col_key, col_label, raw in _by_position(values, ordered):
         cells.append(_cell("requests", row_key, col_key, raw, label, col_label,
                            known_row and not col_key.startswith("unknown:")
                            and bool(state.request_header)))

@@ -22,11 +22,6 @@ def demo_url(demo_archive_path):
         yield url
 
 
-@pytest.fixture(scope="module")
-def demo_page(page):  # noqa: F811
-    return page
-
-
 def _ids_containing(db: Path, term: str) -> set[int]:
     with sqlite3.connect(db) as conn:
         rows = conn.execute("SELECT id FROM reports WHERE instr(text, ?) OR instr(title, ?) "
@@ -35,37 +30,37 @@ def _ids_containing(db: Path, term: str) -> set[int]:
 
 
 def test_browser_demo_search_two_characters_finds_exactly_the_reports(
-        demo_page, demo_url, demo_archive_path):
+        page, demo_url, demo_archive_path):
     expected = _ids_containing(demo_archive_path, "复议")
     assert expected
-    demo_page.goto(f"{demo_url}/archive/reports?_search=复议&_size=max&_col=id")
-    ids = {int(t) for t in demo_page.locator("table.rows-and-columns tbody td.col-id")
+    page.goto(f"{demo_url}/archive/reports?_search=复议&_size=max&_col=id")
+    ids = {int(t) for t in page.locator("table.rows-and-columns tbody td.col-id")
            .all_inner_texts()}
     assert ids == expected
-    shot(demo_page, "demo-01-search-fuyi")
+    shot(page, "demo-01-search-fuyi")
 
 
-def test_browser_demo_report_links_source_and_capture(demo_page, demo_url, demo_archive_path):
+def test_browser_demo_report_links_source_and_capture(page, demo_url, demo_archive_path):
     with sqlite3.connect(demo_archive_path) as conn:
         rid, url = conn.execute("SELECT id, url FROM reports WHERE source_id = 'demo-yuci' "
                                 "AND year = 2014").fetchone()
-    demo_page.goto(f"{demo_url}/archive/reports/{rid}")
-    assert demo_page.locator("#report-card a.source-url").get_attribute("href") == url
-    demo_page.click("#report-card a.capture-link")
-    demo_page.wait_for_load_state()
-    assert demo_page.url.endswith(f"/archive/captures/{rid}")
-    shot(demo_page, "demo-02-report-capture")
+    page.goto(f"{demo_url}/archive/reports/{rid}")
+    assert page.locator("#report-card a.source-url").get_attribute("href") == url
+    page.click("#report-card a.capture-link")
+    page.wait_for_load_state()
+    assert page.url.endswith(f"/archive/captures/{rid}")
+    shot(page, "demo-02-report-capture")
 
 
-def test_browser_demo_facet_chart_and_feed(demo_page, demo_url):
-    demo_page.goto(f"{demo_url}/archive/reports")
-    demo_page.click("#facet-province a:has-text('江苏省')")
-    demo_page.wait_for_load_state()
-    assert "province=" in demo_page.url
-    shot(demo_page, "demo-03-facet-province")
-    demo_page.goto(f"{demo_url}/archive/requests_per_year")
-    assert demo_page.locator("#chart svg.nianbao-chart").count() == 1
-    shot(demo_page, "demo-04-chart")
-    response = demo_page.goto(f"{demo_url}/archive/new_reports.atom?province=江苏省")
+def test_browser_demo_facet_chart_and_feed(page, demo_url):
+    page.goto(f"{demo_url}/archive/reports")
+    page.click("#facet-province a:has-text('江苏省')")
+    page.wait_for_load_state()
+    assert "province=" in page.url
+    shot(page, "demo-03-facet-province")
+    page.goto(f"{demo_url}/archive/requests_per_year")
+    assert page.locator("#chart svg.nianbao-chart").count() == 1
+    shot(page, "demo-04-chart")
+    response = page.goto(f"{demo_url}/archive/new_reports.atom?province=江苏省")
     assert response.status == 200
     assert response.text().count("<entry>") > 0
