@@ -3,18 +3,24 @@ generated one of N reports (default 100,000, texts of realistic length).
 
     .venv/bin/python benchmarks/search_latency.py [--db archive.db] [--reports 100000] [--runs 20]
 
-Times the ranked search query the Datasette `search` canned query runs (FTS5 MATCH + bm25 +
-snippets of the first 50 hits) and the plain `?_search=` filter (ids only).
+Times, per term:
+- sql: the ranked query behind the search box (report_search view: FTS5 MATCH + bm25, first 50
+  hits with snippets), straight on SQLite;
+- api: `GET /archive/reports.json?_search=TERM` through Datasette in process, as a journalist's
+  client gets it (ranked page of 50 with snippets, total count, the 7 facets of the page);
+- api lean: the same with `&_nofacet=1&_nocount=1`, the cheapest ranked page.
 """
 
 from __future__ import annotations
 
 import argparse
+import asyncio
 import sqlite3
 import statistics
 import sys
 import tempfile
 import time
+import urllib.parse
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
@@ -25,12 +31,9 @@ from postprocess import search  # noqa: E402
 
 TERMS = ["复议", "诉讼", "收费", "过程性信息", "不予公开", "国家秘密", "政策解读", "依申请公开",
          "第三方合法权益", "政务公开"]
-RANKED = """with hits as (select rowid as id, bm25(reports_fts, 10.0, 5.0, 1.0) as rank
-              from reports_fts where reports_fts match nianbao_match(:q) order by rank limit 50)
-            select r.id, nianbao_snippet(r.text, :q), hits.rank
-            from hits join reports r on r.id = hits.id order by hits.rank"""
-FILTER = """select count(*) from reports where id in
-            (select rowid from reports_fts where reports_fts match escape_fts(:q))"""
+RANKED = """select id, nianbao_snippet(text, :q), rank from report_search
+            where search_index match nianbao_match(:q) order by rank limit 50"""
+HITS = "select count(*) from reports_fts where reports_fts match nianbao_match(:q)"
 
 
 def pct(values: list[float], p: float) -> float:
@@ -38,30 +41,50 @@ def pct(values: list[float], p: float) -> float:
     return values[min(len(values) - 1, int(round(p / 100 * (len(values) - 1))))]
 
 
+def _timed(fn) -> float:
+    t = time.perf_counter()
+    fn()
+    return (time.perf_counter() - t) * 1000
+
+
 def bench(path: Path, runs: int) -> None:
+    from postprocess.serve import make_datasette
+
     conn = sqlite3.connect(path)
     search.register_functions(conn)
-    conn.create_function("escape_fts", 1, search.fts_query)
     n = conn.execute("select count(*) from reports").fetchone()[0]
     chars = conn.execute("select avg(length(text)) from reports").fetchone()[0]
     print(f"{path}: {n} reports, {chars:.0f} characters of text on average")
-    print(f"{'term':<10} {'hits':>7} {'ranked p50':>11} {'p95':>8} {'filter p50':>11} {'p95':>8}  (ms)")
-    all_ranked = []
+    ds = make_datasette(path)
+    loop = asyncio.new_event_loop()
+    name = path.stem
+
+    def api(term: str, extra: str = "") -> None:
+        q = urllib.parse.quote(term)
+        r = loop.run_until_complete(ds.client.get(f"/{name}/reports.json?_search={q}{extra}"))
+        assert r.status_code == 200, r.text[:300]
+
+    kinds = ("sql", "api", "api lean")
+    print(f"{'term':<10} {'hits':>7}" + "".join(f" {k + ' p50':>13} {'p95':>7}" for k in kinds)
+          + "  (ms)")
+    overall: dict[str, list[float]] = {k: [] for k in kinds}
     for term in TERMS:
-        ranked, filt = [], []
-        hits = conn.execute(FILTER, {"q": term}).fetchone()[0]
+        hits = conn.execute(HITS, {"q": term}).fetchone()[0]
+        api(term)  # warm Datasette's caches (schema, metadata) once per term
+        times: dict[str, list[float]] = {k: [] for k in kinds}
         for _ in range(runs):
-            t = time.perf_counter()
-            conn.execute(RANKED, {"q": term}).fetchall()
-            ranked.append((time.perf_counter() - t) * 1000)
-            t = time.perf_counter()
-            conn.execute(FILTER, {"q": term}).fetchall()
-            filt.append((time.perf_counter() - t) * 1000)
-        all_ranked += ranked
-        print(f"{term:<10} {hits:>7} {statistics.median(ranked):>11.1f} {pct(ranked, 95):>8.1f}"
-              f" {statistics.median(filt):>11.1f} {pct(filt, 95):>8.1f}")
-    print(f"all terms: ranked p50 {statistics.median(all_ranked):.1f} ms, "
-          f"p95 {pct(all_ranked, 95):.1f} ms")
+            times["sql"].append(_timed(lambda t=term: conn.execute(RANKED, {"q": t}).fetchall()))
+            times["api"].append(_timed(lambda t=term: api(t)))
+            times["api lean"].append(_timed(lambda t=term: api(t, "&_nofacet=1&_nocount=1")))
+        line = f"{term:<10} {hits:>7}"
+        for k in kinds:
+            overall[k] += times[k]
+            line += f" {statistics.median(times[k]):>13.1f} {pct(times[k], 95):>7.1f}"
+        print(line)
+    print("all terms: " + "; ".join(
+        f"{k} p50 {statistics.median(v):.1f} ms, p95 {pct(v, 95):.1f} ms"
+        for k, v in overall.items()))
+    loop.close()
     conn.close()
 
 

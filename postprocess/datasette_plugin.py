@@ -1,8 +1,10 @@
 """Datasette plugin `nianbao`: Chinese search, failed-check facet, report pages, SVG charts.
 
 - escape_fts() is replaced on every connection by postprocess.search.fts_query, so Datasette's own
-  `?_search=` (search box and JSON API) matches Chinese terms exactly through the n-gram index;
-  `.json?_search=` responses of the reports table gain a `snippet` per row.
+  `?_search=` (search box and JSON API) matches Chinese terms exactly through the n-gram index.
+- a search of the reports table without an explicit sort is served ranked by the view
+  report_search (best match first, same filters and facets): the HTML page redirects there, JSON and
+  CSV are answered in place; `.json?_search=` responses gain a `snippet` per row.
 - report text and `snippet` columns render escaped; only our <mark> tags are restored.
 - facet `failed_check` + filter `?_failed_check=RULE` over the checks table.
 - report row pages get a card: source URL, capture, cells/stats/checks, other years of the agency.
@@ -13,6 +15,7 @@
 from __future__ import annotations
 
 import json
+import re
 import urllib.parse
 from contextvars import ContextVar
 from html import escape
@@ -29,6 +32,10 @@ from postprocess import search
 
 TEMPLATES = Path(__file__).with_name("templates")
 REPORTS = "reports"
+SEARCH_VIEW = search.SEARCH_VIEW
+SEARCHABLE = frozenset({REPORTS, SEARCH_VIEW})
+# /DB/reports or /DB/reports.FORMAT
+REPORTS_PATH = re.compile(rf"^/(?P<database>[^/]+)/{REPORTS}(?:\.(?P<format>\w+))?$")
 FAILED_CHECK_ARG = "_failed_check"
 TEXT_PREVIEW = 160  # characters of report text shown per row in table views
 LINK_COLUMNS = frozenset({"url", "document_url", "example_url", "atom_link", "source_url"})
@@ -64,13 +71,90 @@ def asgi_wrapper(datasette):
             _current_args.set(args)
             _current_path.set(scope.get("path", ""))
             path = scope.get("path", "")
-            if path.endswith(f"/{REPORTS}.json") and args.get("_search"):
+            if args.get("_search") and (ranked := await _ranked_target(datasette, path, scope)):
+                new_path, query_string, is_html = ranked
+                if is_html:
+                    location = urllib.parse.quote(new_path) + "?" + query_string
+                    await send({"type": "http.response.start", "status": 302,
+                                "headers": [(b"location", location.encode("utf-8")),
+                                            (b"content-length", b"0")]})
+                    return await send({"type": "http.response.body", "body": b""})
+                scope = {**scope, "path": new_path,
+                         "raw_path": urllib.parse.quote(new_path).encode(),
+                         "query_string": query_string.encode("utf-8")}
+                _current_path.set(new_path)
+                path = new_path
+            if args.get("_search") and _is_json(path, args):
                 return await _json_with_snippets(app, scope, receive, send, args["_search"])
             return await app(scope, receive, send)
 
         return wrapped
 
     return wrap
+
+
+SORT_ARGS = ("_sort", "_sort_desc", "_sort_by_desc")
+
+
+def requested_sort(pairs: list[tuple[str, str]]) -> tuple[str, str] | None:
+    """The order a table request asks for as (column, 'asc'|'desc'), or None."""
+    args = dict(pairs)
+    if "_sort_by_desc" in args and args.get("_sort"):  # the filter form's "descending" box
+        return args["_sort"], "desc"
+    if args.get("_sort_desc"):
+        return args["_sort_desc"], "desc"
+    if args.get("_sort"):
+        return args["_sort"], "asc"
+    return None
+
+
+def ranked_search_target(path: str, scope: dict,
+                         default_sort: tuple[str, str] | None = None
+                         ) -> tuple[str, str, bool] | None:
+    """Where a reports-table search should be answered ranked: (path, query string, is_html).
+
+    Searches that ask for no order, or only for the table's default order (the filter form sends
+    it with every search), are ranked; another sort is honoured on the table. The table's paging
+    token does not carry over.
+    """
+    m = REPORTS_PATH.match(path)
+    if not m:
+        return None
+    pairs = urllib.parse.parse_qsl(scope.get("query_string", b"").decode("utf-8", "replace"),
+                                   keep_blank_values=True)
+    if requested_sort(pairs) not in (None, default_sort):
+        return None
+    keys = {k for k, _ in pairs}
+    pairs = [(k, v) for k, v in pairs if k not in ("_next", *SORT_ARGS)]
+    if "_col" in keys:
+        # The table always returns its primary key; the view has none, so ask for id.
+        if ("_col", "id") not in pairs:
+            pairs.insert(0, ("_col", "id"))
+    elif ("_nocol", search.MATCH_COLUMN) not in pairs:
+        pairs.append(("_nocol", search.MATCH_COLUMN))
+    fmt = m.group("format") or dict(pairs).get("_format")
+    new_path = f"/{m.group('database')}/{SEARCH_VIEW}" + (f".{m.group('format')}"
+                                                          if m.group("format") else "")
+    return new_path, urllib.parse.urlencode(pairs), fmt in (None, "html")
+
+
+async def _ranked_target(datasette, path: str, scope: dict) -> tuple[str, str, bool] | None:
+    m = REPORTS_PATH.match(path)
+    if not m or m.group("database") not in datasette.databases:
+        return None
+    # An archive built before the view existed keeps the unranked table search.
+    if SEARCH_VIEW not in await datasette.get_database(m.group("database")).view_names():
+        return None
+    meta = datasette.table_metadata(m.group("database"), REPORTS)
+    default = ((meta["sort_desc"], "desc") if meta.get("sort_desc")
+               else (meta["sort"], "asc") if meta.get("sort") else None)
+    return ranked_search_target(path, scope, default)
+
+
+def _is_json(path: str, args: dict) -> bool:
+    name = path.rsplit("/", 1)[-1]
+    return name in (f"{REPORTS}.json", f"{SEARCH_VIEW}.json") or (
+        name in SEARCHABLE and args.get("_format") == "json")
 
 
 async def _json_with_snippets(app, scope, receive, send, query: str) -> None:
@@ -121,16 +205,20 @@ async def _send_rewritten(send, start: dict, body: bytes, query: str) -> None:
 
 @hookimpl
 def render_cell(row, value, column, table, database, datasette):
+    if table == SEARCH_VIEW and column == "id" and isinstance(value, int):
+        # The view has no row pages; link the report's own page.
+        href = datasette.urls.row(database, REPORTS, str(value))
+        return Markup(f'<a href="{escape(href)}">{value}</a>')
     if not isinstance(value, str):
         return None
     if column == "snippet":
         return marked(value)
     if column in LINK_COLUMNS and value.startswith(("http://", "https://")):
         return Markup(f'<a href="{escape(value)}" rel="nofollow noopener">{escape(value)}</a>')
-    if table == REPORTS and column == "text":
+    if table in SEARCHABLE and column == "text":
         args = _current_args.get() or {}
         query = args.get("_search")
-        if _current_path.get().rstrip("/").endswith(f"/{REPORTS}"):
+        if _current_path.get().rstrip("/").endswith((f"/{REPORTS}", f"/{SEARCH_VIEW}")):
             if query:
                 return marked(search.snippet(value, query))
             preview = " ".join(value[:TEXT_PREVIEW].split())
@@ -181,17 +269,29 @@ def register_facet_classes():
     return [FailedCheckFacet]
 
 
-@hookimpl
+@hookimpl(trylast=True)
 def filters_from_request(request, database, table, datasette):
-    rules = request.args.getlist(FAILED_CHECK_ARG)
-    if table != REPORTS or not rules:
+    # trylast: our extra_context is applied after Datasette's search filter, which reports
+    # supports_search=False for views.
+    if table not in SEARCHABLE:
         return None
-    wheres, params, human = [], {}, []
-    for i, rule in enumerate(rules):
+    wheres, params, human, context = [], {}, [], {}
+    for i, rule in enumerate(request.args.getlist(FAILED_CHECK_ARG)):
         wheres.append(f"id in (select report_id from checks where ok = 0 and rule = :fc{i})")
         params[f"fc{i}"] = rule
         human.append(f'fails check "{rule}"')
-    return FilterArguments(wheres, params, human)
+    if table == SEARCH_VIEW:
+        context["supports_search"] = True
+        query = request.args.get("_search")
+        if query:
+            raw = request.args.get("_searchmode") == "raw"
+            # MATCH on the view's match column reaches FTS5 and makes `rank` the bm25 score.
+            wheres.append(f"[{search.MATCH_COLUMN}] match "
+                          + (":nianbao_q" if raw else "escape_fts(:nianbao_q)"))
+            params["nianbao_q"] = query
+            human.append(f'search matches "{query}"')
+            context["search"] = query
+    return FilterArguments(wheres, params, human, context)
 
 
 # --- report pages and charts ----------------------------------------------------------------

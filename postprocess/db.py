@@ -242,3 +242,16 @@ def m_failed_checks_view(db: Database) -> None:
         WHERE checks.ok = 0
         """
     )
+
+
+@migrations()
+def m002_reports_long_columns_last(db: Database) -> None:
+    """Put the long text columns of reports last.
+
+    SQLite walks a row's overflow pages to reach columns stored after a long value, so facets and
+    filters on province, city or level paid for reading every report's text.
+    """
+    long_columns = ("kind_reason", "parse_error", "text")
+    columns = [c.name for c in db["reports"].columns]
+    db["reports"].transform(
+        column_order=[c for c in columns if c not in long_columns] + list(long_columns))

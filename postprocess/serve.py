@@ -13,6 +13,8 @@ METADATA = REPO / "metadata.yml"
 SETTINGS = {
     "sql_time_limit_ms": 3000,
     "facet_time_limit_ms": 500,
+    # Facets are chosen in metadata.yml; suggesting more costs a query per column on every page.
+    "suggest_facets": False,
     "max_returned_rows": 1000,
     "default_page_size": 50,
     "truncate_cells_html": 0,

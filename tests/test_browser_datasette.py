@@ -91,6 +91,20 @@ def test_browser_search_two_character_term(page, base_url):
     shot(page, "01-search-two-characters")
 
 
+def test_browser_search_box_ranks_best_match_first(page, base_url):
+    page.goto(f"{base_url}/archive/reports")
+    page.fill("input#_search", "复议")
+    page.press("input#_search", "Enter")
+    page.wait_for_load_state()
+    assert "/archive/report_search?" in page.url
+    ids = page.locator("table.rows-and-columns tbody td.col-id").all_inner_texts()
+    assert ids[:3] == ["21", "18", "8"]
+    page.click("table.rows-and-columns tbody td.col-id a >> nth=0")
+    page.wait_for_load_state()
+    assert page.url.endswith("/archive/reports/21")
+    shot(page, "01b-search-ranked")
+
+
 def test_browser_ranked_search_page(page, base_url):
     page.goto(f"{base_url}/archive/search?q=酒泉市人民政府")
     rows = page.locator("table.rows-and-columns tbody tr")

@@ -154,3 +154,23 @@ def test_build_archive_crash_keeps_previous_build(archive, monkeypatch):
     with pytest.raises(RuntimeError):
         build_archive(db_path, data, echo=lambda _line: None)
     assert _rows(db_path) == before
+
+
+def test_reports_long_columns_are_last_and_old_archives_migrate(archive, tmp_path):
+    db_path, data, _ = archive
+    build_archive(db_path, data, echo=lambda _: None)
+    db = archive_db.open_db(db_path)
+    assert [c.name for c in db["reports"].columns][-3:] == ["kind_reason", "parse_error", "text"]
+    before = list(db.query("SELECT * FROM reports ORDER BY id"))
+    # An archive from before m002: text in the middle, m002 not applied yet.
+    order = [c.name for c in db["reports"].columns]
+    order.remove("text")
+    db["reports"].transform(column_order=[*order[:13], "text", *order[13:]])
+    db.execute("DELETE FROM _sqlite_migrations WHERE name = 'm002_reports_long_columns_last'")
+    db.conn.commit()
+    assert [c.name for c in db["reports"].columns][13] == "text"
+    db.close()
+    db = archive_db.open_db(db_path)
+    assert [c.name for c in db["reports"].columns][-1] == "text"
+    assert list(db.query("SELECT * FROM reports ORDER BY id")) == before
+    assert db.execute("SELECT count(*) FROM report_search").fetchone()[0] == len(before)

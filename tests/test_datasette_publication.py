@@ -44,16 +44,110 @@ def test_datasette_table_search_matches_exactly(get, archive_path, term):  # noq
     assert {row["id"] for row in r.json()} == _ids_containing(archive_path, term)
 
 
+def _ids_by_bm25(archive_path, term):  # noqa: F811
+    """Best-first order computed straight from the index with explicit weights, not the view."""
+    from postprocess import search
+
+    c = sqlite3.connect(archive_path)
+    search.register_functions(c)
+    rows = c.execute("select rowid from reports_fts where reports_fts match nianbao_match(?) "
+                     "order by bm25(reports_fts, 10.0, 5.0, 1.0), rowid", [term]).fetchall()
+    c.close()
+    return [r[0] for r in rows]
+
+
+@pytest.mark.parametrize("term", ["复议", "酒泉市人民政府", "过程性信息"])
+def test_datasette_table_search_is_ranked(get, archive_path, term):  # noqa: F811
+    rows = get(f"/archive/reports.json?_search={term}&_shape=array&_size=max").json()
+    assert [row["id"] for row in rows] == _ids_by_bm25(archive_path, term)
+    ranks = [row["rank"] for row in rows]
+    assert ranks == sorted(ranks)
+    assert "search_index" not in rows[0]
+
+
+def test_datasette_table_search_ranking_is_not_table_order(get, archive_path):  # noqa: F811
+    ids = [r["id"] for r in get("/archive/reports.json?_search=复议&_shape=array&_size=max")
+           .json()]
+    years = [r["year"] for r in get("/archive/reports.json?_search=复议&_shape=array&_size=max")
+             .json()]
+    assert ids != sorted(ids) and years != sorted(years, reverse=True)
+    assert ids[:3] == [21, 18, 8]
+
+
 def test_datasette_table_search_json_has_snippets(get):
     rows = get("/archive/reports.json?_search=外网&_shape=array").json()
     assert [row["id"] for row in rows] == [9]
     assert "电子政务<mark>外网</mark>建设完成" in rows[0]["snippet"]
 
 
-def test_datasette_table_search_html_highlights(get):
-    html = get("/archive/reports?_search=成绩单").text
+def test_datasette_table_search_json_pages_through_ranked_results(get, archive_path):  # noqa: F811
+    url, ids = "/archive/reports.json?_search=复议&_size=5&_col=title", []
+    while url:
+        data = get(url).json()
+        assert data["filtered_table_rows_count"] == 23
+        ids += [row[0] for row in data["rows"]]
+        url = data["next_url"] and data["next_url"].replace("http://localhost", "")
+    assert ids == _ids_by_bm25(archive_path, "复议")
+
+
+def test_datasette_table_search_with_explicit_sort_stays_on_table(get, archive_path):  # noqa: F811
+    rows = get("/archive/reports.json?_search=复议&_sort=id&_shape=array&_size=max").json()
+    assert [r["id"] for r in rows] == sorted(_ids_containing(archive_path, "复议"))
+    rows = get("/archive/reports.json?_search=复议&_sort=year&_shape=array&_size=max").json()
+    assert [r["year"] for r in rows] == sorted(r["year"] for r in rows)
+    assert "rank" not in rows[0]
+    html = get("/archive/reports?_search=复议&_sort=id").text
+    assert 'href="/archive/report_search?_search=%E5%A4%8D%E8%AE%AE"' in html
+
+
+def test_datasette_table_search_html_redirects_to_ranked_view(get):
+    r = get("/archive/reports?_search=成绩单&province=甘肃省&_next=abc")
+    assert r.status_code == 302
+    assert r.headers["location"] == ("/archive/report_search?_search=%E6%88%90%E7%BB%A9%E5%8D%95"
+                                     "&province=%E7%94%98%E8%82%83%E7%9C%81&_nocol=search_index")
+    html = get(r.headers["location"]).text
     assert "<mark>成绩单</mark>" in html
-    assert "/archive/search?q=" in html
+    assert 'href="/archive/reports/12">12</a>' in html
+    assert 'id="_search" type="search" name="_search" value="成绩单"' in html
+    assert 'id="facet-year"' in html and "col-search_index" not in html
+
+
+@pytest.mark.parametrize("sort", ["_sort_desc=year", "_sort=year&_sort_by_desc=on"])
+def test_datasette_search_box_with_default_sort_is_ranked(get, sort):
+    # The table's filter form sends its default order (sort_desc: year) with every search.
+    r = get(f"/archive/reports?_search=复议&{sort}")
+    assert r.status_code == 302
+    assert r.headers["location"] == ("/archive/report_search?_search=%E5%A4%8D%E8%AE%AE"
+                                     "&_nocol=search_index")
+
+
+def test_datasette_archive_without_search_view_keeps_table_search(archive_path, tmp_path):  # noqa: F811
+    import shutil
+
+    old = tmp_path / "archive.db"
+    shutil.copy(archive_path, old)
+    with sqlite3.connect(old) as c:
+        c.execute("drop view report_search")
+    ds = make_datasette(old)
+    r = asyncio.run(ds.client.get("/archive/reports.json?_search=复议&_shape=array&_size=max"))
+    assert r.status_code == 200
+    assert {row["id"] for row in r.json()} == _ids_containing(archive_path, "复议")
+
+
+def test_datasette_ranked_view_filters_and_failed_check(get):
+    data = get("/archive/reports.json?_search=复议&_failed_check=requests_balance&_col=year").json()
+    assert data["table"] == "report_search"
+    assert data["rows"] == [[6, 2019]]
+    assert data["human_description_en"] == (
+        'where fails check "requests_balance" and search matches "复议" sorted by rank')
+
+
+def test_datasette_ranked_search_csv(get):
+    r = get("/archive/reports.csv?_search=外网")
+    lines = r.text.splitlines()
+    assert lines[0].startswith("id,rank,title,agency,province,")
+    assert "search_index" not in lines[0]
+    assert lines[1].startswith("9,")
 
 
 def test_datasette_ranked_search_query(get):

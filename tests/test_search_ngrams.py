@@ -100,6 +100,18 @@ def test_search_reports_ranks_title_hits_first(conn):
     assert "<mark>酒泉市人民政府</mark>" in hits[0]["snippet"]
 
 
+def test_search_view_ranks_and_aggregates(conn):
+    # No ORDER BY inside the view: counts and group-bys (Datasette's count and facets) must work.
+    where = "from report_search where search_index match nianbao_match(?)"
+    assert conn.execute(f"select count(*) {where}", ["复议"]).fetchone()[0] == len(
+        _containing(conn, "复议"))
+    years = conn.execute(f"select year, count(*) {where} group by year", ["复议"]).fetchall()
+    assert sum(n for _, n in years) == len(_containing(conn, "复议"))
+    ranked = [r[0] for r in conn.execute(f"select id {where} order by rank", ["酒泉市人民政府"])]
+    assert ranked == [h["id"] for h in search.search_reports(conn, "酒泉市人民政府")]
+    assert ranked[:3] == [12, 13, 14]
+
+
 def test_index_reports_is_idempotent(archive_path, tmp_path):  # noqa: F811
     import shutil
 
