@@ -209,6 +209,8 @@ def render_cell(row, value, column, table, database, datasette):
         # The view has no row pages; link the report's own page.
         href = datasette.urls.row(database, REPORTS, str(value))
         return Markup(f'<a href="{escape(href)}">{value}</a>')
+    if table == SEARCH_VIEW and column == "rank" and isinstance(value, float):
+        return f"{value:.2f}"  # bm25 to two places reads as an order, the JSON keeps all digits
     if not isinstance(value, str):
         return None
     if column == "snippet":

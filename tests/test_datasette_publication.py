@@ -287,3 +287,10 @@ def test_datasette_metadata_documents_every_column(archive_path):  # noqa: F811
         missing += [f"{name}.{col}" for col in cols if not documented.get(col)]
         missing += [name] if not tables.get(name, {}).get("description") else []
     assert missing == []
+
+
+def test_datasette_column_notes_fold_away(get):
+    html = get("/archive/reports").text
+    notes = html.split('<details class="nianbao-columns">', 1)[1].split("</details>", 1)[0]
+    assert "<dt>year</dt><dd>Year covered by the report (统计期限)" in notes
+    assert "dl.column-descriptions { display: none; }" in html
