@@ -67,11 +67,13 @@ def asgi_wrapper(datasette):
         async def wrapped(scope, receive, send):
             if scope["type"] != "http":
                 return await app(scope, receive, send)
-            args = dict(urllib.parse.parse_qsl(scope.get("query_string", b"").decode("latin-1")))
-            _current_args.set(args)
-            _current_path.set(scope.get("path", ""))
+            pairs = urllib.parse.parse_qsl(
+                scope.get("query_string", b"").decode("utf-8", "replace"), keep_blank_values=True)
+            args = dict(pairs)
             path = scope.get("path", "")
-            if args.get("_search") and (ranked := await _ranked_target(datasette, path, scope)):
+            _current_args.set(args)
+            _current_path.set(path)
+            if args.get("_search") and (ranked := await _ranked_target(datasette, path, pairs)):
                 new_path, query_string, is_html = ranked
                 if is_html:
                     location = urllib.parse.quote(new_path) + "?" + query_string
@@ -108,20 +110,16 @@ def requested_sort(pairs: list[tuple[str, str]]) -> tuple[str, str] | None:
     return None
 
 
-def ranked_search_target(path: str, scope: dict,
+def ranked_search_target(m: re.Match, pairs: list[tuple[str, str]],
                          default_sort: tuple[str, str] | None = None
                          ) -> tuple[str, str, bool] | None:
-    """Where a reports-table search should be answered ranked: (path, query string, is_html).
+    """Where a reports-table search (m: REPORTS_PATH match) should be answered ranked:
+    (path, query string, is_html).
 
     Searches that ask for no order, or only for the table's default order (the filter form sends
     it with every search), are ranked; another sort is honoured on the table. The table's paging
     token does not carry over.
     """
-    m = REPORTS_PATH.match(path)
-    if not m:
-        return None
-    pairs = urllib.parse.parse_qsl(scope.get("query_string", b"").decode("utf-8", "replace"),
-                                   keep_blank_values=True)
     if requested_sort(pairs) not in (None, default_sort):
         return None
     keys = {k for k, _ in pairs}
@@ -138,7 +136,8 @@ def ranked_search_target(path: str, scope: dict,
     return new_path, urllib.parse.urlencode(pairs), fmt in (None, "html")
 
 
-async def _ranked_target(datasette, path: str, scope: dict) -> tuple[str, str, bool] | None:
+async def _ranked_target(datasette, path: str,
+                         pairs: list[tuple[str, str]]) -> tuple[str, str, bool] | None:
     m = REPORTS_PATH.match(path)
     if not m or m.group("database") not in datasette.databases:
         return None
@@ -148,7 +147,7 @@ async def _ranked_target(datasette, path: str, scope: dict) -> tuple[str, str, b
     meta = datasette.table_metadata(m.group("database"), REPORTS)
     default = ((meta["sort_desc"], "desc") if meta.get("sort_desc")
                else (meta["sort"], "asc") if meta.get("sort") else None)
-    return ranked_search_target(path, scope, default)
+    return ranked_search_target(m, pairs, default)
 
 
 def _is_json(path: str, args: dict) -> bool:
