@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import html
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
 from functools import cache
@@ -510,12 +511,8 @@ def aspnet_list(items: list[tuple[str, str, str]], page: int, pages: int, total:
     )
     if not items:
         lis = '<li class="empty">暂无信息</li>'
-    nav = [f'共 {total} 条记录 当前第{page}/{pages}页 <a href="list.aspx?page=1">首页</a>']
-    if page > 1:
-        nav.append(f'<a href="list.aspx?page={page - 1}">上一页</a>')
-    if page < pages:
-        nav.append(f'<a href="list.aspx?page={page + 1}">下一页</a>')
-    nav.append(f'<a href="list.aspx?page={pages}">尾页</a>')
+    nav = f'共 {total} 条记录 当前第{page}/{pages}页 ' + _pager(
+        page, pages, lambda n: f"list.aspx?page={n}")
     calendar = (
         f'<div class="calendar"><h4>政务日历</h4><a href="{CALENDAR_PATH}?date=2024-03-31">'
         "2024-03-31</a></div>"
@@ -524,9 +521,20 @@ def aspnet_list(items: list[tuple[str, str, str]], page: int, pages: int, total:
     inner = (
         _header(chrome, crumbs, "当前位置：")
         + f'\n<div class="list"><ul class="list">\n{lis}\n</ul>\n'
-        f'<div class="pager">{" ".join(nav)}</div></div>\n{calendar}\n{_footer(chrome)}'
+        f'<div class="pager">{nav}</div></div>\n{calendar}\n{_footer(chrome)}'
     )
     return _document(f"{COLUMN_NAME}-{chrome['site']}", inner)
+
+
+def _pager(page: int, pages: int, url: Callable[[int], str]) -> str:
+    """首页 / 上一页 / 下一页 / 尾页 links, the pager every demo CMS list shares."""
+    links = [f'<a href="{url(1)}">首页</a>']
+    if page > 1:
+        links.append(f'<a href="{url(page - 1)}">上一页</a>')
+    if page < pages:
+        links.append(f'<a href="{url(page + 1)}">下一页</a>')
+    links.append(f'<a href="{url(pages)}">尾页</a>')
+    return " ".join(links)
 
 
 def calendar_page(day: date) -> str:
@@ -576,16 +584,11 @@ def generic_list(items: list[tuple[str, str, str]], page: int, pages: int) -> st
     )
     if not items:
         lis = "<li>暂无信息</li>"
-    nav = [f'<a href="{name(1)}">首页</a>']
-    if page > 1:
-        nav.append(f'<a href="{name(page - 1)}">上一页</a>')
-    if page < pages:
-        nav.append(f'<a href="{name(page + 1)}">下一页</a>')
-    nav.append(f'<a href="{name(pages)}">尾页</a> 第{page}页/共{pages}页')
+    nav = _pager(page, pages, name) + f" 第{page}页/共{pages}页"
     crumbs = [("首页", "/"), ("信息公开", "/xxgk/"), (COLUMN_NAME, "")]
     inner = (
         _header(chrome, crumbs, "您当前的位置：") + f'\n<div class="list"><ul>\n{lis}\n</ul>\n'
-        f'<div class="pages">{" ".join(nav)}</div></div>\n{_footer(chrome)}'
+        f'<div class="pages">{nav}</div></div>\n{_footer(chrome)}'
     )
     return _document(f"{COLUMN_NAME}-{chrome['site']}", inner)
 
