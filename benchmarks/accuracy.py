@@ -22,9 +22,9 @@ sys.path.insert(0, str(ROOT))
 
 from loader import expected, fixtures, form, load_document, meta_for  # noqa: E402
 
-from postprocess.checks import run_checks  # noqa: E402
-from postprocess.figures import extract_figures  # noqa: E402
-from postprocess.model import Cell  # noqa: E402
+from postprocess.extract.checks import run_checks  # noqa: E402
+from postprocess.extract.figures import extract_figures  # noqa: E402
+from postprocess.extract.model import Cell  # noqa: E402
 
 # (rule expected to fire, section, row_key, col_key) altered by +1
 TAMPER = [
@@ -58,8 +58,9 @@ def measure() -> dict:
         if figures.cells:
             for rule, section, row, col in TAMPER:
                 altered = copy.deepcopy(figures.cells)
-                target = [c for c in altered
-                          if (c.section, c.row_key, c.col_key) == (section, row, col)]
+                target = [
+                    c for c in altered if (c.section, c.row_key, c.col_key) == (section, row, col)
+                ]
                 if not target:
                     continue
                 target[0].value += 1

@@ -27,10 +27,20 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
 
 from archive_fixture import build_large_archive  # noqa: E402
 
-from postprocess import search  # noqa: E402
+from postprocess.storage import search  # noqa: E402
 
-TERMS = ["复议", "诉讼", "收费", "过程性信息", "不予公开", "国家秘密", "政策解读", "依申请公开",
-         "第三方合法权益", "政务公开"]
+TERMS = [
+    "复议",
+    "诉讼",
+    "收费",
+    "过程性信息",
+    "不予公开",
+    "国家秘密",
+    "政策解读",
+    "依申请公开",
+    "第三方合法权益",
+    "政务公开",
+]
 RANKED = """select id, nianbao_snippet(text, :q), rank from report_search
             where search_index match nianbao_match(:q) order by rank limit 50"""
 HITS = "select count(*) from reports_fts where reports_fts match nianbao_match(:q)"
@@ -48,7 +58,7 @@ def _timed(fn) -> float:
 
 
 def bench(path: Path, runs: int) -> None:
-    from postprocess.serve import make_datasette
+    from postprocess.publish.serve import make_datasette
 
     conn = sqlite3.connect(path)
     search.register_functions(conn)
@@ -65,8 +75,11 @@ def bench(path: Path, runs: int) -> None:
         assert r.status_code == 200, r.text[:300]
 
     kinds = ("sql", "api", "api lean")
-    print(f"{'term':<10} {'hits':>7}" + "".join(f" {k + ' p50':>13} {'p95':>7}" for k in kinds)
-          + "  (ms)")
+    print(
+        f"{'term':<10} {'hits':>7}"
+        + "".join(f" {k + ' p50':>13} {'p95':>7}" for k in kinds)
+        + "  (ms)"
+    )
     overall: dict[str, list[float]] = {k: [] for k in kinds}
     for term in TERMS:
         hits = conn.execute(HITS, {"q": term}).fetchone()[0]
@@ -81,9 +94,13 @@ def bench(path: Path, runs: int) -> None:
             overall[k] += times[k]
             line += f" {statistics.median(times[k]):>13.1f} {pct(times[k], 95):>7.1f}"
         print(line)
-    print("all terms: " + "; ".join(
-        f"{k} p50 {statistics.median(v):.1f} ms, p95 {pct(v, 95):.1f} ms"
-        for k, v in overall.items()))
+    print(
+        "all terms: "
+        + "; ".join(
+            f"{k} p50 {statistics.median(v):.1f} ms, p95 {pct(v, 95):.1f} ms"
+            for k, v in overall.items()
+        )
+    )
     loop.close()
     conn.close()
 

@@ -34,8 +34,8 @@ from crawler.parsing import detect_block
 from crawler.progress import count
 from crawler.sources import Source
 from crawler.urls import host_allowed
-from postprocess import db as archive
-from postprocess.warcstore import WarcStore
+from postprocess.storage import db as archive
+from postprocess.storage.warc import WarcStore
 
 logger = logging.getLogger(__name__)
 
@@ -43,8 +43,7 @@ ROBOTS_ROLE = "robots"
 ROBOTS_FORBIDDEN = "Forbidden by robots.txt"
 # robots.txt answering these means "no rules", not a failure.
 ROBOTS_ABSENT = (404, 410)
-DECODERS = {"gzip": gunzip, "x-gzip": gunzip, "deflate": _inflate, "br": _unbrotli,
-            "zstd": _unzstd}
+DECODERS = {"gzip": gunzip, "x-gzip": gunzip, "deflate": _inflate, "br": _unbrotli, "zstd": _unzstd}
 # Failure classes named in fetch_errors.error, checked in order.
 EXCEPTION_KINDS: tuple[tuple[tuple[type[BaseException], ...], str], ...] = (
     ((DownloadTimeoutError, TxTimeoutError, TCPTimedOutError, TimeoutError), "timeout"),
@@ -52,8 +51,17 @@ EXCEPTION_KINDS: tuple[tuple[tuple[type[BaseException], ...], str], ...] = (
     ((DownloadConnectionRefusedError, ConnectionRefusedError), "refused"),
     # cancelled: DOWNLOAD_MAXSIZE exceeded (or the crawl stopping)
     ((DownloadCancelledError,), "cancelled"),
-    ((ResponseDataLossError, DownloadFailedError, ConnectError, ConnectionLost, ResponseFailed,
-      ResponseNeverReceived), "connection"),
+    (
+        (
+            ResponseDataLossError,
+            DownloadFailedError,
+            ConnectError,
+            ConnectionLost,
+            ResponseFailed,
+            ResponseNeverReceived,
+        ),
+        "connection",
+    ),
 )
 
 
@@ -149,18 +157,24 @@ class CaptureMiddleware:
             self.crawl_id = archive.start_crawl(self.db, [s.id for s in sources])
             self.own_crawl = True
         self.store = WarcStore(self.data_dir, f"crawl{self.crawl_id:05d}-{spider.name}")
-        logger.info("capturing into %s (crawl %s, WARC under %s/warc)", self.db_path,
-                    self.crawl_id, self.data_dir)
+        logger.info(
+            "capturing into %s (crawl %s, WARC under %s/warc)",
+            self.db_path,
+            self.crawl_id,
+            self.data_dir,
+        )
 
     def spider_closed(self, spider, reason: str) -> None:
         if self.store is not None:
             self.store.close()
         if self.own_crawl and self.db is not None:
             stats = self.crawler.stats.get_stats()
-            totals = {k.split("/", 2)[2]: v for k, v in stats.items()
-                      if k.startswith("nianbao/total/")}
-            archive.finish_crawl(self.db, self.crawl_id, "finished" if reason == "finished"
-                                 else reason, totals)
+            totals = {
+                k.split("/", 2)[2]: v for k, v in stats.items() if k.startswith("nianbao/total/")
+            }
+            archive.finish_crawl(
+                self.db, self.crawl_id, "finished" if reason == "finished" else reason, totals
+            )
 
     # --- responses -----------------------------------------------------------------------
 
@@ -177,8 +191,9 @@ class CaptureMiddleware:
         except (KeyError, OSError, ValueError) as exc:
             # Keep the bytes as received and say why they are still encoded.
             return response.body, headers, f"content-encoding {encoding!r} kept: {exc}"
-        kept = [(k, v) for k, v in headers if k.lower() not in ("content-encoding",
-                                                                "content-length")]
+        kept = [
+            (k, v) for k, v in headers if k.lower() not in ("content-encoding", "content-length")
+        ]
         kept.append(("X-Archive-Orig-Content-Encoding", encoding))
         return body, kept, None
 
@@ -186,8 +201,11 @@ class CaptureMiddleware:
         spider = self.crawler.spider
         meta = request.meta
         role = meta.get("role")
-        if role is None and meta.get("dont_obey_robotstxt") and \
-                urlsplit(request.url).path == "/robots.txt":
+        if (
+            role is None
+            and meta.get("dont_obey_robotstxt")
+            and urlsplit(request.url).path == "/robots.txt"
+        ):
             role = ROBOTS_ROLE
         source_id = meta.get("source_id") or source_for_host(sources_of(spider), request.url)
         body, headers, note = self._decoded(response)
@@ -196,8 +214,13 @@ class CaptureMiddleware:
         except ValueError:
             reason = ""
         stored = self.store.write_response(
-            response.url, response.status, reason, headers, body,
-            request_headers=_headers(request.headers), method=request.method,
+            response.url,
+            response.status,
+            reason,
+            headers,
+            body,
+            request_headers=_headers(request.headers),
+            method=request.method,
             request_body=request.body or b"",
         )
         blocked = detect_block(response.status, body)
@@ -208,17 +231,30 @@ class CaptureMiddleware:
             notes.append(f"retry {meta['retry_times']}")
         if meta.get("continuation_of"):
             notes.append(f"continuation of {meta['continuation_of']}")
-        capture_id = archive.record_capture(self.db, {
-            "crawl_id": self.crawl_id, "source_id": source_id, "url": response.url,
-            "method": request.method, "fetched_at": archive.now(), "status": response.status,
-            "content_type": _header(response, "Content-Type"), "sha256": stored.sha256,
-            "size": stored.size, "warc_file": stored.warc_file,
-            "warc_record_id": stored.record_id, "warc_offset": stored.offset, "role": role,
-            "parent_capture_id": meta.get("parent_capture"),
-            "referer": request.headers.get("Referer", b"").decode("latin-1") or None,
-            "etag": _header(response, "ETag"), "last_modified": _header(response, "Last-Modified"),
-            "blocked": int(bool(blocked)), "note": "; ".join(notes) or None,
-        })
+        capture_id = archive.record_capture(
+            self.db,
+            {
+                "crawl_id": self.crawl_id,
+                "source_id": source_id,
+                "url": response.url,
+                "method": request.method,
+                "fetched_at": archive.now(),
+                "status": response.status,
+                "content_type": _header(response, "Content-Type"),
+                "sha256": stored.sha256,
+                "size": stored.size,
+                "warc_file": stored.warc_file,
+                "warc_record_id": stored.record_id,
+                "warc_offset": stored.offset,
+                "role": role,
+                "parent_capture_id": meta.get("parent_capture"),
+                "referer": request.headers.get("Referer", b"").decode("latin-1") or None,
+                "etag": _header(response, "ETag"),
+                "last_modified": _header(response, "Last-Modified"),
+                "blocked": int(bool(blocked)),
+                "note": "; ".join(notes) or None,
+            },
+        )
         meta["capture_id"] = capture_id
         stats = self.crawler.stats
         count(stats, source_id, "captures")
@@ -228,27 +264,39 @@ class CaptureMiddleware:
             count(stats, source_id, "errors")
             logger.warning("blocked (%s) at %s: recorded, not circumvented", blocked, response.url)
             self._fetch_error(request, source_id, role, "blocked", blocked, response.status)
-        elif response.status >= 400 and not (role == ROBOTS_ROLE
-                                               and response.status in ROBOTS_ABSENT):
+        elif response.status >= 400 and not (
+            role == ROBOTS_ROLE and response.status in ROBOTS_ABSENT
+        ):
             count(stats, source_id, "errors")
-            self._fetch_error(request, source_id, role, "http", f"HTTP {response.status} "
-                              f"{reason}".strip(), response.status)
+            self._fetch_error(
+                request,
+                source_id,
+                role,
+                "http",
+                f"HTTP {response.status} {reason}".strip(),
+                response.status,
+            )
         elif 200 <= response.status < 300 and role in ("list", "report", "attachment"):
-            count(stats, source_id, {"list": "pages", "report": "reports",
-                                     "attachment": "attachments"}[role])
+            count(
+                stats,
+                source_id,
+                {"list": "pages", "report": "reports", "attachment": "attachments"}[role],
+            )
         return response
 
     def process_exception(self, request: Request, exception: BaseException) -> None:
         meta = request.meta
-        source_id = meta.get("source_id") or source_for_host(sources_of(self.crawler.spider),
-                                                             request.url)
+        source_id = meta.get("source_id") or source_for_host(
+            sources_of(self.crawler.spider), request.url
+        )
         role = meta.get("role") or (ROBOTS_ROLE if meta.get("dont_obey_robotstxt") else None)
         if isinstance(exception, IgnoreRequest):
             # Not a fetch: robots.txt said no, or the scope middleware dropped it.
             if str(exception) == ROBOTS_FORBIDDEN:
                 count(self.crawler.stats, source_id, "robots_forbidden")
-                self._fetch_error(request, source_id, role, "robots_disallowed",
-                                  ROBOTS_FORBIDDEN, None)
+                self._fetch_error(
+                    request, source_id, role, "robots_disallowed", ROBOTS_FORBIDDEN, None
+                )
             return None
         kind = error_kind(exception)
         message = f"{type(exception).__name__}: {exception}".strip()
@@ -259,9 +307,24 @@ class CaptureMiddleware:
         self._fetch_error(request, source_id, role, kind, message, None)
         return None
 
-    def _fetch_error(self, request: Request, source_id: str | None, role: str | None,
-                     kind: str, message: str, status: int | None) -> None:
-        archive.record_fetch_error(self.db, {
-            "crawl_id": self.crawl_id, "source_id": source_id, "url": request.url,
-            "role": role, "error": kind, "message": message, "status": status,
-        })
+    def _fetch_error(
+        self,
+        request: Request,
+        source_id: str | None,
+        role: str | None,
+        kind: str,
+        message: str,
+        status: int | None,
+    ) -> None:
+        archive.record_fetch_error(
+            self.db,
+            {
+                "crawl_id": self.crawl_id,
+                "source_id": source_id,
+                "url": request.url,
+                "role": role,
+                "error": kind,
+                "message": message,
+                "status": status,
+            },
+        )

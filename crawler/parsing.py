@@ -15,13 +15,13 @@ import lxml.html
 from w3lib.encoding import html_to_unicode, resolve_encoding
 
 from crawler.urls import canonical_url
-from postprocess.model import Link
 
 # --- what a report link looks like ------------------------------------------------------------
 
 # Title words of an annual report (simplified and traditional forms).
 REPORT_WORDS = re.compile(
-    r"年度报告|年报|年度報告|年報|工作报告|工作報告|信息公开.{0,6}(?:统计|情况)")
+    r"年度报告|年报|年度報告|年報|工作报告|工作報告|信息公开.{0,6}(?:统计|情况)"
+)
 YEAR_IN_TITLE = re.compile(r"(?:19|20)\d{2}|[〇零一二][〇零一二三四五六七八九]{3}")
 # Article URLs of the CMS families (spec/portals.md, "CMS families").
 ARTICLE_PATTERNS = {
@@ -41,7 +41,8 @@ REPORT_MODULES = re.compile(r"/module/xxgk/xxgkAnnualReport\.jsp\?", re.I)
 # Link texts naming an annual-report column (a start URL may be a portal's home or 政务公开
 # page when the column itself is not known yet).
 COLUMN_TEXT = re.compile(
-    r"^(?:[政政务府]{2,4})?(?:信息公开)?(?:工作)?(?:年度报告|年报|年度報告|年報)(?:专栏|栏目)?$")
+    r"^(?:[政政务府]{2,4})?(?:信息公开)?(?:工作)?(?:年度报告|年报|年度報告|年報)(?:专栏|栏目)?$"
+)
 # Links to columns (list pages), never reports themselves.
 COLUMN_URL = re.compile(r"(?:/|/index(?:_\d+)?\.s?html?|/col/col\d+/(?:index\.html)?)$", re.I)
 
@@ -51,7 +52,8 @@ ATTACHMENT_EXTS = ("pdf", "doc", "docx", "wps", "xls", "xlsx", "et", "ofd", "zip
 _EXT = re.compile(r"\.(" + "|".join(ATTACHMENT_EXTS) + r")$", re.I)
 # Download scripts whose URL does not end in the file's extension.
 ATTACHMENT_URLS = re.compile(
-    r"/module/download/downfile\.jsp|/attachment/0/|/download\.(?:jsp|aspx?|php)\?", re.I)
+    r"/module/download/downfile\.jsp|/attachment/0/|/download\.(?:jsp|aspx?|php)\?", re.I
+)
 # pdf.js viewers and download scripts name the file in a query parameter.
 FILE_PARAMS = ("file", "filename", "fileurl", "path", "url")
 
@@ -59,12 +61,28 @@ FILE_PARAMS = ("file", "filename", "fileurl", "path", "url")
 
 NAV_TEXT = re.compile(
     r"^(?:下一页|下页|后页|下一頁|尾页|末页|最后一页|尾頁|上一页|上页|前页|第\s*\d+\s*页|\d{1,4}"
-    r"|[>»›]+|[<«‹]+|next|last|prev(?:ious)?)$", re.I)
-PAGE_PARAMS = ("page", "pagenum", "pageindex", "pageno", "currpage", "curpage", "pn", "p",
-               "pagenumber", "page_no", "cpage")
+    r"|[>»›]+|[<«‹]+|next|last|prev(?:ious)?)$",
+    re.I,
+)
+PAGE_PARAMS = (
+    "page",
+    "pagenum",
+    "pageindex",
+    "pageno",
+    "currpage",
+    "curpage",
+    "pn",
+    "p",
+    "pagenumber",
+    "page_no",
+    "cpage",
+)
 # index_3.html, list_3.shtml, column-index-3.shtml (the number is the page, the stem the list).
-PAGE_FILE = re.compile(r"^(?P<stem>(?:index|list|default|more|column-index|lm|lb)[\w-]*?)[_-]"
-                       r"(?P<n>\d{1,4})\.(?P<ext>s?html?|jsp|aspx?|php)$", re.I)
+PAGE_FILE = re.compile(
+    r"^(?P<stem>(?:index|list|default|more|column-index|lm|lb)[\w-]*?)[_-]"
+    r"(?P<n>\d{1,4})\.(?P<ext>s?html?|jsp|aspx?|php)$",
+    re.I,
+)
 # /2.html, /14.htm (VSB list pages count in their own directory).
 NUMBER_FILE = re.compile(r"^(?P<n>\d{1,4})\.(?P<ext>s?html?)$", re.I)
 PAGE_FILL_LIMIT = 500
@@ -73,7 +91,8 @@ PAGE_FILL_LIMIT = 500
 # put a container id first: createPageHTML('page_div', 17, 0, 'index', 'html', 385).
 TRS_CREATE_PAGE = re.compile(
     r"createPageHTML\(\s*(?:['\"][^'\"]*['\"]\s*,\s*)?(\d+)\s*,\s*(\d+)\s*,\s*['\"]([^'\"]+)['\"]"
-    r"\s*,\s*['\"]([^'\"]+)['\"]")
+    r"\s*,\s*['\"]([^'\"]+)['\"]"
+)
 TRS_COUNT_PAGE = re.compile(r"\bvar\s+countPage\s*=\s*['\"]?(\d+)")
 TRS_PAGE_NAME = re.compile(r"\bvar\s+(?:pageName|sPageName)\s*=\s*['\"]([^'\"]+)['\"]")
 TRS_PAGE_EXT = re.compile(r"\bvar\s+(?:pageExt|sPageExt)\s*=\s*['\"]\.?([^'\"]+)['\"]")
@@ -94,8 +113,17 @@ HANWEB_JS_PAIR = re.compile(r"(\w+)\s*:\s*(?:'([^']*)'|\"([^\"]*)\"|([^,\s}]+))"
 HANWEB_PROXY_DEFAULT = "/module/web/jpage/dataproxy.jsp"
 HANWEB_PROXY_PATH = re.compile(r"/module/(?:web/)?jpage/dataproxy\.jsp", re.I)
 # The form the dataproxy expects, in the order the jpage script sends it.
-HANWEB_FORM_KEYS = ("col", "appid", "webid", "path", "columnid", "sourceContentType", "unitid",
-                    "webname", "permissiontype")
+HANWEB_FORM_KEYS = (
+    "col",
+    "appid",
+    "webid",
+    "path",
+    "columnid",
+    "sourceContentType",
+    "unitid",
+    "webname",
+    "permissiontype",
+)
 HANWEB_FORM_DEFAULTS = {"col": "1", "appid": "1", "path": "/", "permissiontype": "0"}
 HANWEB_PERPAGE = 15
 HANWEB_GROUP = 3
@@ -107,8 +135,10 @@ BLOCK_MARKERS = (
     (re.compile(rb"wzwsrel|wzws_cid|WZWSREL|wzwschallenge", re.I), "WZWS JavaScript challenge"),
     (re.compile(rb"__jsl_clearance"), "加速乐 challenge"),
     (re.compile(rb"\$_ts\s*=\s*window\["), "瑞数 challenge"),
-    (re.compile(rb"EdgeOne[^<]{0,80}(?:bot|captcha|verify|challenge)|eo_captcha", re.I),
-     "TencentEdgeOne bot check"),
+    (
+        re.compile(rb"EdgeOne[^<]{0,80}(?:bot|captcha|verify|challenge)|eo_captcha", re.I),
+        "TencentEdgeOne bot check",
+    ),
 )
 BLOCK_SNIFF_BYTES = 64 * 1024
 
@@ -121,6 +151,12 @@ class ListRequest:
     method: str = "GET"
     form: tuple[tuple[str, str], ...] = ()
     inherit_form: bool = False
+
+
+@dataclass(frozen=True)
+class Link:
+    url: str
+    text: str = ""
 
 
 @dataclass
@@ -139,8 +175,10 @@ class DetailPage:
 
 # --- decoding --------------------------------------------------------------------------------
 
-def decode_body(body: bytes | str, content_type: str | None = None,
-                encoding: str | None = None) -> str:
+
+def decode_body(
+    body: bytes | str, content_type: str | None = None, encoding: str | None = None
+) -> str:
     """Text of a response: a forced encoding wins, else header, BOM, <meta>, then utf-8."""
     if isinstance(body, str):
         return body
@@ -160,8 +198,7 @@ def _doc(text: str, url: str) -> lxml.html.HtmlElement | None:
         doc = lxml.html.document_fromstring(text)
     except (lxml.etree.ParserError, ValueError):
         return None
-    doc.make_links_absolute(_base_url(doc, url), resolve_base_href=False,
-                            handle_failures="discard")
+    doc.make_links_absolute(_base_url(doc, url), resolve_base_href=False, handle_failures="discard")
     return doc
 
 
@@ -192,6 +229,7 @@ def _anchors(doc: lxml.html.HtmlElement | None) -> list[Link]:
 
 
 # --- report links ----------------------------------------------------------------------------
+
 
 def _article_kind(url: str) -> str | None:
     parts = urlsplit(url)
@@ -237,14 +275,17 @@ def is_report_link(link: Link, list_url: str, pattern: str | None = None) -> boo
 
 # --- pagination ------------------------------------------------------------------------------
 
+
 def _page_template(url: str) -> tuple[str, int] | None:
     """(template with {n}, n) when the URL looks like page n of a paginated list."""
     parts = urlsplit(url)
     pairs = parse_qsl(parts.query, keep_blank_values=True)
     for i, (name, value) in enumerate(pairs):
         if name.lower() in PAGE_PARAMS and value.isdigit():
-            templ = [(k, "{n}" if j == i else v.replace("{", "{{").replace("}", "}}"))
-                     for j, (k, v) in enumerate(pairs)]
+            templ = [
+                (k, "{n}" if j == i else v.replace("{", "{{").replace("}", "}}"))
+                for j, (k, v) in enumerate(pairs)
+            ]
             query = urlencode(templ, safe="{}/:,")
             base = urlunsplit((parts.scheme, parts.netloc, parts.path, "", ""))
             return base.replace("{", "{{").replace("}", "}}") + "?" + query, int(value)
@@ -294,11 +335,13 @@ def _trs_pages(text: str, url: str) -> list[str]:
         name_match, ext_match = TRS_PAGE_NAME.search(text), TRS_PAGE_EXT.search(text)
         name = name_match[1] if name_match else "index"
         path_ext = urlsplit(url).path.rsplit(".", 1)
-        ext = ext_match[1] if ext_match else (path_ext[1] if len(path_ext) == 2
-                                              and "/" not in path_ext[1] else "html")
+        ext = (
+            ext_match[1]
+            if ext_match
+            else (path_ext[1] if len(path_ext) == 2 and "/" not in path_ext[1] else "html")
+        )
     count = min(count, PAGE_FILL_LIMIT)
-    return [urljoin(url, f"{name}.{ext}" if i == 0 else f"{name}_{i}.{ext}")
-            for i in range(count)]
+    return [urljoin(url, f"{name}.{ext}" if i == 0 else f"{name}_{i}.{ext}") for i in range(count)]
 
 
 def _hanweb_form(text: str) -> tuple[str, dict[str, str]] | None:
@@ -354,8 +397,11 @@ def _hanweb_pages(text: str, url: str, records: int) -> list[ListRequest]:
         if (total is not None and end >= total) or (total is None and records < size):
             return []
         new_end = end + size if total is None else min(end + size, total)
-        return [ListRequest(_proxy_url(url, parts.path, end + 1, new_end, perpage), "POST",
-                            inherit_form=True)]
+        return [
+            ListRequest(
+                _proxy_url(url, parts.path, end + 1, new_end, perpage), "POST", inherit_form=True
+            )
+        ]
     found = _hanweb_form(text)
     if not found:
         return []
@@ -367,21 +413,33 @@ def _hanweb_pages(text: str, url: str, records: int) -> list[ListRequest]:
     form_pairs = tuple(form.items())
     if total is None:
         # Unknown size: ask for the group after the static records; answers chain on.
-        return [ListRequest(_proxy_url(url, proxy, records + 1, records + step, perpage), "POST",
-                            form_pairs)]
+        return [
+            ListRequest(
+                _proxy_url(url, proxy, records + 1, records + step, perpage), "POST", form_pairs
+            )
+        ]
     pages = []
     for start in range(1, min(total, step * PAGE_FILL_LIMIT) + 1, step):
         end = min(start + step - 1, total)
         if end > records:
-            pages.append(ListRequest(_proxy_url(url, proxy, start, end, perpage), "POST",
-                                     form_pairs))
+            pages.append(
+                ListRequest(_proxy_url(url, proxy, start, end, perpage), "POST", form_pairs)
+            )
     return pages
 
 
 # --- entry points ----------------------------------------------------------------------------
 
-def parse_list(body: bytes | str, url: str, cms: str, *, content_type: str | None = None,
-               encoding: str | None = None, report_url_pattern: str | None = None) -> ListPage:
+
+def parse_list(
+    body: bytes | str,
+    url: str,
+    cms: str,
+    *,
+    content_type: str | None = None,
+    encoding: str | None = None,
+    report_url_pattern: str | None = None,
+) -> ListPage:
     """Report links and further list pages of one list page (or Hanweb dataproxy answer)."""
     if cms not in ("trs", "hanweb", "generic"):
         raise ValueError(f"parse_list: unknown CMS family {cms!r} for {url}")
@@ -402,8 +460,10 @@ def parse_list(body: bytes | str, url: str, cms: str, *, content_type: str | Non
             records += 1
             for link in _anchors(_doc(f"<div>{fragment}</div>", url)):
                 if is_report_link(link, url, report_url_pattern) or (
-                        not report_url_pattern and not NAV_TEXT.match(link.text)
-                        and not COLUMN_URL.search(urlsplit(link.url).path)):
+                    not report_url_pattern
+                    and not NAV_TEXT.match(link.text)
+                    and not COLUMN_URL.search(urlsplit(link.url).path)
+                ):
                     add_report(link)
         page_text = HANWEB_DATASTORE.sub("", text)
     links = _anchors(_doc(page_text, url))
@@ -435,8 +495,10 @@ def is_attachment_url(url: str) -> bool:
     parts = urlsplit(url)
     if _EXT.search(parts.path) or ATTACHMENT_URLS.search(parts.path + "?" + parts.query):
         return True
-    return any(k.lower() in FILE_PARAMS and _EXT.search(urlsplit(v).path)
-               for k, v in parse_qsl(parts.query))
+    return any(
+        k.lower() in FILE_PARAMS and _EXT.search(urlsplit(v).path)
+        for k, v in parse_qsl(parts.query)
+    )
 
 
 def _file_param(url: str) -> str | None:
@@ -450,8 +512,9 @@ def _file_param(url: str) -> str | None:
     return None
 
 
-def parse_detail(body: bytes | str, url: str, *, content_type: str | None = None,
-                 encoding: str | None = None) -> DetailPage:
+def parse_detail(
+    body: bytes | str, url: str, *, content_type: str | None = None, encoding: str | None = None
+) -> DetailPage:
     """Title, attachment links and continuation pages (TRS t..._1.html) of a report page."""
     text = decode_body(body, content_type, encoding)
     doc = _doc(text, url)
@@ -460,8 +523,11 @@ def parse_detail(body: bytes | str, url: str, *, content_type: str | None = None
         return page
     meta_title = doc.xpath("//meta[@name='ArticleTitle']/@content")
     h1 = [_clean(h.text_content()) for h in doc.iter("h1")]
-    titles = [_clean(t) for t in meta_title] + [t for t in h1 if t] + \
-        [_clean(t.text_content()) for t in doc.iter("title")]
+    titles = (
+        [_clean(t) for t in meta_title]
+        + [t for t in h1 if t]
+        + [_clean(t.text_content()) for t in doc.iter("title")]
+    )
     page.title = next((t for t in titles if t), None)
     seen: set[str] = set()
     candidates: list[Link] = []
@@ -495,11 +561,13 @@ def _continuations(text: str, links: list[Link], url: str) -> list[str]:
     found: list[str] = []
     script = TRS_CREATE_PAGE.search(text)
     if script and script[3] == stem:
-        found += [urljoin(url, f"{stem}_{i}.{ext}")
-                  for i in range(1, min(int(script[1]), PAGE_FILL_LIMIT))]
+        found += [
+            urljoin(url, f"{stem}_{i}.{ext}")
+            for i in range(1, min(int(script[1]), PAGE_FILL_LIMIT))
+        ]
     same_dir = urljoin(url, "./")
     for link in links:
-        name = link.url[len(same_dir):] if link.url.startswith(same_dir) else ""
+        name = link.url[len(same_dir) :] if link.url.startswith(same_dir) else ""
         if re.fullmatch(rf"{stem}_\d+\.{ext}", name):
             found.append(link.url)
     here = canonical_url(url)
@@ -517,5 +585,14 @@ def detect_block(status: int, body: bytes) -> str | None:
     return None
 
 
-__all__ = ["DetailPage", "ListPage", "ListRequest", "decode_body", "detect_block",
-           "is_attachment_url", "is_report_link", "parse_detail", "parse_list"]
+__all__ = [
+    "DetailPage",
+    "ListPage",
+    "ListRequest",
+    "decode_body",
+    "detect_block",
+    "is_attachment_url",
+    "is_report_link",
+    "parse_detail",
+    "parse_list",
+]

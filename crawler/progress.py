@@ -14,8 +14,16 @@ logger = logging.getLogger(__name__)
 PREFIX = "nianbao/"
 TOTAL = "total"
 # The counters the summary reports; `captures` counts every archived response.
-KEYS = ("captures", "pages", "reports", "attachments", "errors", "blocked", "offsite",
-        "robots_forbidden")
+KEYS = (
+    "captures",
+    "pages",
+    "reports",
+    "attachments",
+    "errors",
+    "blocked",
+    "offsite",
+    "robots_forbidden",
+)
 
 
 def count(stats: StatsCollector, source_id: str | None, key: str, n: int = 1) -> None:
@@ -31,7 +39,7 @@ def counts_from_stats(stats: dict) -> tuple[dict[str, int], dict[str, dict[str, 
     for name, value in stats.items():
         if not name.startswith(PREFIX):
             continue
-        parts = name[len(PREFIX):].split("/")
+        parts = name[len(PREFIX) :].split("/")
         if parts[0] == TOTAL and len(parts) == 2:
             totals[parts[1]] = totals.get(parts[1], 0) + value
         elif parts[0] == "source" and len(parts) == 3:
@@ -40,9 +48,11 @@ def counts_from_stats(stats: dict) -> tuple[dict[str, int], dict[str, dict[str, 
 
 
 def progress_line(name: str, totals: dict[str, int]) -> str:
-    return (f"{name}: {totals.get('pages', 0)} list pages, {totals.get('reports', 0)} reports, "
-            f"{totals.get('attachments', 0)} attachments, {totals.get('errors', 0)} errors, "
-            f"{totals.get('captures', 0)} captures")
+    return (
+        f"{name}: {totals.get('pages', 0)} list pages, {totals.get('reports', 0)} reports, "
+        f"{totals.get('attachments', 0)} attachments, {totals.get('errors', 0)} errors, "
+        f"{totals.get('captures', 0)} captures"
+    )
 
 
 class CrawlProgress:
@@ -74,5 +84,6 @@ class CrawlProgress:
         totals, per_source = counts_from_stats(self.crawler.stats.get_stats())
         logger.info("done %s (%s)", progress_line(spider.name, totals), reason)
         for source_id, values in sorted(per_source.items()):
-            logger.info("  %s: %s", source_id, ", ".join(f"{k} {v}" for k, v in values.items()
-                                                         if v))
+            logger.info(
+                "  %s: %s", source_id, ", ".join(f"{k} {v}" for k, v in values.items() if v)
+            )

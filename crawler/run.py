@@ -27,10 +27,13 @@ from crawler.spiders.base import PortalSpider
 from crawler.spiders.generic import GenericSpider
 from crawler.spiders.hanweb import HanwebSpider
 from crawler.spiders.trs import TrsSpider
-from postprocess import db as archive
+from postprocess.storage import db as archive
 
-SPIDERS: dict[str, type[PortalSpider]] = {"trs": TrsSpider, "hanweb": HanwebSpider,
-                                          "generic": GenericSpider}
+SPIDERS: dict[str, type[PortalSpider]] = {
+    "trs": TrsSpider,
+    "hanweb": HanwebSpider,
+    "generic": GenericSpider,
+}
 
 
 @dataclass
@@ -44,9 +47,11 @@ class CrawlSummary:
 
     def line(self) -> str:
         t = self.totals
-        text = (f"crawl {self.crawl_id if self.crawl_id is not None else '-'}: "
-                f"{self.sources} sources, {t.get('pages', 0)} pages, {t.get('reports', 0)} "
-                f"reports, {t.get('attachments', 0)} attachments, {t.get('errors', 0)} errors")
+        text = (
+            f"crawl {self.crawl_id if self.crawl_id is not None else '-'}: "
+            f"{self.sources} sources, {t.get('pages', 0)} pages, {t.get('reports', 0)} "
+            f"reports, {t.get('attachments', 0)} attachments, {t.get('errors', 0)} errors"
+        )
         if t.get("blocked"):
             text += f" ({t['blocked']} blocked)"
         if self.failed_sources:
@@ -54,8 +59,9 @@ class CrawlSummary:
         return text
 
 
-def crawl_settings(db_path: str, data_dir: str, crawl_id: int | None,
-                   overrides: dict | None = None) -> Settings:
+def crawl_settings(
+    db_path: str, data_dir: str, crawl_id: int | None, overrides: dict | None = None
+) -> Settings:
     """Project settings (crawler/settings.py) plus where this crawl writes."""
     settings = Settings()
     settings.setmodule("crawler.settings", priority="project")
@@ -79,8 +85,9 @@ def _check_data_dir(data_dir: str) -> str | None:
     return None
 
 
-def run_crawl(sources: list[Source], db_path: str, data_dir: str,
-              settings: dict | None = None) -> CrawlSummary:
+def run_crawl(
+    sources: list[Source], db_path: str, data_dir: str, settings: dict | None = None
+) -> CrawlSummary:
     """Crawl `sources` into archive.db and WARC files; one process, one call."""
     if not sources:
         return CrawlSummary(None, 0, fatal="no sources to crawl")
@@ -100,8 +107,9 @@ def run_crawl(sources: list[Source], db_path: str, data_dir: str,
         # Scrapy's own INFO lines (versions, component lists, stats dumps) drown our progress
         # lines; its warnings and errors still show. NIANBAO_LOG_LEVEL=INFO shows everything.
         handler = logging.StreamHandler()
-        handler.setFormatter(logging.Formatter("%(asctime)s [%(name)s] %(levelname)s: %(message)s",
-                                               "%H:%M:%S"))
+        handler.setFormatter(
+            logging.Formatter("%(asctime)s [%(name)s] %(levelname)s: %(message)s", "%H:%M:%S")
+        )
         handler.addFilter(lambda r: r.levelno >= logging.WARNING or not r.name.startswith("scrapy"))
         handler.setLevel(logging.INFO)
         logging.getLogger().addHandler(handler)
@@ -118,8 +126,10 @@ def run_crawl(sources: list[Source], db_path: str, data_dir: str,
     try:
         process.start()
     except ReactorNotRestartable as exc:
-        raise RuntimeError("run_crawl runs once per process (Twisted's reactor cannot restart); "
-                           "use `python -m crawler.run` for another crawl") from exc
+        raise RuntimeError(
+            "run_crawl runs once per process (Twisted's reactor cannot restart); "
+            "use `python -m crawler.run` for another crawl"
+        ) from exc
 
     totals = {k: 0 for k in KEYS}
     per_source: dict[str, dict[str, int]] = {s.id: {k: 0 for k in KEYS} for s in sources}
@@ -133,16 +143,26 @@ def run_crawl(sources: list[Source], db_path: str, data_dir: str,
         for sid, values in crawler_sources.items():
             per_source.setdefault(sid, {k: 0 for k in KEYS}).update(values)
     failed = [s.id for s in sources if not per_source[s.id].get("pages")]
-    summary = CrawlSummary(crawl_id, len(sources), totals,
-                           {k: v for k, v in per_source.items() if k in {s.id for s in sources}},
-                           failed)
+    summary = CrawlSummary(
+        crawl_id,
+        len(sources),
+        totals,
+        {k: v for k, v in per_source.items() if k in {s.id for s in sources}},
+        failed,
+    )
     if len(failed) == len(sources):
-        summary.fatal = (f"all {len(sources)} sources failed: no list page could be fetched "
-                         f"({totals.get('errors', 0)} errors, {totals.get('blocked', 0)} blocked)")
-    status = "failed" if summary.fatal else (
-        "finished" if all(r == "finished" for r in reasons) else ",".join(reasons))
-    archive.finish_crawl(db, crawl_id, status,
-                         {**totals, "sources": per_source, "failed_sources": failed})
+        summary.fatal = (
+            f"all {len(sources)} sources failed: no list page could be fetched "
+            f"({totals.get('errors', 0)} errors, {totals.get('blocked', 0)} blocked)"
+        )
+    status = (
+        "failed"
+        if summary.fatal
+        else ("finished" if all(r == "finished" for r in reasons) else ",".join(reasons))
+    )
+    archive.finish_crawl(
+        db, crawl_id, status, {**totals, "sources": per_source, "failed_sources": failed}
+    )
     return summary
 
 
@@ -167,8 +187,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--demo-port", type=int, help="crawl the demo sources moved to this port")
     parser.add_argument("--db", default=os.environ.get("NIANBAO_DB", "archive.db"))
     parser.add_argument("--data-dir", default=os.environ.get("NIANBAO_DATA_DIR", "data"))
-    parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
-                        help="override a Scrapy setting for this crawl")
+    parser.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="override a Scrapy setting for this crawl",
+    )
     args = parser.parse_args(argv)
     try:
         if args.demo_port is not None:

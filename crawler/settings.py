@@ -42,8 +42,9 @@ NIANBAO_PROGRESS_INTERVAL = _env_float("NIANBAO_PROGRESS_INTERVAL", 10.0)
 
 # --- politeness ------------------------------------------------------------------------------
 ROBOTSTXT_OBEY = True
-USER_AGENT = ("nianbao/0.1 (+https://github.com/nianbao/nianbao; "
-              "archive of government disclosure reports)")
+USER_AGENT = (
+    "nianbao/0.1 (+https://github.com/nianbao/nianbao; archive of government disclosure reports)"
+)
 DEFAULT_REQUEST_HEADERS = {
     "Accept": "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8",
     "Accept-Language": "zh-CN,zh;q=0.9",

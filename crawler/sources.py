@@ -87,8 +87,9 @@ def _kind(value: object) -> str:
     return f"the {type(value).__name__} {value!r}"
 
 
-def _fail_at(index: int, entry_id: object, name: str, why: str,
-             origin: str = "sources") -> SourceError:
+def _fail_at(
+    index: int, entry_id: object, name: str, why: str, origin: str = "sources"
+) -> SourceError:
     who = f"entry #{index + 1}" + (f" ({entry_id!r})" if entry_id else "")
     return SourceError(f"{origin}: {who}: field '{name}': {why}")
 
@@ -103,14 +104,15 @@ def _check_url(url: str) -> str | None:
     if not parts.hostname or not _HOST.match(parts.hostname) or "@" in parts.netloc:
         return "has no valid host name"
     try:
-        parts.port
+        _ = parts.port  # raises on a bad port
     except ValueError:
         return "has a bad port"
     return None
 
 
-def _url_list(value: object, index: int, entry_id: object, name: str,
-              origin: str = "sources") -> tuple[str, ...]:
+def _url_list(
+    value: object, index: int, entry_id: object, name: str, origin: str = "sources"
+) -> tuple[str, ...]:
     if isinstance(value, str):
         value = [value]
     if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
@@ -129,12 +131,14 @@ def parse_entry(raw: object, index: int, origin: str = "sources") -> Source:
 
     `origin` (the file name) starts every error message.
     """
+
     def _fail(index: int, entry_id: object, name: object, why: str) -> SourceError:
         return _fail_at(index, entry_id, str(name), why, origin)
 
     if not isinstance(raw, dict):
-        raise SourceError(f"{origin}: entry #{index + 1}: must be a mapping of fields, "
-                          f"got {_kind(raw)}")
+        raise SourceError(
+            f"{origin}: entry #{index + 1}: must be a mapping of fields, got {_kind(raw)}"
+        )
     entry_id = raw.get("id")
     for name in raw:
         if name not in _FIELDS:
@@ -150,23 +154,30 @@ def parse_entry(raw: object, index: int, origin: str = "sources") -> Source:
         raise _fail(index, entry_id, "agency", "must be text")
     code = raw["division_code"]
     if not isinstance(code, str):
-        raise _fail(index, entry_id, "division_code",
-                    f"must be a quoted string (e.g. '230111'), got {type(code).__name__} {code!r}")
+        raise _fail(
+            index,
+            entry_id,
+            "division_code",
+            f"must be a quoted string (e.g. '230111'), got {type(code).__name__} {code!r}",
+        )
     if not _DIVISION.match(code):
         raise _fail(index, entry_id, "division_code", f"must be 6 or 12 digits, got {code!r}")
     if raw["level"] not in LEVELS:
-        raise _fail(index, entry_id, "level",
-                    f"must be one of {', '.join(LEVELS)}, got {raw['level']!r}")
+        raise _fail(
+            index, entry_id, "level", f"must be one of {', '.join(LEVELS)}, got {raw['level']!r}"
+        )
     if raw["cms"] not in CMS_FAMILIES:
-        raise _fail(index, entry_id, "cms",
-                    f"must be one of {', '.join(CMS_FAMILIES)}, got {raw['cms']!r}")
+        raise _fail(
+            index, entry_id, "cms", f"must be one of {', '.join(CMS_FAMILIES)}, got {raw['cms']!r}"
+        )
     values: dict = dict(raw)
     values["start_urls"] = _url_list(raw["start_urls"], index, entry_id, "start_urls", origin)
     for name in ("allowed_domains", "attachment_domains"):
         if name in raw:
             items = raw[name]
             if not isinstance(items, list) or not all(
-                    isinstance(v, str) and _HOST.match(v) for v in items):
+                isinstance(v, str) and _HOST.match(v) for v in items
+            ):
                 raise _fail(index, entry_id, name, "must be a list of host names")
             values[name] = tuple(items)
     for name in ("verified", "demo"):
@@ -177,13 +188,15 @@ def parse_entry(raw: object, index: int, origin: str = "sources") -> Source:
         raise _fail(index, entry_id, "max_pages", "must be a positive whole number")
     if raw.get("report_url_pattern") is not None:
         if not isinstance(raw["report_url_pattern"], str):
-            raise _fail(index, entry_id, "report_url_pattern",
-                        "must be a regular expression (text)")
+            raise _fail(
+                index, entry_id, "report_url_pattern", "must be a regular expression (text)"
+            )
         try:
             re.compile(raw["report_url_pattern"])
         except re.error as exc:
-            raise _fail(index, entry_id, "report_url_pattern",
-                        f"bad regular expression: {exc}") from exc
+            raise _fail(
+                index, entry_id, "report_url_pattern", f"bad regular expression: {exc}"
+            ) from exc
     if raw.get("example_url") is not None:
         if not isinstance(raw["example_url"], str):
             raise _fail(index, entry_id, "example_url", "must be one URL")
@@ -195,8 +208,9 @@ def parse_entry(raw: object, index: int, origin: str = "sources") -> Source:
         try:
             codecs.lookup(raw["encoding"])
         except LookupError as exc:
-            raise _fail(index, entry_id, "encoding",
-                        f"unknown encoding {raw['encoding']!r}") from exc
+            raise _fail(
+                index, entry_id, "encoding", f"unknown encoding {raw['encoding']!r}"
+            ) from exc
     return Source(**values)
 
 
@@ -208,8 +222,9 @@ def parse_sources(data: object, origin: str = "sources") -> list[Source]:
     if isinstance(data, dict) and "sources" in data:
         data = data["sources"]
     if not isinstance(data, list) or not data:
-        raise SourceError(f"{origin}: the file must hold a non-empty list of portals, "
-                          f"got {_kind(data)}")
+        raise SourceError(
+            f"{origin}: the file must hold a non-empty list of portals, got {_kind(data)}"
+        )
     result = [parse_entry(raw, i, origin) for i, raw in enumerate(data)]
     seen: dict[str, int] = {}
     columns: dict[str, int] = {}
@@ -220,9 +235,14 @@ def parse_sources(data: object, origin: str = "sources") -> list[Source]:
         # one entry per column: two entries crawling one URL would archive it twice
         for url in source.start_urls:
             if url in columns:
-                raise _fail_at(i, source.id, "start_urls",
-                               f"{url!r} is already a start URL of entry #{columns[url] + 1} "
-                               f"({result[columns[url]].id!r})", origin)
+                raise _fail_at(
+                    i,
+                    source.id,
+                    "start_urls",
+                    f"{url!r} is already a start URL of entry #{columns[url] + 1} "
+                    f"({result[columns[url]].id!r})",
+                    origin,
+                )
             columns[url] = i
     return result
 
@@ -236,8 +256,11 @@ class _UniqueKeyLoader(yaml.SafeLoader):
             key = self.construct_object(key_node, deep=deep)
             if key in keys:
                 raise yaml.constructor.ConstructorError(
-                    "in the mapping that starts", node.start_mark,
-                    f"field {key!r} is given twice", key_node.start_mark)
+                    "in the mapping that starts",
+                    node.start_mark,
+                    f"field {key!r} is given twice",
+                    key_node.start_mark,
+                )
             keys.add(key)
         return super().construct_mapping(node, deep=deep)
 
@@ -250,8 +273,9 @@ def load_sources(path: str | Path = DEFAULT_SOURCES) -> list[Source]:
     except OSError as exc:
         raise SourceError(f"{path}: cannot read the sources file: {exc.strerror}") from exc
     except UnicodeDecodeError as exc:
-        raise SourceError(f"{path}: the sources file is not UTF-8 text "
-                          f"(bad byte at offset {exc.start})") from exc
+        raise SourceError(
+            f"{path}: the sources file is not UTF-8 text (bad byte at offset {exc.start})"
+        ) from exc
     try:
         data = yaml.load(text, Loader=_UniqueKeyLoader)  # noqa: S506 - a SafeLoader subclass
     except yaml.YAMLError as exc:
@@ -261,6 +285,7 @@ def load_sources(path: str | Path = DEFAULT_SOURCES) -> list[Source]:
 
 def _yaml_problem(exc: yaml.YAMLError) -> str:
     """One line: what is wrong and where (1-based line and column)."""
+
     def at(mark: yaml.Mark | None) -> str:
         return f" (line {mark.line + 1}, column {mark.column + 1})" if mark else ""
 
@@ -279,9 +304,19 @@ def with_port(source: Source, port: int) -> Source:
         parts = urlsplit(url)
         return parts._replace(netloc=f"{parts.hostname}:{port}").geturl()
 
-    return replace(source, start_urls=tuple(move(u) for u in source.start_urls),
-                   example_url=move(source.example_url) if source.example_url else None)
+    return replace(
+        source,
+        start_urls=tuple(move(u) for u in source.start_urls),
+        example_url=move(source.example_url) if source.example_url else None,
+    )
 
 
-__all__ = ["DEFAULT_SOURCES", "Source", "SourceError", "load_sources", "parse_entry",
-           "parse_sources", "with_port"]
+__all__ = [
+    "DEFAULT_SOURCES",
+    "Source",
+    "SourceError",
+    "load_sources",
+    "parse_entry",
+    "parse_sources",
+    "with_port",
+]

@@ -7,9 +7,18 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 # Session ids some CMSs glue onto every link; they make one page look like many.
 SESSION_PATH_PARAM = re.compile(r";(?:jsessionid|phpsessid|sid|sessionid)=[^/?#]*", re.I)
-SESSION_QUERY_PARAMS = frozenset({
-    "jsessionid", "phpsessid", "sid", "sessionid", "session_id", "aspsessionid", "cfid", "cftoken",
-})
+SESSION_QUERY_PARAMS = frozenset(
+    {
+        "jsessionid",
+        "phpsessid",
+        "sid",
+        "sessionid",
+        "session_id",
+        "aspsessionid",
+        "cfid",
+        "cftoken",
+    }
+)
 # Calendar widgets link every day/month of every year: drop those parameters so the links
 # collapse onto the page they decorate.
 CALENDAR_PARAMS = frozenset({"date", "day", "month", "calendar", "cal", "ym", "yearmonth", "rq"})
@@ -36,8 +45,9 @@ def canonical_url(url: str) -> str:
     path = SESSION_PATH_PARAM.sub("", parts.path) or "/"
     pairs = parse_qsl(parts.query, keep_blank_values=True)
     names = {k.lower() for k, _ in pairs}
-    kept = [(k, v) for k, v in pairs
-            if not _is_session_param(k) and not _is_calendar_param(k, v, names)]
+    kept = [
+        (k, v) for k, v in pairs if not _is_session_param(k) and not _is_calendar_param(k, v, names)
+    ]
     query = urlencode(kept, safe="/:,") if kept != pairs else parts.query
     netloc = parts.netloc.lower()
     for scheme, port in (("http", ":80"), ("https", ":443")):

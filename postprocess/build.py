@@ -12,13 +12,13 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from postprocess import db as archive_db
-from postprocess.checks import body_level
-from postprocess.documents import read_document
-from postprocess.figures import extract_figures
-from postprocess.metadata import read_metadata
-from postprocess.model import Document, Figures
-from postprocess.warcstore import read_record
+from postprocess.extract.checks import body_level
+from postprocess.extract.documents import read_document
+from postprocess.extract.figures import extract_figures
+from postprocess.extract.metadata import read_metadata
+from postprocess.extract.model import Document, Figures
+from postprocess.storage import db as archive_db
+from postprocess.storage.warc import read_record
 
 log = logging.getLogger(__name__)
 
@@ -39,9 +39,11 @@ class BuildResult:
     error_messages: list[str] = field(default_factory=list)
 
     def line(self) -> str:
-        return (f"build: {self.captures} captures read, {self.reports} reports "
-                f"({self.annual_reports} annual reports), {self.attachments} attachments "
-                f"({self.not_parsed} not parsed yet), {self.errors} errors")
+        return (
+            f"build: {self.captures} captures read, {self.reports} reports "
+            f"({self.annual_reports} annual reports), {self.attachments} attachments "
+            f"({self.not_parsed} not parsed yet), {self.errors} errors"
+        )
 
 
 @dataclass
@@ -60,8 +62,13 @@ def _read(data_dir: str | Path, row: dict) -> Document:
     try:
         replayed = read_record(data_dir, row["warc_file"], row["warc_offset"])
     except (OSError, ValueError, EOFError) as exc:
-        return Document(url=row["url"], media="other", text="", parse_status="error",
-                        parse_error=f"cannot read WARC record: {type(exc).__name__}: {exc}")
+        return Document(
+            url=row["url"],
+            media="other",
+            text="",
+            parse_status="error",
+            parse_error=f"cannot read WARC record: {type(exc).__name__}: {exc}",
+        )
     return read_document(replayed.body, row["url"], _content_type(replayed.headers, row))
 
 
@@ -77,8 +84,11 @@ def _choose(page: Document, files: list[tuple[dict, Document]]) -> tuple[Documen
     if not readable:
         return page, None
     page_ok = page.parse_status == "ok"
-    if page_ok and len(page.text) >= STUB_CHARS and (
-            page.tables or not any(doc.tables for _, doc in readable)):
+    if (
+        page_ok
+        and len(page.text) >= STUB_CHARS
+        and (page.tables or not any(doc.tables for _, doc in readable))
+    ):
         return page, None
     row, best = max(readable, key=lambda item: (bool(item[1].tables), len(item[1].text)))
     if page_ok and (bool(page.tables), len(page.text)) >= (bool(best.tables), len(best.text)):
@@ -90,17 +100,29 @@ def _attachment_row(row: dict, doc: Document | None) -> dict:
     if doc is None:  # not fetched successfully: nothing to read
         status = "error"
         error = "blocked by the site" if row.get("blocked") else f"HTTP {row['status']}"
-        return {"id": row["id"], "capture_id": row["id"], "url": row["url"], "media": None,
-                "parse_status": status, "parse_error": error, "text_chars": 0}
+        return {
+            "id": row["id"],
+            "capture_id": row["id"],
+            "url": row["url"],
+            "media": None,
+            "parse_status": status,
+            "parse_error": error,
+            "text_chars": 0,
+        }
     return {
-        "id": row["id"], "capture_id": row["id"], "url": row["url"], "media": doc.media,
+        "id": row["id"],
+        "capture_id": row["id"],
+        "url": row["url"],
+        "media": doc.media,
         "parse_status": {"ok": "parsed"}.get(doc.parse_status, doc.parse_status),
-        "parse_error": doc.parse_error, "text_chars": len(doc.text),
+        "parse_error": doc.parse_error,
+        "text_chars": len(doc.text),
     }
 
 
-def build_archive(db_path: str | Path, data_dir: str | Path,
-                  echo: Callable[[str], object] = print) -> BuildResult:
+def build_archive(
+    db_path: str | Path, data_dir: str | Path, echo: Callable[[str], object] = print
+) -> BuildResult:
     """Rebuild every derived table of archive.db from its captures (idempotent)."""
     db = archive_db.open_db(db_path)
     try:
@@ -136,29 +158,45 @@ def _build(db, data_dir: str | Path, echo: Callable[[str], object]) -> BuildResu
         if row["role"] == "attachment":
             parent = report_of.get(row["parent_capture_id"])
             if parent is None:
-                log.info("attachment capture %s has no report page (parent %s)",
-                         row["id"], row["parent_capture_id"])
+                log.info(
+                    "attachment capture %s has no report page (parent %s)",
+                    row["id"],
+                    row["parent_capture_id"],
+                )
                 continue
             files.setdefault(parent, []).append(row)
 
     pending: list[_Pending] = []
     for n, row in enumerate(pages, start=1):
-        pending.append(_build_one(row, continued.get(row["id"], []), files.get(row["id"], []),
-                                  sources, data_dir, result))
+        pending.append(
+            _build_one(
+                row,
+                continued.get(row["id"], []),
+                files.get(row["id"], []),
+                sources,
+                data_dir,
+                result,
+            )
+        )
         if n % PROGRESS_EVERY == 0:
             echo(f"build: {n}/{len(pages)} report pages read")
 
     with db.atomic():
         archive_db.clear_derived(db)
         for item in pending:
-            archive_db.write_report(db, item.report, item.attachments, item.figures.cells,
-                                    item.figures.stats, item.figures.checks)
+            archive_db.write_report(db, item.report, item.attachments, *item.figures.rows())
     _index(db, echo)
     return result
 
 
-def _build_one(row: dict, continuation_rows: list[dict], attachment_rows: list[dict],
-               sources: dict[str, dict], data_dir: str | Path, result: BuildResult) -> _Pending:
+def _build_one(
+    row: dict,
+    continuation_rows: list[dict],
+    attachment_rows: list[dict],
+    sources: dict[str, dict],
+    data_dir: str | Path,
+    result: BuildResult,
+) -> _Pending:
     page = _read(data_dir, row)
     seen_parts: set[str] = set()
     for part_row in continuation_rows:
@@ -191,8 +229,12 @@ def _build_one(row: dict, continuation_rows: list[dict], attachment_rows: list[d
     chosen, file_row = _choose(page, files)
     # the page's own title and date describe the report even when the text is the attachment's
     described = Document(
-        url=chosen.url, media=chosen.media, text=chosen.text, tables=chosen.tables,
-        title=page.title or chosen.title, published_raw=page.published_raw or chosen.published_raw,
+        url=chosen.url,
+        media=chosen.media,
+        text=chosen.text,
+        tables=chosen.tables,
+        title=page.title or chosen.title,
+        published_raw=page.published_raw or chosen.published_raw,
     )
     meta = read_metadata(described)
     source = sources.get(row["source_id"]) or {}
@@ -206,23 +248,36 @@ def _build_one(row: dict, continuation_rows: list[dict], attachment_rows: list[d
     if meta.kind == "annual_report":
         result.annual_reports += 1
     report = {
-        "id": row["id"], "source_id": row["source_id"], "capture_id": row["id"],
+        "id": row["id"],
+        "source_id": row["source_id"],
+        "capture_id": row["id"],
         "document_capture_id": file_row["id"] if file_row else row["id"],
-        "url": row["url"], "document_url": chosen.url,
-        "title": meta.title, "agency": agency, "year": meta.year, "published": meta.published,
-        "kind": meta.kind, "kind_reason": meta.kind_reason, "format": figures.format,
-        "text": chosen.text, "text_source": "attachment" if file_row else "page",
-        "parse_status": chosen.parse_status, "parse_error": chosen.parse_error,
-        "province": source.get("province"), "city": source.get("city"),
-        "level": source.get("level"), "division_code": source.get("division_code"),
-        "sha256": row["sha256"], "fetched_at": row["fetched_at"],
+        "url": row["url"],
+        "document_url": chosen.url,
+        "title": meta.title,
+        "agency": agency,
+        "year": meta.year,
+        "published": meta.published,
+        "kind": meta.kind,
+        "kind_reason": meta.kind_reason,
+        "format": figures.format,
+        "text": chosen.text,
+        "text_source": "attachment" if file_row else "page",
+        "parse_status": chosen.parse_status,
+        "parse_error": chosen.parse_error,
+        "province": source.get("province"),
+        "city": source.get("city"),
+        "level": source.get("level"),
+        "division_code": source.get("division_code"),
+        "sha256": row["sha256"],
+        "fetched_at": row["fetched_at"],
     }
     return _Pending(report, attachments, figures)
 
 
 def _index(db, echo: Callable[[str], object]) -> None:
-    """Full-text index of the reports (postprocess.search)."""
-    from postprocess.search import index_reports
+    """Full-text index of the reports (postprocess.storage.search)."""
+    from postprocess.storage.search import index_reports
 
     count = index_reports(db)
     echo(f"build: full-text index rebuilt ({count} reports)")

@@ -25,8 +25,12 @@ def main() -> None:
 
 
 @main.command()
-@click.option("--sources", "sources_path", type=click.Path(dir_okay=False),
-              help="Sources file (default: crawler/sources.yml).")
+@click.option(
+    "--sources",
+    "sources_path",
+    type=click.Path(dir_okay=False),
+    help="Sources file (default: crawler/sources.yml).",
+)
 @click.option("--db", "db_path", default=DEFAULT_DB, show_default=True, type=click.Path())
 @click.option("--data-dir", default=DEFAULT_DATA, show_default=True, type=click.Path())
 @click.option("--only", multiple=True, help="Crawl only these source ids (repeatable).")
@@ -90,7 +94,7 @@ def extract(target, as_json) -> None:
 @click.option("--public", is_flag=True, help="Bind 0.0.0.0 for public hosting (default 127.0.0.1).")
 def serve(db_path, port, public) -> None:
     """Serve archive.db with Datasette and metadata.yml (read-only)."""
-    from postprocess.serve import serve_archive
+    from postprocess.publish.serve import serve_archive
 
     if not Path(db_path).exists():
         fail(f"{db_path} does not exist: run `nianbao crawl` or `nianbao demo` first")
@@ -125,7 +129,7 @@ def demo(db_path, data_dir, portal_port, port, no_serve) -> None:
         fail(summary.fatal)
     _build(db_path, data_dir)
     if not no_serve:
-        from postprocess.serve import serve_archive
+        from postprocess.publish.serve import serve_archive
 
         serve_archive(db_path, port=port, host="127.0.0.1")
 

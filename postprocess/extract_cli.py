@@ -9,11 +9,14 @@ import urllib.request
 from dataclasses import asdict
 from pathlib import Path
 
-from postprocess.figures import extract_figures
+from postprocess.extract.figures import extract_figures
 
 # media types by file extension, for local files
 EXTENSION_TYPES = {
-    ".html": "text/html", ".htm": "text/html", ".shtml": "text/html", ".txt": "text/plain",
+    ".html": "text/html",
+    ".htm": "text/html",
+    ".shtml": "text/html",
+    ".txt": "text/plain",
     ".pdf": "application/pdf",
     ".docx": "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
 }
@@ -27,8 +30,7 @@ def load_target(target: str) -> tuple[bytes, str, str]:
         request = urllib.request.Request(target, headers={"User-Agent": USER_AGENT})
         try:
             with urllib.request.urlopen(request, timeout=FETCH_TIMEOUT) as response:
-                return response.read(), response.geturl(), response.headers.get(
-                    "Content-Type", "")
+                return response.read(), response.geturl(), response.headers.get("Content-Type", "")
         except urllib.error.URLError as exc:
             raise OSError(f"cannot fetch {target}: {exc}") from exc
     if "://" in target:
@@ -39,16 +41,18 @@ def load_target(target: str) -> tuple[bytes, str, str]:
     suffix = path.suffix.lower()
     ctype = EXTENSION_TYPES.get(suffix) or mimetypes.guess_type(path.name)[0]
     if ctype is None:
-        raise ValueError(f"unsupported file type {suffix or '(none)'} for {target}: "
-                         "expected .html, .txt, .pdf or .docx")
+        raise ValueError(
+            f"unsupported file type {suffix or '(none)'} for {target}: "
+            "expected .html, .txt, .pdf or .docx"
+        )
     return path.read_bytes(), path.resolve().as_uri(), ctype
 
 
 def extract(target: str) -> dict:
     """Everything extracted from one document, as a JSON-ready dict."""
     body, url, ctype = load_target(target)
-    from postprocess.documents import read_document
-    from postprocess.metadata import read_metadata
+    from postprocess.extract.documents import read_document
+    from postprocess.extract.metadata import read_metadata
 
     doc = read_document(body, url, ctype)
     if doc.parse_status == "error":
@@ -64,8 +68,11 @@ def extract(target: str) -> dict:
         "kind": meta.kind,
         "format": figures.format,
         "cells": [
-            {k: v for k, v in asdict(c).items()
-             if k in ("section", "row_key", "col_key", "value", "raw", "unit", "known")}
+            {
+                k: v
+                for k, v in asdict(c).items()
+                if k in ("section", "row_key", "col_key", "value", "raw", "unit", "known")
+            }
             for c in figures.cells
         ],
         "stats": {s.key: s.value for s in figures.stats},
@@ -87,8 +94,10 @@ def render_text(result: dict) -> str:
     ]
     for stat in result["stat_sources"]:
         approx = " (approx.)" if stat["approx"] else ""
-        lines.append(f"  {stat['key']:<26} {stat['value']:g}{approx}  [{stat['origin']}: "
-                     f"{stat['evidence'][:60]}]")
+        lines.append(
+            f"  {stat['key']:<26} {stat['value']:g}{approx}  [{stat['origin']}: "
+            f"{stat['evidence'][:60]}]"
+        )
     lines.append("checks:")
     for check in result["checks"]:
         lines.append(f"  {'ok  ' if check['ok'] else 'FAIL'} {check['rule']}: {check['detail']}")

@@ -1,4 +1,4 @@
-"""Builds small (or large, for benchmarks) archive.db files with postprocess.db from realistic rows.
+"""Builds small (or large, for benchmarks) archive.db files from realistic rows.
 
 The texts follow the real report layouts of ../shared/spec/formats.md (narrative before 2019, the
 2019 and 2021 table formats after), with agencies modelled on the seeds (榆次区, 呼兰区, 利通区,
@@ -9,12 +9,12 @@ from __future__ import annotations
 
 import hashlib
 import random
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from postprocess import db as archive_db
-from postprocess.model import Cell, Check, Stat
-from postprocess.search import index_reports
+from postprocess.extract.model import Cell, Check, Stat
+from postprocess.storage import db as archive_db
+from postprocess.storage.search import index_reports
 
 
 @dataclass(frozen=True)
@@ -29,29 +29,64 @@ class Agency:
 
 
 AGENCIES = [
-    Agency("sx-yuci", "晋中市榆次区人民政府", "山西省", "晋中市", "county", "140702", "www.yuci.gov.cn"),
-    Agency("hlj-hulan", "哈尔滨市呼兰区人民政府", "黑龙江省", "哈尔滨市", "county", "230111",
-           "www.hrbhl.gov.cn"),
-    Agency("nx-litong", "吴忠市利通区人民政府", "宁夏回族自治区", "吴忠市", "county", "640302",
-           "www.ltq.gov.cn"),
-    Agency("gs-jiuquan", "酒泉市人民政府", "甘肃省", "酒泉市", "city", "620900", "www.jiuquan.gov.cn"),
-    Agency("js-hongze", "淮安市洪泽区人民政府", "江苏省", "淮安市", "county", "320813",
-           "www.hongze.gov.cn"),
-    Agency("js-huaian", "淮安市人民政府", "江苏省", "淮安市", "city", "320800", "www.huaian.gov.cn"),
+    Agency(
+        "sx-yuci", "晋中市榆次区人民政府", "山西省", "晋中市", "county", "140702", "www.yuci.gov.cn"
+    ),
+    Agency(
+        "hlj-hulan",
+        "哈尔滨市呼兰区人民政府",
+        "黑龙江省",
+        "哈尔滨市",
+        "county",
+        "230111",
+        "www.hrbhl.gov.cn",
+    ),
+    Agency(
+        "nx-litong",
+        "吴忠市利通区人民政府",
+        "宁夏回族自治区",
+        "吴忠市",
+        "county",
+        "640302",
+        "www.ltq.gov.cn",
+    ),
+    Agency(
+        "gs-jiuquan", "酒泉市人民政府", "甘肃省", "酒泉市", "city", "620900", "www.jiuquan.gov.cn"
+    ),
+    Agency(
+        "js-hongze",
+        "淮安市洪泽区人民政府",
+        "江苏省",
+        "淮安市",
+        "county",
+        "320813",
+        "www.hongze.gov.cn",
+    ),
+    Agency(
+        "js-huaian", "淮安市人民政府", "江苏省", "淮安市", "city", "320800", "www.huaian.gov.cn"
+    ),
     Agency("gd-gov", "广东省人民政府", "广东省", None, "province", "440000", "www.gd.gov.cn"),
     Agency("gd-edu", "广东省教育厅", "广东省", None, "department", "440000", "edu.gd.gov.cn"),
 ]
 
 DENIED_KEYS = [
-    "denied_state_secret", "denied_prohibited_by_law", "denied_three_safety_one_stability",
-    "denied_third_party", "denied_internal_affairs", "denied_process_info",
-    "denied_enforcement_file", "denied_admin_inquiry",
+    "denied_state_secret",
+    "denied_prohibited_by_law",
+    "denied_three_safety_one_stability",
+    "denied_third_party",
+    "denied_internal_affairs",
+    "denied_process_info",
+    "denied_enforcement_file",
+    "denied_admin_inquiry",
 ]
 DENIED_LABELS = {
-    "denied_state_secret": "1.属于国家秘密", "denied_prohibited_by_law": "2.其他法律行政法规禁止公开",
+    "denied_state_secret": "1.属于国家秘密",
+    "denied_prohibited_by_law": "2.其他法律行政法规禁止公开",
     "denied_three_safety_one_stability": "3.危及“三安全一稳定”",
-    "denied_third_party": "4.保护第三方合法权益", "denied_internal_affairs": "5.属于三类内部事务信息",
-    "denied_process_info": "6.属于四类过程性信息", "denied_enforcement_file": "7.属于行政执法案卷",
+    "denied_third_party": "4.保护第三方合法权益",
+    "denied_internal_affairs": "5.属于三类内部事务信息",
+    "denied_process_info": "6.属于四类过程性信息",
+    "denied_enforcement_file": "7.属于行政执法案卷",
     "denied_admin_inquiry": "8.属于行政查询事项",
 }
 
@@ -95,8 +130,13 @@ class Figures:
 
     @property
     def handled(self) -> int:
-        return (self.granted + self.partial + self.denied_total + self.unable_not_held
-                + self.rejected_petition)
+        return (
+            self.granted
+            + self.partial
+            + self.denied_total
+            + self.unable_not_held
+            + self.rejected_petition
+        )
 
     @property
     def carried_forward(self) -> int:
@@ -114,9 +154,17 @@ def random_figures(rng: random.Random) -> Figures:
     rejected = new // 25
     carried_over = rng.randint(0, 5)
     return Figures(
-        new=new, carried_over=carried_over, granted=granted, partial=partial, denied=denied,
-        unable_not_held=unable, rejected_petition=rejected, reviews=rng.randint(0, 6),
-        lawsuits=rng.randint(0, 4), fees_yuan=0.0, consultations=rng.randint(100, 20000),
+        new=new,
+        carried_over=carried_over,
+        granted=granted,
+        partial=partial,
+        denied=denied,
+        unable_not_held=unable,
+        rejected_petition=rejected,
+        reviews=rng.randint(0, 6),
+        lawsuits=rng.randint(0, 4),
+        fees_yuan=0.0,
+        consultations=rng.randint(100, 20000),
         proactive_total=rng.randint(500, 30000),
     )
 
@@ -125,12 +173,21 @@ def fmt_for(year: int) -> str:
     return "narrative" if year < 2019 else ("2019" if year < 2021 else "2021")
 
 
-def report_text(agency: Agency, year: int, fig: Figures, rng: random.Random,
-                extra: str = "", paragraphs: int = 2) -> str:
+def report_text(
+    agency: Agency,
+    year: int,
+    fig: Figures,
+    rng: random.Random,
+    extra: str = "",
+    paragraphs: int = 2,
+) -> str:
     """A report text in the layout of its year's format (tables as `|` rows)."""
     fmt = fmt_for(year)
     title = f"{agency.agency}{year}年政府信息公开工作年度报告"
-    lines = [title, f"本报告依据《中华人民共和国政府信息公开条例》编制，统计期限自{year}年1月1日起至{year}年12月31日止。"]
+    lines = [
+        title,
+        f"本报告依据《中华人民共和国政府信息公开条例》编制，统计期限自{year}年1月1日起至{year}年12月31日止。",
+    ]
     lines += [FILLER] * paragraphs
     if fmt == "narrative":
         lines += [
@@ -150,9 +207,11 @@ def report_text(agency: Agency, year: int, fig: Figures, rng: random.Random,
             lines.append("未发生因政府信息公开申请提起行政复议、行政诉讼的情况。")
     else:
         lines += [
-            "一、总体情况", "二、主动公开政府信息情况",
+            "一、总体情况",
+            "二、主动公开政府信息情况",
             "| 第二十条第（一）项 | 信息内容 | 本年制发件数 | 本年废止件数 | 现行有效件数 |",
-            f"| 规章 | 0 | 0 | 0 |", f"| 行政规范性文件 | {rng.randint(1, 40)} | 0 | {rng.randint(40, 200)} |",
+            "| 规章 | 0 | 0 | 0 |",
+            f"| 行政规范性文件 | {rng.randint(1, 40)} | 0 | {rng.randint(40, 200)} |",
             "| 第二十条第（八）项 | 行政事业性收费 | 本年收费金额（单位：万元） |",
             f"| 行政事业性收费 | {rng.randint(0, 30000) / 10:g} |",
             "三、收到和处理政府信息公开申请情况",
@@ -185,29 +244,72 @@ def cells_and_stats(fig: Figures, year: int) -> tuple[list[Cell], list[Stat]]:
     cells: list[Cell] = []
     if fmt == "narrative":
         stats += [
-            Stat("proactive_total", fig.proactive_total, f"{fig.proactive_total}条", origin="sentence",
-                 evidence="全年共主动公开政府信息"),
+            Stat(
+                "proactive_total",
+                fig.proactive_total,
+                f"{fig.proactive_total}条",
+                origin="sentence",
+                evidence="全年共主动公开政府信息",
+            ),
             Stat("requests_new", fig.new, f"{fig.new}件", origin="sentence", evidence="受理申请"),
-            Stat("requests_granted", fig.granted, f"{fig.granted}件", origin="sentence", evidence="同意公开"),
-            Stat("requests_denied", fig.denied_total, f"{fig.denied_total}件", origin="sentence",
-                 evidence="不予公开"),
-            Stat("consultations", fig.consultations, f"{fig.consultations}人次", origin="sentence",
-                 evidence="接待群众咨询"),
-            Stat("fees_yuan", fig.fees_yuan, f"{fig.fees_yuan:g}元", origin="sentence", evidence="收取费用"),
+            Stat(
+                "requests_granted",
+                fig.granted,
+                f"{fig.granted}件",
+                origin="sentence",
+                evidence="同意公开",
+            ),
+            Stat(
+                "requests_denied",
+                fig.denied_total,
+                f"{fig.denied_total}件",
+                origin="sentence",
+                evidence="不予公开",
+            ),
+            Stat(
+                "consultations",
+                fig.consultations,
+                f"{fig.consultations}人次",
+                origin="sentence",
+                evidence="接待群众咨询",
+            ),
+            Stat(
+                "fees_yuan",
+                fig.fees_yuan,
+                f"{fig.fees_yuan:g}元",
+                origin="sentence",
+                evidence="收取费用",
+            ),
         ]
         return cells, stats
     rows = {
-        "new": fig.new, "carried_over": fig.carried_over, "granted": fig.granted,
-        "partial": fig.partial, **fig.denied, "unable_not_held": fig.unable_not_held,
-        "rejected_petition": fig.rejected_petition, "total_handled": fig.handled,
+        "new": fig.new,
+        "carried_over": fig.carried_over,
+        "granted": fig.granted,
+        "partial": fig.partial,
+        **fig.denied,
+        "unable_not_held": fig.unable_not_held,
+        "rejected_petition": fig.rejected_petition,
+        "total_handled": fig.handled,
         "carried_forward": fig.carried_forward,
     }
     for row_key, value in rows.items():
-        cells.append(Cell("requests", row_key, "total", float(value), str(value), "件",
-                          row_label=DENIED_LABELS.get(row_key, row_key), col_label="总计"))
+        cells.append(
+            Cell(
+                "requests",
+                row_key,
+                "total",
+                float(value),
+                str(value),
+                "件",
+                row_label=DENIED_LABELS.get(row_key, row_key),
+                col_label="总计",
+            )
+        )
     cells.append(Cell("appeals", "review", "total", float(fig.reviews), str(fig.reviews), "件"))
-    cells.append(Cell("appeals", "litigation_direct", "total", float(fig.lawsuits),
-                      str(fig.lawsuits), "件"))
+    cells.append(
+        Cell("appeals", "litigation_direct", "total", float(fig.lawsuits), str(fig.lawsuits), "件")
+    )
     for key, value, ev in [
         ("requests_new", fig.new, "requests.new.total"),
         ("requests_carried_over", fig.carried_over, "requests.carried_over.total"),
@@ -267,47 +369,120 @@ SMALL_SPECS: list[Spec] = [
 SCRIPT_TEXT = '<script>alert("xss")</script>'
 
 
-def _write(db, rid: int, agency: Agency, year: int, fig: Figures, text: str, *,
-           published: str, title: str, failing: tuple[str, ...], fetched_at: str) -> None:
+def _write(
+    db,
+    rid: int,
+    agency: Agency,
+    year: int,
+    fig: Figures,
+    text: str,
+    *,
+    published: str,
+    title: str,
+    failing: tuple[str, ...],
+    fetched_at: str,
+) -> None:
     url = f"http://{agency.host}/zwgk/ndbg/{year}/t{rid:06d}.html"
     sha = hashlib.sha256(text.encode()).hexdigest()
     capture = {
-        "id": rid, "crawl_id": 1, "source_id": agency.id, "url": url, "method": "GET",
-        "fetched_at": fetched_at, "status": 200, "content_type": "text/html; charset=utf-8",
-        "sha256": sha, "size": len(text.encode()), "warc_file": "data/warc/demo-00001.warc.gz",
+        "id": rid,
+        "crawl_id": 1,
+        "source_id": agency.id,
+        "url": url,
+        "method": "GET",
+        "fetched_at": fetched_at,
+        "status": 200,
+        "content_type": "text/html; charset=utf-8",
+        "sha256": sha,
+        "size": len(text.encode()),
+        "warc_file": "data/warc/demo-00001.warc.gz",
         "warc_record_id": f"<urn:uuid:00000000-0000-4000-8000-{rid:012d}>",
-        "warc_offset": rid * 4096, "role": "report", "blocked": 0,
+        "warc_offset": rid * 4096,
+        "role": "report",
+        "blocked": 0,
     }
     db["captures"].insert(capture, pk="id")
     cells, stats = cells_and_stats(fig, year)
     rules = ["requests_balance", "total_column_sum", "appeals_total"] if cells else ["year_matches"]
-    checks = [Check(rule, rule not in failing, "一+二=（七）+四" if rule not in failing
-                    else f"{rule}: 合计与分项之和不一致") for rule in rules]
-    checks += [Check(rule, False, f"{rule}: 合计与分项之和不一致") for rule in failing
-               if rule not in rules]
+    checks = [
+        Check(
+            rule,
+            rule not in failing,
+            "一+二=（七）+四" if rule not in failing else f"{rule}: 合计与分项之和不一致",
+        )
+        for rule in rules
+    ]
+    checks += [
+        Check(rule, False, f"{rule}: 合计与分项之和不一致") for rule in failing if rule not in rules
+    ]
     report = {
-        "id": rid, "source_id": agency.id, "capture_id": rid, "document_capture_id": rid,
-        "url": url, "document_url": url, "title": title, "agency": agency.agency, "year": year,
-        "published": published, "kind": "annual_report", "kind_reason": "title",
-        "format": fmt_for(year), "text": text, "text_source": "html", "parse_status": "ok",
-        "province": agency.province, "city": agency.city, "level": agency.level,
-        "division_code": agency.division_code, "sha256": sha, "fetched_at": fetched_at,
+        "id": rid,
+        "source_id": agency.id,
+        "capture_id": rid,
+        "document_capture_id": rid,
+        "url": url,
+        "document_url": url,
+        "title": title,
+        "agency": agency.agency,
+        "year": year,
+        "published": published,
+        "kind": "annual_report",
+        "kind_reason": "title",
+        "format": fmt_for(year),
+        "text": text,
+        "text_source": "html",
+        "parse_status": "ok",
+        "province": agency.province,
+        "city": agency.city,
+        "level": agency.level,
+        "division_code": agency.division_code,
+        "sha256": sha,
+        "fetched_at": fetched_at,
     }
-    archive_db.write_report(db, report, [], cells, stats, checks)
+    archive_db.write_report(
+        db,
+        report,
+        [],
+        [asdict(c) for c in cells],
+        [asdict(s) for s in stats],
+        [asdict(c) for c in checks],
+    )
 
 
 def _sources(db) -> None:
-    archive_db.upsert_sources(db, [
-        {"id": a.id, "agency": a.agency, "division_code": a.division_code, "level": a.level,
-         "cms": "trs", "province": a.province, "city": a.city,
-         "start_urls": [f"http://{a.host}/zwgk/ndbg/"], "verified": 1,
-         "example_url": f"http://{a.host}/zwgk/ndbg/", "notes": "", "demo": 1}
-        for a in AGENCIES
-    ])
+    archive_db.upsert_sources(
+        db,
+        [
+            {
+                "id": a.id,
+                "agency": a.agency,
+                "division_code": a.division_code,
+                "level": a.level,
+                "cms": "trs",
+                "province": a.province,
+                "city": a.city,
+                "start_urls": [f"http://{a.host}/zwgk/ndbg/"],
+                "verified": 1,
+                "example_url": f"http://{a.host}/zwgk/ndbg/",
+                "notes": "",
+                "demo": 1,
+            }
+            for a in AGENCIES
+        ],
+    )
     with db.conn:
-        db["crawls"].insert({"id": 1, "started_at": "2025-01-05T08:00:00Z",
-                             "finished_at": "2025-01-05T09:00:00Z", "sources": "[]",
-                             "status": "finished", "pages": 0, "reports": 0, "errors": 0})
+        db["crawls"].insert(
+            {
+                "id": 1,
+                "started_at": "2025-01-05T08:00:00Z",
+                "finished_at": "2025-01-05T09:00:00Z",
+                "sources": "[]",
+                "status": "finished",
+                "pages": 0,
+                "reports": 0,
+                "errors": 0,
+            }
+        )
 
 
 def build_small_archive(path: str | Path) -> Path:
@@ -324,16 +499,24 @@ def build_small_archive(path: str | Path) -> Path:
             fig.denied["denied_process_info"] = spec.process_info
             text = report_text(agency, spec.year, fig, rng, extra=spec.extra)
             title = spec.title or f"{agency.agency}{spec.year}年政府信息公开工作年度报告"
-            _write(db, rid, agency, spec.year, fig, text,
-                   published=spec.published or f"{spec.year + 1}-03-20", title=title,
-                   failing=spec.failing, fetched_at=f"2025-01-{1 + rid % 28:02d}T08:{rid % 60:02d}:00Z")
+            _write(
+                db,
+                rid,
+                agency,
+                spec.year,
+                fig,
+                text,
+                published=spec.published or f"{spec.year + 1}-03-20",
+                title=title,
+                failing=spec.failing,
+                fetched_at=f"2025-01-{1 + rid % 28:02d}T08:{rid % 60:02d}:00Z",
+            )
     index_reports(db)
     db.close()
     return path
 
 
-def build_large_archive(path: str | Path, n: int, seed: int = 7,
-                        echo=lambda *_: None) -> Path:
+def build_large_archive(path: str | Path, n: int, seed: int = 7, echo=lambda *_: None) -> Path:
     """n reports (report rows only) over many synthetic agencies, texts of 2-8k characters."""
     path = Path(path)
     db = archive_db.open_db(path)
@@ -342,24 +525,63 @@ def build_large_archive(path: str | Path, n: int, seed: int = 7,
     rng = random.Random(seed)
     base = AGENCIES
     n_agencies = max(len(base), n // 12)
-    cols = ("id", "source_id", "url", "document_url", "title", "agency", "year", "published",
-            "kind", "format", "text", "province", "city", "level", "fetched_at")
+    cols = (
+        "id",
+        "source_id",
+        "url",
+        "document_url",
+        "title",
+        "agency",
+        "year",
+        "published",
+        "kind",
+        "format",
+        "text",
+        "province",
+        "city",
+        "level",
+        "fetched_at",
+    )
     sql = f"INSERT INTO reports ({', '.join(cols)}) VALUES ({', '.join('?' * len(cols))})"
     for start in range(1, n + 1, 5000):
         rows = []
         for rid in range(start, min(n, start + 4999) + 1):
             a = base[rid % len(base)]
             k = rid % n_agencies
-            agency = Agency(a.id, f"{a.city or a.province}第{k}局" if k >= len(base) else a.agency,
-                            a.province, a.city, a.level, a.division_code, a.host)
+            agency = Agency(
+                a.id,
+                f"{a.city or a.province}第{k}局" if k >= len(base) else a.agency,
+                a.province,
+                a.city,
+                a.level,
+                a.division_code,
+                a.host,
+            )
             year = 2008 + rid % 17
             extra = "".join(rng.choice(PROBLEMS + IMPROVEMENTS) for _ in range(rng.randint(5, 40)))
-            text = report_text(agency, year, random_figures(rng), rng, extra=extra,
-                               paragraphs=rng.randint(3, 25))
+            text = report_text(
+                agency, year, random_figures(rng), rng, extra=extra, paragraphs=rng.randint(3, 25)
+            )
             url = f"http://{agency.host}/zwgk/ndbg/{year}/t{rid:07d}.html"
-            rows.append((rid, a.id, url, url, f"{agency.agency}{year}年政府信息公开工作年度报告",
-                         agency.agency, year, f"{year + 1}-03-20", "annual_report", fmt_for(year),
-                         text, a.province, a.city, a.level, "2025-02-01T00:00:00Z"))
+            rows.append(
+                (
+                    rid,
+                    a.id,
+                    url,
+                    url,
+                    f"{agency.agency}{year}年政府信息公开工作年度报告",
+                    agency.agency,
+                    year,
+                    f"{year + 1}-03-20",
+                    "annual_report",
+                    fmt_for(year),
+                    text,
+                    a.province,
+                    a.city,
+                    a.level,
+                    "2025-02-01T00:00:00Z",
+                )
+            )
         with db.conn:
             db.conn.executemany(sql, rows)
         echo(f"  {min(n, start + 4999)} reports written")
@@ -367,6 +589,7 @@ def build_large_archive(path: str | Path, n: int, seed: int = 7,
     index_reports(db)
     db.close()
     return path
+
 
 try:
     import pytest

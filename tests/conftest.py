@@ -22,17 +22,27 @@ FAST_CRAWL_SETTINGS = {
 CRAWL_TIMEOUT = 300
 
 
-def run_crawler(args: list[str], root: Path, settings: dict[str, str] | None = None
-                ) -> subprocess.CompletedProcess:
+def run_crawler(
+    args: list[str], root: Path, settings: dict[str, str] | None = None
+) -> subprocess.CompletedProcess:
     """`python -m crawler.run ARGS` into root/archive.db and root/data, in a fresh process."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("NIANBAO_")}
     sets = [f"{k}={v}" for k, v in {**FAST_CRAWL_SETTINGS, **(settings or {})}.items()]
-    command = [sys.executable, "-m", "crawler.run", *args, "--db", str(root / "archive.db"),
-               "--data-dir", str(root / "data")]
+    command = [
+        sys.executable,
+        "-m",
+        "crawler.run",
+        *args,
+        "--db",
+        str(root / "archive.db"),
+        "--data-dir",
+        str(root / "data"),
+    ]
     for item in sets:
         command += ["--set", item]
-    proc = subprocess.run(command, cwd=REPO, env=env, capture_output=True, text=True,
-                          timeout=CRAWL_TIMEOUT)
+    proc = subprocess.run(
+        command, cwd=REPO, env=env, capture_output=True, text=True, timeout=CRAWL_TIMEOUT
+    )
     (root / "crawl.log").write_text(proc.stdout + proc.stderr, encoding="utf-8")
     return proc
 

@@ -18,13 +18,22 @@ from archive_fixture import archive_path  # noqa: F401
 
 CHROMIUM = Path("/usr/bin/chromium")
 ARTIFACTS = Path(__file__).parent / "artifacts"
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--no-first-run",
-                 "--disable-quic", "--disable-dev-shm-usage"]
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--disable-quic",
+    "--disable-dev-shm-usage",
+]
 
 if not CHROMIUM.exists():
-    pytest.skip("browser tests need /usr/bin/chromium (apt-get install chromium; ./dev test "
-                "installs it)", allow_module_level=True)
+    pytest.skip(
+        "browser tests need /usr/bin/chromium (apt-get install chromium; ./dev test installs it)",
+        allow_module_level=True,
+    )
 sync_api = pytest.importorskip("playwright.sync_api", reason="pip install -e '.[test]'")
 
 
@@ -38,8 +47,10 @@ def _free_port() -> int:
 def start_datasette(archive: Path):
     """Run `serve_archive` in a subprocess on a free port; yield its base URL."""
     port = _free_port()
-    code = ("import sys; from postprocess.serve import serve_archive; "
-            "serve_archive(sys.argv[1], port=int(sys.argv[2]))")
+    code = (
+        "import sys; from postprocess.publish.serve import serve_archive; "
+        "serve_archive(sys.argv[1], port=int(sys.argv[2]))"
+    )
     proc = subprocess.Popen([sys.executable, "-c", code, str(archive), str(port)])
     url = f"http://127.0.0.1:{port}"
     deadline = time.time() + 30
@@ -70,8 +81,12 @@ def page(tmp_path_factory):
     ARTIFACTS.mkdir(exist_ok=True)
     with sync_api.sync_playwright() as p:
         browser = p.chromium.launch_persistent_context(
-            str(tmp_path_factory.mktemp("chromium-profile")), executable_path=str(CHROMIUM),
-            headless=True, args=CHROMIUM_ARGS, viewport={"width": 1280, "height": 900})
+            str(tmp_path_factory.mktemp("chromium-profile")),
+            executable_path=str(CHROMIUM),
+            headless=True,
+            args=CHROMIUM_ARGS,
+            viewport={"width": 1280, "height": 900},
+        )
         pg = browser.new_page()
         yield pg
         browser.close()
@@ -120,8 +135,11 @@ def test_browser_open_report_escapes_script(page, base_url):
     page.goto(f"{base_url}/archive/reports/23")
     text = page.locator(".report-text").inner_text()
     assert '<script>alert("xss")</script>' in text
-    assert page.locator("#report-card a.source-url").get_attribute("href").startswith(
-        "http://edu.gd.gov.cn/")
+    assert (
+        page.locator("#report-card a.source-url")
+        .get_attribute("href")
+        .startswith("http://edu.gd.gov.cn/")
+    )
     page.click("#report-card a.capture-link")
     page.wait_for_load_state()
     assert page.url.endswith("/archive/captures/23")

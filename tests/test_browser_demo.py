@@ -12,8 +12,9 @@ import pytest
 from test_browser_datasette import page, shot, start_datasette  # noqa: F401
 
 if not Path("/usr/bin/chromium").exists():
-    pytest.skip("browser tests need /usr/bin/chromium (./dev test installs it)",
-                allow_module_level=True)
+    pytest.skip(
+        "browser tests need /usr/bin/chromium (./dev test installs it)", allow_module_level=True
+    )
 
 
 @pytest.fixture(scope="module")
@@ -24,26 +25,31 @@ def demo_url(demo_archive_path):
 
 def _ids_containing(db: Path, term: str) -> set[int]:
     with sqlite3.connect(db) as conn:
-        rows = conn.execute("SELECT id FROM reports WHERE instr(text, ?) OR instr(title, ?) "
-                            "OR instr(agency, ?)", [term, term, term]).fetchall()
+        rows = conn.execute(
+            "SELECT id FROM reports WHERE instr(text, ?) OR instr(title, ?) OR instr(agency, ?)",
+            [term, term, term],
+        ).fetchall()
     return {r[0] for r in rows}
 
 
 def test_browser_demo_search_two_characters_finds_exactly_the_reports(
-        page, demo_url, demo_archive_path):
+    page,  # noqa: F811
+    demo_url,
+    demo_archive_path,
+):
     expected = _ids_containing(demo_archive_path, "复议")
     assert expected
     page.goto(f"{demo_url}/archive/reports?_search=复议&_size=max&_col=id")
-    ids = {int(t) for t in page.locator("table.rows-and-columns tbody td.col-id")
-           .all_inner_texts()}
+    ids = {int(t) for t in page.locator("table.rows-and-columns tbody td.col-id").all_inner_texts()}
     assert ids == expected
     shot(page, "demo-01-search-fuyi")
 
 
-def test_browser_demo_report_links_source_and_capture(page, demo_url, demo_archive_path):
+def test_browser_demo_report_links_source_and_capture(page, demo_url, demo_archive_path):  # noqa: F811
     with sqlite3.connect(demo_archive_path) as conn:
-        rid, url = conn.execute("SELECT id, url FROM reports WHERE source_id = 'demo-yuci' "
-                                "AND year = 2014").fetchone()
+        rid, url = conn.execute(
+            "SELECT id, url FROM reports WHERE source_id = 'demo-yuci' AND year = 2014"
+        ).fetchone()
     page.goto(f"{demo_url}/archive/reports/{rid}")
     assert page.locator("#report-card a.source-url").get_attribute("href") == url
     page.click("#report-card a.capture-link")
@@ -52,7 +58,7 @@ def test_browser_demo_report_links_source_and_capture(page, demo_url, demo_archi
     shot(page, "demo-02-report-capture")
 
 
-def test_browser_demo_facet_chart_and_feed(page, demo_url):
+def test_browser_demo_facet_chart_and_feed(page, demo_url):  # noqa: F811
     page.goto(f"{demo_url}/archive/reports")
     page.click("#facet-province a:has-text('江苏省')")
     page.wait_for_load_state()

@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from postprocess import db as archive_db
 from postprocess.build import build_archive
-from postprocess.warcstore import WarcStore
+from postprocess.storage import db as archive_db
+from postprocess.storage.warc import WarcStore
 
 FIXTURES = Path(__file__).parent / "fixtures"
 PDF = (FIXTURES / "documents" / "hongze-2024.pdf").read_bytes()
@@ -21,23 +21,54 @@ STUB = f"""<html><head><meta charset="utf-8">
 <p><a href="{BASE}/202501/P020250120.doc">年报.doc</a></p></div>
 扫一扫在手机打开当前页</body></html>""".encode()
 SOURCE = {
-    "id": "js-hongze", "agency": "淮安市洪泽区人民政府", "division_code": "320813",
-    "level": "county", "cms": "generic", "province": "江苏省", "city": "淮安市",
-    "start_urls": [f"{BASE}/index.html"], "verified": 1, "example_url": None, "notes": None,
+    "id": "js-hongze",
+    "agency": "淮安市洪泽区人民政府",
+    "division_code": "320813",
+    "level": "county",
+    "cms": "generic",
+    "province": "江苏省",
+    "city": "淮安市",
+    "start_urls": [f"{BASE}/index.html"],
+    "verified": 1,
+    "example_url": None,
+    "notes": None,
     "demo": 1,
 }
 
 
-def _capture(db, store, crawl_id, url, body, *, status=200, ctype="text/html; charset=utf-8",
-             role="report", parent=None) -> int:
+def _capture(
+    db,
+    store,
+    crawl_id,
+    url,
+    body,
+    *,
+    status=200,
+    ctype="text/html; charset=utf-8",
+    role="report",
+    parent=None,
+) -> int:
     stored = store.write_response(url, status, "OK", [("Content-Type", ctype)], body)
-    return archive_db.record_capture(db, {
-        "crawl_id": crawl_id, "source_id": "js-hongze", "url": url, "method": "GET",
-        "fetched_at": f"2025-02-01T00:00:{crawl_id:02d}Z", "status": status,
-        "content_type": ctype, "sha256": stored.sha256, "size": stored.size,
-        "warc_file": stored.warc_file, "warc_record_id": stored.record_id,
-        "warc_offset": stored.offset, "role": role, "parent_capture_id": parent, "blocked": 0,
-    })
+    return archive_db.record_capture(
+        db,
+        {
+            "crawl_id": crawl_id,
+            "source_id": "js-hongze",
+            "url": url,
+            "method": "GET",
+            "fetched_at": f"2025-02-01T00:00:{crawl_id:02d}Z",
+            "status": status,
+            "content_type": ctype,
+            "sha256": stored.sha256,
+            "size": stored.size,
+            "warc_file": stored.warc_file,
+            "warc_record_id": stored.record_id,
+            "warc_offset": stored.offset,
+            "role": role,
+            "parent_capture_id": parent,
+            "blocked": 0,
+        },
+    )
 
 
 @pytest.fixture
@@ -48,19 +79,46 @@ def archive(tmp_path):
     crawl = archive_db.start_crawl(db, ["js-hongze"])
     store = WarcStore(data, "test")
     ids = {}
-    ids["robots"] = _capture(db, store, crawl, "http://www.hongze.gov.cn/robots.txt", b"",
-                             ctype="text/plain", role="robots")
+    ids["robots"] = _capture(
+        db,
+        store,
+        crawl,
+        "http://www.hongze.gov.cn/robots.txt",
+        b"",
+        ctype="text/plain",
+        role="robots",
+    )
     ids["page"] = _capture(db, store, crawl, f"{BASE}/202001/art_1.html", PAGE)
     ids["stub"] = _capture(db, store, crawl, f"{BASE}/202501/t20250120_2.html", STUB)
-    ids["pdf"] = _capture(db, store, crawl, f"{BASE}/202501/P020250120.pdf", PDF,
-                          ctype="application/pdf", role="attachment", parent=ids["stub"])
-    ids["doc"] = _capture(db, store, crawl, f"{BASE}/202501/P020250120.doc",
-                          b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\0" * 500,
-                          ctype="application/msword", role="attachment", parent=ids["stub"])
+    ids["pdf"] = _capture(
+        db,
+        store,
+        crawl,
+        f"{BASE}/202501/P020250120.pdf",
+        PDF,
+        ctype="application/pdf",
+        role="attachment",
+        parent=ids["stub"],
+    )
+    ids["doc"] = _capture(
+        db,
+        store,
+        crawl,
+        f"{BASE}/202501/P020250120.doc",
+        b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\0" * 500,
+        ctype="application/msword",
+        role="attachment",
+        parent=ids["stub"],
+    )
     ids["gone"] = _capture(db, store, crawl, f"{BASE}/202301/t3.html", b"<h1>404</h1>", status=404)
     ids["again"] = _capture(db, store, crawl, f"{BASE}/202001/art_1.html", PAGE)
-    ids["edited"] = _capture(db, store, crawl, f"{BASE}/202001/art_1.html",
-                             PAGE.replace("无。".encode(), "本年度无其他需要报告的事项。".encode()))
+    ids["edited"] = _capture(
+        db,
+        store,
+        crawl,
+        f"{BASE}/202001/art_1.html",
+        PAGE.replace("无。".encode(), "本年度无其他需要报告的事项。".encode()),
+    )
     store.close()
     db.close()
     return db_path, data, ids
@@ -69,13 +127,36 @@ def archive(tmp_path):
 def _rows(db_path):
     db = archive_db.open_db(db_path)
     reports = [
-        {k: r[k] for k in ("id", "capture_id", "document_capture_id", "url", "document_url",
-                           "title", "agency", "year", "published", "kind", "format",
-                           "text_source", "parse_status", "province", "level", "division_code")}
-        for r in db.query("SELECT * FROM reports ORDER BY id")]
-    attachments = list(db.query(
-        "SELECT id, report_id, capture_id, media, parse_status, parse_error, text_chars > 0 AS has_text "
-        "FROM attachments ORDER BY id"))
+        {
+            k: r[k]
+            for k in (
+                "id",
+                "capture_id",
+                "document_capture_id",
+                "url",
+                "document_url",
+                "title",
+                "agency",
+                "year",
+                "published",
+                "kind",
+                "format",
+                "text_source",
+                "parse_status",
+                "province",
+                "level",
+                "division_code",
+            )
+        }
+        for r in db.query("SELECT * FROM reports ORDER BY id")
+    ]
+    attachments = list(
+        db.query(
+            "SELECT id, report_id, capture_id, media, parse_status, parse_error, "
+            "text_chars > 0 AS has_text "
+            "FROM attachments ORDER BY id"
+        )
+    )
     counts = {t: db[t].count for t in ("cells", "stats", "checks")}
     full = [list(db.query(f"SELECT * FROM [{t}] ORDER BY id")) for t in archive_db.DERIVED_TABLES]
     db.close()
@@ -86,34 +167,81 @@ def test_build_archive_rows(archive):
     db_path, data, ids = archive
     lines: list[str] = []
     result = build_archive(db_path, data, echo=lines.append)
-    assert result.line() == ("build: 7 captures read, 3 reports (3 annual reports), "
-                             "2 attachments (1 not parsed yet), 0 errors")
+    assert result.line() == (
+        "build: 7 captures read, 3 reports (3 annual reports), "
+        "2 attachments (1 not parsed yet), 0 errors"
+    )
     reports, attachments, counts, _ = _rows(db_path)
-    common = {"province": "江苏省", "level": "county", "division_code": "320813",
-              "parse_status": "ok", "kind": "annual_report"}
+    common = {
+        "province": "江苏省",
+        "level": "county",
+        "division_code": "320813",
+        "parse_status": "ok",
+        "kind": "annual_report",
+    }
     assert reports == [
-        {**common, "id": ids["page"], "capture_id": ids["page"], "document_capture_id": ids["page"],
-         "url": f"{BASE}/202001/art_1.html", "document_url": f"{BASE}/202001/art_1.html",
-         "title": "温州市鹿城区人民政府2019年政府信息公开工作年度报告",
-         "agency": "温州市鹿城区人民政府", "year": 2019, "published": "2020-01-20",
-         "format": "2019", "text_source": "page"},
-        {**common, "id": ids["stub"], "capture_id": ids["stub"], "document_capture_id": ids["pdf"],
-         "url": f"{BASE}/202501/t20250120_2.html", "document_url": f"{BASE}/202501/P020250120.pdf",
-         "title": "淮安市洪泽区人民政府2024年政府信息公开工作年度报告",
-         "agency": "淮安市洪泽区人民政府", "year": 2024, "published": "2025-01-20",
-         "format": "2021", "text_source": "attachment"},
-        {**common, "id": ids["edited"], "capture_id": ids["edited"],
-         "document_capture_id": ids["edited"], "url": f"{BASE}/202001/art_1.html",
-         "document_url": f"{BASE}/202001/art_1.html",
-         "title": "温州市鹿城区人民政府2019年政府信息公开工作年度报告",
-         "agency": "温州市鹿城区人民政府", "year": 2019, "published": "2020-01-20",
-         "format": "2019", "text_source": "page"},
+        {
+            **common,
+            "id": ids["page"],
+            "capture_id": ids["page"],
+            "document_capture_id": ids["page"],
+            "url": f"{BASE}/202001/art_1.html",
+            "document_url": f"{BASE}/202001/art_1.html",
+            "title": "温州市鹿城区人民政府2019年政府信息公开工作年度报告",
+            "agency": "温州市鹿城区人民政府",
+            "year": 2019,
+            "published": "2020-01-20",
+            "format": "2019",
+            "text_source": "page",
+        },
+        {
+            **common,
+            "id": ids["stub"],
+            "capture_id": ids["stub"],
+            "document_capture_id": ids["pdf"],
+            "url": f"{BASE}/202501/t20250120_2.html",
+            "document_url": f"{BASE}/202501/P020250120.pdf",
+            "title": "淮安市洪泽区人民政府2024年政府信息公开工作年度报告",
+            "agency": "淮安市洪泽区人民政府",
+            "year": 2024,
+            "published": "2025-01-20",
+            "format": "2021",
+            "text_source": "attachment",
+        },
+        {
+            **common,
+            "id": ids["edited"],
+            "capture_id": ids["edited"],
+            "document_capture_id": ids["edited"],
+            "url": f"{BASE}/202001/art_1.html",
+            "document_url": f"{BASE}/202001/art_1.html",
+            "title": "温州市鹿城区人民政府2019年政府信息公开工作年度报告",
+            "agency": "温州市鹿城区人民政府",
+            "year": 2019,
+            "published": "2020-01-20",
+            "format": "2019",
+            "text_source": "page",
+        },
     ]
     assert attachments == [
-        {"id": ids["pdf"], "report_id": ids["stub"], "capture_id": ids["pdf"], "media": "pdf",
-         "parse_status": "parsed", "parse_error": None, "has_text": 1},
-        {"id": ids["doc"], "report_id": ids["stub"], "capture_id": ids["doc"], "media": "doc",
-         "parse_status": "not_parsed_yet", "parse_error": None, "has_text": 0},
+        {
+            "id": ids["pdf"],
+            "report_id": ids["stub"],
+            "capture_id": ids["pdf"],
+            "media": "pdf",
+            "parse_status": "parsed",
+            "parse_error": None,
+            "has_text": 1,
+        },
+        {
+            "id": ids["doc"],
+            "report_id": ids["stub"],
+            "capture_id": ids["doc"],
+            "media": "doc",
+            "parse_status": "not_parsed_yet",
+            "parse_error": None,
+            "has_text": 0,
+        },
     ]
     assert counts["cells"] > 0 and counts["stats"] > 0 and counts["checks"] > 0
 
@@ -131,8 +259,16 @@ def test_build_archive_records_a_broken_document(archive, tmp_path):
     db = archive_db.open_db(db_path)
     store = WarcStore(data, "broken")
     crawl = archive_db.start_crawl(db, ["js-hongze"])
-    bad = _capture(db, store, crawl, f"{BASE}/202501/P0broken.pdf", PDF[:4000],
-                   ctype="application/pdf", role="attachment", parent=ids["stub"])
+    bad = _capture(
+        db,
+        store,
+        crawl,
+        f"{BASE}/202501/P0broken.pdf",
+        PDF[:4000],
+        ctype="application/pdf",
+        role="attachment",
+        parent=ids["stub"],
+    )
     store.close()
     db.close()
     result = build_archive(db_path, data, echo=lambda _line: None)

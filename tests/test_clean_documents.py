@@ -6,8 +6,8 @@ import io
 import zipfile
 from pathlib import Path
 
-from postprocess.documents import MAX_DOCX_UNCOMPRESSED, read_document
-from postprocess.metadata import read_metadata
+from postprocess.extract.documents import MAX_DOCX_UNCOMPRESSED, read_document
+from postprocess.extract.metadata import read_metadata
 
 DOCS = Path(__file__).parent / "fixtures" / "documents"
 PDF = (DOCS / "hongze-2024.pdf").read_bytes()
@@ -22,15 +22,23 @@ def test_documents_pdf_text_and_metadata():
     assert lines[:2] == ["淮安市洪泽区人民政府", "2024 年政府信息公开工作年度报告"]
     # lines wrapped at the right margin are joined into one paragraph a line
     assert lines[3] == "一、总体情况"
-    assert lines[2].startswith("本报告由淮安市洪泽区人民政府办公室根据《中华人民共和国政府信息公开条例》")
+    assert lines[2].startswith(
+        "本报告由淮安市洪泽区人民政府办公室根据《中华人民共和国政府信息公开条例》"
+    )
     assert lines[2].endswith("电话：0517-87290606）。")
-    assert lines[-1] == "2024 年，区政府严格落实《政府信息公开信息处理费管理办法》，全年收取政府信息公开" \
+    assert (
+        lines[-1]
+        == "2024 年，区政府严格落实《政府信息公开信息处理费管理办法》，全年收取政府信息公开"
         "信息处理费 0 元。"
+    )
     assert not any(ln.strip() in ("- 1 -", "- 5 -") for ln in lines)
     meta = read_metadata(doc)
     assert (meta.title, meta.agency, meta.year, meta.kind) == (
-        "淮安市洪泽区人民政府2024年政府信息公开工作年度报告", "淮安市洪泽区人民政府", 2024,
-        "annual_report")
+        "淮安市洪泽区人民政府2024年政府信息公开工作年度报告",
+        "淮安市洪泽区人民政府",
+        2024,
+        "annual_report",
+    )
 
 
 def test_documents_pdf_tables_come_from_grids():
@@ -82,8 +90,11 @@ def test_documents_zip_bomb_is_refused():
 
 def test_documents_legacy_doc_is_kept_not_parsed():
     body = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\0" * 600
-    for url, media in (("http://x/P0.doc", "doc"), ("http://x/a.wps", "wps"),
-                       ("http://x/a.xls", "xls")):
+    for url, media in (
+        ("http://x/P0.doc", "doc"),
+        ("http://x/a.wps", "wps"),
+        ("http://x/a.xls", "xls"),
+    ):
         doc = read_document(body, url, "application/octet-stream")
         assert (doc.media, doc.parse_status, doc.text) == (media, "not_parsed_yet", "")
 

@@ -7,9 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from postprocess import clean
-from postprocess.documents import read_document
-from postprocess.metadata import read_metadata
+from crawler.parsing import parse_detail
+from postprocess.extract import clean
+from postprocess.extract.documents import read_document
+from postprocess.extract.metadata import read_metadata
 
 FIXTURES = Path(__file__).parent / "fixtures"
 PAGES = sorted((FIXTURES / "pages").glob("*.html"))
@@ -18,11 +19,45 @@ SEEDS = sorted((FIXTURES / "seeds").glob("*.txt"))
 # Every chrome string of portals.md "Chrome" that our fixtures carry, as printed (counters with
 # their colon: reports themselves speak of 访问量 of their portal).
 CHROME = [
-    "点击数", "访问量：", "访问量:", "浏览次数", "扫一扫", "打印本页", "关闭窗口", "【打印】", "【关闭】", "字号",
-    "字体", "A+", "分享到", "听全文", "关联稿件", "相关链接", "责任编辑", "长者模式", "关怀版",
-    "无障碍", "繁体", "当前位置", "您当前的位置", "主办单位", "网站标识码", "ICP备", "公网安备",
-    "版权所有", "技术支持", "来源:", "来源：", "发布时间", "发布日期", "日期:", "点击:", "[image",
-    "[bookmark", "索引号", "成文日期",
+    "点击数",
+    "访问量：",
+    "访问量:",
+    "浏览次数",
+    "扫一扫",
+    "打印本页",
+    "关闭窗口",
+    "【打印】",
+    "【关闭】",
+    "字号",
+    "字体",
+    "A+",
+    "分享到",
+    "听全文",
+    "关联稿件",
+    "相关链接",
+    "责任编辑",
+    "长者模式",
+    "关怀版",
+    "无障碍",
+    "繁体",
+    "当前位置",
+    "您当前的位置",
+    "主办单位",
+    "网站标识码",
+    "ICP备",
+    "公网安备",
+    "版权所有",
+    "技术支持",
+    "来源:",
+    "来源：",
+    "发布时间",
+    "发布日期",
+    "日期:",
+    "点击:",
+    "[image",
+    "[bookmark",
+    "索引号",
+    "成文日期",
 ]
 
 
@@ -56,10 +91,23 @@ def test_clean_page_tables_are_grids(path):
 def test_clean_page_metadata(path):
     doc, expected = _page(path)
     meta = read_metadata(doc)
-    got = {"title": meta.title, "agency": meta.agency, "year": meta.year,
-           "published": meta.published, "kind": meta.kind,
-           "attachments": [a.url for a in doc.attachments]}
+    got = {
+        "title": meta.title,
+        "agency": meta.agency,
+        "year": meta.year,
+        "published": meta.published,
+        "kind": meta.kind,
+    }
     assert got == {k: expected[k] for k in got}
+
+
+@pytest.mark.parametrize("path", PAGES, ids=lambda p: p.stem)
+def test_page_attachment_links(path):
+    # Finding links is the crawler's job; the build reads attachments from their captures.
+    meta = json.loads(path.with_suffix(".meta.json").read_text(encoding="utf-8"))
+    expected = json.loads(path.with_suffix(".expected.json").read_text(encoding="utf-8"))
+    detail = parse_detail(path.read_bytes(), meta["url"], content_type=meta["content_type"])
+    assert [a.url for a in detail.attachments] == expected["attachments"]
 
 
 def test_clean_gbk_page_is_not_reencoded():
@@ -98,8 +146,13 @@ def test_clean_seed_keeps_first_and_last_paragraphs(path):
 def test_metadata_seed_fields(path):
     doc, expected = _seed(path)
     meta = read_metadata(doc)
-    got = {"title": meta.title, "agency": meta.agency, "year": meta.year,
-           "published": meta.published, "kind": meta.kind}
+    got = {
+        "title": meta.title,
+        "agency": meta.agency,
+        "year": meta.year,
+        "published": meta.published,
+        "kind": meta.kind,
+    }
     assert got == {k: expected[k] for k in got}
     assert meta.kind_reason
 

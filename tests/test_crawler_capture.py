@@ -17,18 +17,26 @@ from crawler.middlewares import CaptureMiddleware, SourceScopeMiddleware
 from crawler.run import run_crawl
 from crawler.sources import Source
 from crawler.spiders.generic import GenericSpider
-from postprocess.warcstore import read_record
+from postprocess.storage.warc import read_record
 
-SOURCE = Source(id="hulan", agency="哈尔滨市呼兰区人民政府", division_code="230111", level="county",
-                cms="generic", start_urls=("http://www.hrbhl.gov.cn/zwgk/gknb/list.aspx?page=1",),
-                attachment_domains=("files.hrbhl.gov.cn",))
+SOURCE = Source(
+    id="hulan",
+    agency="哈尔滨市呼兰区人民政府",
+    division_code="230111",
+    level="county",
+    cms="generic",
+    start_urls=("http://www.hrbhl.gov.cn/zwgk/gknb/list.aspx?page=1",),
+    attachment_domains=("files.hrbhl.gov.cn",),
+)
 PAGE = "<html><body><p>呼兰区2019年政府信息公开工作年度报告</p></body></html>".encode()
 
 
 @pytest.fixture
 def capture(tmp_path: Path):
-    crawler = get_crawler(GenericSpider, {"NIANBAO_DB": str(tmp_path / "archive.db"),
-                                          "NIANBAO_DATA_DIR": str(tmp_path / "data")})
+    crawler = get_crawler(
+        GenericSpider,
+        {"NIANBAO_DB": str(tmp_path / "archive.db"), "NIANBAO_DATA_DIR": str(tmp_path / "data")},
+    )
     crawler.spider = GenericSpider(sources=[SOURCE])
     crawler.stats.open_spider()
     middleware = CaptureMiddleware.from_crawler(crawler)
@@ -47,14 +55,26 @@ def test_capture_stores_decoded_body_with_matching_sha256(capture) -> None:
     middleware, root = capture
     url = "http://www.hrbhl.gov.cn/zwgk/gknb/article_view.aspx?aid=1"
     request = Request(url, meta={"role": "report", "source_id": "hulan"})
-    response = HtmlResponse(url, status=200, body=gzip.compress(PAGE), request=request,
-                            headers={"Content-Encoding": "gzip",
-                                     "Content-Type": "text/html; charset=utf-8", "ETag": '"a1"'})
+    response = HtmlResponse(
+        url,
+        status=200,
+        body=gzip.compress(PAGE),
+        request=request,
+        headers={
+            "Content-Encoding": "gzip",
+            "Content-Type": "text/html; charset=utf-8",
+            "ETag": '"a1"',
+        },
+    )
     middleware.process_response(request, response)
     row = _rows(root / "archive.db", "SELECT * FROM captures")[0]
     assert request.meta["capture_id"] == row["id"]
-    assert (row["role"], row["source_id"], row["status"], row["etag"]) == \
-        ("report", "hulan", 200, '"a1"')
+    assert (row["role"], row["source_id"], row["status"], row["etag"]) == (
+        "report",
+        "hulan",
+        200,
+        '"a1"',
+    )
     assert row["sha256"] == hashlib.sha256(PAGE).hexdigest() and row["size"] == len(PAGE)
     record = read_record(root / "data", row["warc_file"], row["warc_offset"])
     assert record.body == PAGE
@@ -67,8 +87,7 @@ def test_capture_marks_challenge_page_blocked(capture) -> None:
     url = "http://www.hrbhl.gov.cn/zwgk/gknb/list.aspx?page=1"
     request = Request(url, meta={"role": "list", "source_id": "hulan"})
     body = b"<html><script>var wzwschallenge='1';</script></html>"
-    middleware.process_response(request, HtmlResponse(url, status=200, body=body,
-                                                      request=request))
+    middleware.process_response(request, HtmlResponse(url, status=200, body=body, request=request))
     assert request.meta["blocked"] == "WZWS JavaScript challenge"
     row = _rows(root / "archive.db", "SELECT blocked, note FROM captures")[0]
     assert tuple(row) == (1, "WZWS JavaScript challenge")
@@ -78,8 +97,9 @@ def test_capture_marks_challenge_page_blocked(capture) -> None:
 
 def test_capture_records_timeout_in_fetch_errors(capture) -> None:
     middleware, root = capture
-    request = Request("http://www.hrbhl.gov.cn/x.html", meta={"role": "report",
-                                                             "source_id": "hulan"})
+    request = Request(
+        "http://www.hrbhl.gov.cn/x.html", meta={"role": "report", "source_id": "hulan"}
+    )
     assert middleware.process_exception(request, DownloadTimeoutError("took too long")) is None
     rows = _rows(root / "archive.db", "SELECT source_id, role, error FROM fetch_errors")
     assert [tuple(r) for r in rows] == [("hulan", "report", "timeout")]
@@ -91,12 +111,23 @@ def test_scope_drops_offsite_report_but_lets_attachments_go_anywhere() -> None:
     crawler.spider = GenericSpider(sources=[SOURCE])
     scope = SourceScopeMiddleware.from_crawler(crawler)
     with pytest.raises(IgnoreRequest, match="off-site for hulan"):
-        scope.process_request(Request("http://www.gov.cn/a.html",
-                                      meta={"role": "report", "source_id": "hulan"}))
-    assert scope.process_request(Request("http://www.hrbhl.gov.cn/b.html",
-                                         meta={"role": "list", "source_id": "hulan"})) is None
-    assert scope.process_request(Request("http://cdn.example.com/r.pdf",
-                                         meta={"role": "attachment", "source_id": "hulan"})) is None
+        scope.process_request(
+            Request("http://www.gov.cn/a.html", meta={"role": "report", "source_id": "hulan"})
+        )
+    assert (
+        scope.process_request(
+            Request("http://www.hrbhl.gov.cn/b.html", meta={"role": "list", "source_id": "hulan"})
+        )
+        is None
+    )
+    assert (
+        scope.process_request(
+            Request(
+                "http://cdn.example.com/r.pdf", meta={"role": "attachment", "source_id": "hulan"}
+            )
+        )
+        is None
+    )
 
 
 def test_run_crawl_fatal_when_data_dir_cannot_be_written(tmp_path: Path) -> None:
@@ -118,11 +149,14 @@ def test_run_crawl_fatal_when_every_source_fails(tmp_path: Path) -> None:
     sources.write_text(
         "sources:\n- id: closed\n  agency: 测试\n  division_code: '230111'\n  level: county\n"
         "  cms: generic\n  start_urls: ['http://127.0.0.6:9/xxgk/gknb/index.html']\n",
-        encoding="utf-8")
+        encoding="utf-8",
+    )
     proc = run_crawler(["--sources", str(sources)], tmp_path, {"RETRY_TIMES": "0"})
     assert proc.returncode == 1
-    assert "crawl 1: 1 sources, 0 pages, 0 reports, 0 attachments, 2 errors; no list page " \
-           "from closed" in proc.stdout
+    assert (
+        "crawl 1: 1 sources, 0 pages, 0 reports, 0 attachments, 2 errors; no list page "
+        "from closed" in proc.stdout
+    )
     assert "all 1 sources failed" in proc.stderr
     con = sqlite3.connect(tmp_path / "archive.db")
     assert con.execute("SELECT status FROM crawls").fetchone() == ("failed",)

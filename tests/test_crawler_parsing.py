@@ -22,8 +22,11 @@ FIXTURES = Path(__file__).parent / "fixtures"
 
 
 def _cases(kind: str) -> list[Path]:
-    return sorted(p for p in (FIXTURES / kind).glob("*/*")
-                  if p.suffix in (".html", ".xml") and (p.with_suffix(".meta.json")).exists())
+    return sorted(
+        p
+        for p in (FIXTURES / kind).glob("*/*")
+        if p.suffix in (".html", ".xml") and (p.with_suffix(".meta.json")).exists()
+    )
 
 
 def _meta(page: Path) -> dict:
@@ -36,20 +39,31 @@ def _expected(page: Path) -> dict:
 
 def list_result(page: Path) -> dict:
     meta = _meta(page)
-    result = parse_list(page.read_bytes(), meta["url"], page.parent.name,
-                        content_type=meta["content_type"])
+    result = parse_list(
+        page.read_bytes(), meta["url"], page.parent.name, content_type=meta["content_type"]
+    )
     return {
         "reports": [asdict(link) for link in result.reports],
-        "pages": [{"url": p.url, "method": p.method, "form": [list(f) for f in p.form],
-                   "inherit_form": p.inherit_form} for p in result.pages],
+        "pages": [
+            {
+                "url": p.url,
+                "method": p.method,
+                "form": [list(f) for f in p.form],
+                "inherit_form": p.inherit_form,
+            }
+            for p in result.pages
+        ],
     }
 
 
 def detail_result(page: Path) -> dict:
     meta = _meta(page)
     result = parse_detail(page.read_bytes(), meta["url"], content_type=meta["content_type"])
-    return {"title": result.title, "attachments": [asdict(a) for a in result.attachments],
-            "continuations": result.continuations}
+    return {
+        "title": result.title,
+        "attachments": [asdict(a) for a in result.attachments],
+        "continuations": result.continuations,
+    }
 
 
 @pytest.mark.parametrize("page", _cases("lists"), ids=lambda p: f"{p.parent.name}/{p.stem}")
@@ -93,37 +107,52 @@ def test_parse_list_rejects_unknown_family() -> None:
 
 
 def test_parse_list_report_url_pattern_overrides_title_rules() -> None:
-    html = ('<a href="/gk/nb/2023/1.html">2022年度</a>'
-            '<a href="/gk/tz/2023/2.html">2022年政府信息公开工作年度报告</a>')
-    result = parse_list(html, "http://x.gov.cn/gk/nb/", "generic",
-                        report_url_pattern=r"/gk/nb/\d{4}/\d+\.html$")
+    html = (
+        '<a href="/gk/nb/2023/1.html">2022年度</a>'
+        '<a href="/gk/tz/2023/2.html">2022年政府信息公开工作年度报告</a>'
+    )
+    result = parse_list(
+        html, "http://x.gov.cn/gk/nb/", "generic", report_url_pattern=r"/gk/nb/\d{4}/\d+\.html$"
+    )
     assert [r.url for r in result.reports] == ["http://x.gov.cn/gk/nb/2023/1.html"]
 
 
 def test_parse_list_trs_newer_create_page_with_container_id() -> None:
     html = "<script>createPageHTML('page_div', 3, 1, 'index', 'shtml', 45);</script>"
     result = parse_list(html, "http://a.gov.cn/zfxxgk/gknb/index_1.shtml", "trs")
-    assert result.pages == [ListRequest("http://a.gov.cn/zfxxgk/gknb/index.shtml"),
-                            ListRequest("http://a.gov.cn/zfxxgk/gknb/index_2.shtml")]
+    assert result.pages == [
+        ListRequest("http://a.gov.cn/zfxxgk/gknb/index.shtml"),
+        ListRequest("http://a.gov.cn/zfxxgk/gknb/index_2.shtml"),
+    ]
 
 
 def test_parse_list_hanweb_dataproxy_without_total_chains_while_groups_are_full() -> None:
-    records = "".join(f'<record><![CDATA[<li><a href="/art/2020/1/{i}/art_9_{i}.html">x{i}</a>'
-                      f"</li>]]></record>" for i in range(1, 4))
+    records = "".join(
+        f'<record><![CDATA[<li><a href="/art/2020/1/{i}/art_9_{i}.html">x{i}</a></li>]]></record>'
+        for i in range(1, 4)
+    )
     xml = f"<datastore><recordset>{records}</recordset></datastore>"
     url = "http://h.gov.cn/module/jpage/dataproxy.jsp?startrecord=4&endrecord=6&perpage=3"
     result = parse_list(xml, url, "hanweb")
     assert len(result.reports) == 3
-    assert result.pages == [ListRequest(
-        "http://h.gov.cn/module/jpage/dataproxy.jsp?startrecord=7&endrecord=9&perpage=3",
-        "POST", inherit_form=True)]
+    assert result.pages == [
+        ListRequest(
+            "http://h.gov.cn/module/jpage/dataproxy.jsp?startrecord=7&endrecord=9&perpage=3",
+            "POST",
+            inherit_form=True,
+        )
+    ]
     short = xml.replace(records, records.split("</record>")[0] + "</record>")
     assert parse_list(short, url, "hanweb").pages == []
 
 
 def test_canonical_url_strips_session_ids_and_calendar_params() -> None:
-    assert canonical_url("HTTP://A.gov.cn:80/x/list.jsp;jsessionid=ABC?pageNum=2&PHPSESSID=9"
-                         "&date=2023-01-05#top") == "http://a.gov.cn/x/list.jsp?pageNum=2"
+    assert (
+        canonical_url(
+            "HTTP://A.gov.cn:80/x/list.jsp;jsessionid=ABC?pageNum=2&PHPSESSID=9&date=2023-01-05#top"
+        )
+        == "http://a.gov.cn/x/list.jsp?pageNum=2"
+    )
     assert canonical_url("http://a.gov.cn/c?year=2022&month=3&cat=1") == "http://a.gov.cn/c?cat=1"
     assert canonical_url("http://a.gov.cn/c?year=2022") == "http://a.gov.cn/c?year=2022"
 
@@ -136,28 +165,44 @@ def test_host_allowed_accepts_subdomains_only() -> None:
 
 def test_is_attachment_url_by_extension_script_and_parameter() -> None:
     assert is_attachment_url("http://a.gov.cn/202301/P020230118573825014271.PDF")
-    assert is_attachment_url("http://a.gov.cn/module/download/downfile.jsp?classid=0&filename=ab.pdf")
+    assert is_attachment_url(
+        "http://a.gov.cn/module/download/downfile.jsp?classid=0&filename=ab.pdf"
+    )
     assert is_attachment_url("http://a.gov.cn/viewer.html?file=/u/report.ofd")
     assert not is_attachment_url("http://a.gov.cn/202301/t20230118_1.html")
 
 
-@pytest.mark.parametrize(("status", "body", "reason"), [
-    (412, b"<html><script>$_ts=window['$_ts'];</script></html>",
-     "HTTP 412 (瑞数-style bot protection)"),
-    (521, b"<script>document.cookie='__jsl_clearance=1'</script>", "HTTP 521 (加速乐 challenge)"),
-    (200, b"<html><script>var wzwschallenge='x';</script></html>", "WZWS JavaScript challenge"),
-    (200, b"<html><p>2022\xe5\xb9\xb4</p></html>", None),
-])
+@pytest.mark.parametrize(
+    ("status", "body", "reason"),
+    [
+        (
+            412,
+            b"<html><script>$_ts=window['$_ts'];</script></html>",
+            "HTTP 412 (瑞数-style bot protection)",
+        ),
+        (
+            521,
+            b"<script>document.cookie='__jsl_clearance=1'</script>",
+            "HTTP 521 (加速乐 challenge)",
+        ),
+        (200, b"<html><script>var wzwschallenge='x';</script></html>", "WZWS JavaScript challenge"),
+        (200, b"<html><p>2022\xe5\xb9\xb4</p></html>", None),
+    ],
+)
 def test_detect_block(status: int, body: bytes, reason: str | None) -> None:
     assert detect_block(status, body) == reason
 
 
 def test_parse_list_finds_annual_report_columns_on_a_portal_page():
-    html = ('<ul><li><a href="/zwgk/">政务公开</a></li>'
-            '<li><a href="/zwgk/zfxxgknb/">政府信息公开年报</a></li>'
-            '<li><a href="/zwgk/ndbg/index.html">政府信息公开 年度报告</a></li>'
-            '<li><a href="/x/202001/t20200101_1.html">2019年政府信息公开工作年度报告</a></li></ul>')
+    html = (
+        '<ul><li><a href="/zwgk/">政务公开</a></li>'
+        '<li><a href="/zwgk/zfxxgknb/">政府信息公开年报</a></li>'
+        '<li><a href="/zwgk/ndbg/index.html">政府信息公开 年度报告</a></li>'
+        '<li><a href="/x/202001/t20200101_1.html">2019年政府信息公开工作年度报告</a></li></ul>'
+    )
     result = parse_list(html.encode(), "http://www.yuci.gov.cn/", "generic")
-    assert [c.url for c in result.columns] == ["http://www.yuci.gov.cn/zwgk/zfxxgknb/",
-                                               "http://www.yuci.gov.cn/zwgk/ndbg/index.html"]
+    assert [c.url for c in result.columns] == [
+        "http://www.yuci.gov.cn/zwgk/zfxxgknb/",
+        "http://www.yuci.gov.cn/zwgk/ndbg/index.html",
+    ]
     assert [r.url for r in result.reports] == ["http://www.yuci.gov.cn/x/202001/t20200101_1.html"]

@@ -8,7 +8,7 @@ import sqlite3
 import pytest
 from archive_fixture import SCRIPT_TEXT, archive_path  # noqa: F401
 
-from postprocess.serve import SETTINGS, load_metadata, make_datasette
+from postprocess.publish.serve import SETTINGS, load_metadata, make_datasette
 
 
 @pytest.fixture(scope="module")
@@ -22,7 +22,9 @@ def get(ds):
 
     def fetch(path: str, method: str = "GET"):
         if method == "POST":
-            return loop.run_until_complete(ds.client.post(path, data={"sql": "delete from reports"}))
+            return loop.run_until_complete(
+                ds.client.post(path, data={"sql": "delete from reports"})
+            )
         return loop.run_until_complete(ds.client.get(path))
 
     yield fetch
@@ -31,8 +33,9 @@ def get(ds):
 
 def _ids_containing(archive_path, term):  # noqa: F811
     c = sqlite3.connect(archive_path)
-    rows = c.execute("select id from reports where instr(title || agency || text, ?) > 0",
-                     [term]).fetchall()
+    rows = c.execute(
+        "select id from reports where instr(title || agency || text, ?) > 0", [term]
+    ).fetchall()
     c.close()
     return {r[0] for r in rows}
 
@@ -46,12 +49,15 @@ def test_datasette_table_search_matches_exactly(get, archive_path, term):  # noq
 
 def _ids_by_bm25(archive_path, term):  # noqa: F811
     """Best-first order computed straight from the index with explicit weights, not the view."""
-    from postprocess import search
+    from postprocess.storage import search
 
     c = sqlite3.connect(archive_path)
     search.register_functions(c)
-    rows = c.execute("select rowid from reports_fts where reports_fts match nianbao_match(?) "
-                     "order by bm25(reports_fts, 10.0, 5.0, 1.0), rowid", [term]).fetchall()
+    rows = c.execute(
+        "select rowid from reports_fts where reports_fts match nianbao_match(?) "
+        "order by bm25(reports_fts, 10.0, 5.0, 1.0), rowid",
+        [term],
+    ).fetchall()
     c.close()
     return [r[0] for r in rows]
 
@@ -101,8 +107,10 @@ def test_datasette_table_search_with_explicit_sort_stays_on_table(get, archive_p
 def test_datasette_table_search_html_redirects_to_ranked_view(get):
     r = get("/archive/reports?_search=成绩单&province=甘肃省&_next=abc")
     assert r.status_code == 302
-    assert r.headers["location"] == ("/archive/report_search?_search=%E6%88%90%E7%BB%A9%E5%8D%95"
-                                     "&province=%E7%94%98%E8%82%83%E7%9C%81&_nocol=search_index")
+    assert r.headers["location"] == (
+        "/archive/report_search?_search=%E6%88%90%E7%BB%A9%E5%8D%95"
+        "&province=%E7%94%98%E8%82%83%E7%9C%81&_nocol=search_index"
+    )
     html = get(r.headers["location"]).text
     assert "<mark>成绩单</mark>" in html
     assert 'href="/archive/reports/12">12</a>' in html
@@ -115,8 +123,9 @@ def test_datasette_search_box_with_default_sort_is_ranked(get, sort):
     # The table's filter form sends its default order (sort_desc: year) with every search.
     r = get(f"/archive/reports?_search=复议&{sort}")
     assert r.status_code == 302
-    assert r.headers["location"] == ("/archive/report_search?_search=%E5%A4%8D%E8%AE%AE"
-                                     "&_nocol=search_index")
+    assert r.headers["location"] == (
+        "/archive/report_search?_search=%E5%A4%8D%E8%AE%AE&_nocol=search_index"
+    )
 
 
 def test_datasette_archive_without_search_view_keeps_table_search(archive_path, tmp_path):  # noqa: F811
@@ -137,7 +146,8 @@ def test_datasette_ranked_view_filters_and_failed_check(get):
     assert data["table"] == "report_search"
     assert data["rows"] == [[6, 2019]]
     assert data["human_description_en"] == (
-        'where fails check "requests_balance" and search matches "复议" sorted by rank')
+        'where fails check "requests_balance" and search matches "复议" sorted by rank'
+    )
 
 
 def test_datasette_ranked_search_csv(get):
@@ -199,13 +209,20 @@ def test_datasette_failed_check_filter(get):
 def test_datasette_refused_for_process_info_in_2022_counties(get):
     rows = get("/archive/refused_for_reason.json?year=2022&level=county&_shape=array").json()
     assert sorted((r["agency"], r["requests"]) for r in rows) == [
-        ("吴忠市利通区人民政府", 1.0), ("哈尔滨市呼兰区人民政府", 3.0), ("淮安市洪泽区人民政府", 2.0)]
+        ("吴忠市利通区人民政府", 1.0),
+        ("哈尔滨市呼兰区人民政府", 3.0),
+        ("淮安市洪泽区人民政府", 2.0),
+    ]
 
 
 def test_datasette_late_reports(get):
     rows = get("/archive/late_reports.json?_shape=array").json()
     assert {(r["report_id"], r["deadline"]) for r in rows} == {
-        (3, "2016-03-31"), (17, "2025-03-31"), (22, "2022-01-31"), (23, "2023-01-31")}
+        (3, "2016-03-31"),
+        (17, "2025-03-31"),
+        (22, "2022-01-31"),
+        (23, "2023-01-31"),
+    }
 
 
 def test_datasette_missing_reports(get):
@@ -217,13 +234,25 @@ def test_datasette_missing_reports(get):
 def test_datasette_requests_per_year_matches_stats(get, archive_path):  # noqa: F811
     rows = get("/archive/requests_per_year.json?_shape=array").json()
     c = sqlite3.connect(archive_path)
-    want = c.execute("select r.year, sum(s.value) from stats s join reports r on r.id = s.report_id"
-                     " where s.key = 'requests_new' group by r.year order by r.year").fetchall()
+    want = c.execute(
+        "select r.year, sum(s.value) from stats s join reports r on r.id = s.report_id"
+        " where s.key = 'requests_new' group by r.year order by r.year"
+    ).fetchall()
     assert [(r["year"], r["requests_new"]) for r in rows] == want
 
 
-@pytest.mark.parametrize("query", ["requests_per_province", "outcome_shares", "refusal_reasons",
-                                   "top_agencies", "failing_reports", "yoy_change", "new_reports"])
+@pytest.mark.parametrize(
+    "query",
+    [
+        "requests_per_province",
+        "outcome_shares",
+        "refusal_reasons",
+        "top_agencies",
+        "failing_reports",
+        "yoy_change",
+        "new_reports",
+    ],
+)
 def test_datasette_canned_query_runs(get, query):
     r = get(f"/archive/{query}.json?_shape=array")
     assert r.status_code == 200 and r.json()
@@ -259,7 +288,8 @@ def test_datasette_csv_export(get):
     assert r.status_code == 200
     assert r.text.splitlines()[1:] == [
         "4,晋中市榆次区人民政府2016年政府信息公开工作年度报告",
-        "12,酒泉市人民政府2016年政府信息公开工作年度报告"]
+        "12,酒泉市人民政府2016年政府信息公开工作年度报告",
+    ]
 
 
 def test_datasette_is_read_only(get):
@@ -276,8 +306,13 @@ def test_datasette_sql_time_limit_set(get):
 def test_datasette_metadata_documents_every_column(archive_path):  # noqa: F811
     tables = load_metadata()["databases"]["archive"]["tables"]
     c = sqlite3.connect(archive_path)
-    names = [r[0] for r in c.execute(
-        "select name from sqlite_master where type in ('table', 'view') and name not like 'reports_fts_%'")]
+    names = [
+        r[0]
+        for r in c.execute(
+            "select name from sqlite_master where type in ('table', 'view') "
+            "and name not like 'reports_fts_%'"
+        )
+    ]
     missing = []
     for name in names:
         cols = [r[1] for r in c.execute(f"pragma table_info([{name}])")]

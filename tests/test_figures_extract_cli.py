@@ -36,23 +36,35 @@ def test_load_target_reads_pdf_with_type():
 
 
 def test_extract_json_on_real_pdf():
-    pytest.importorskip("postprocess.documents")
-    pytest.importorskip("postprocess.metadata")
+    pytest.importorskip("postprocess.extract.documents")
+    pytest.importorskip("postprocess.extract.metadata")
     from postprocess.cli import main
 
-    result = CliRunner().invoke(main, ["extract", str(FIXTURES / "pdf" / "hongze-2023.pdf"),
-                                       "--json"])
+    result = CliRunner().invoke(
+        main, ["extract", str(FIXTURES / "pdf" / "hongze-2023.pdf"), "--json"]
+    )
     assert result.exit_code == 0, result.output
     data = json.loads(result.output)
-    assert {"title", "agency", "year", "published", "kind", "format", "cells", "stats",
-            "checks"} <= set(data)
+    assert {
+        "title",
+        "agency",
+        "year",
+        "published",
+        "kind",
+        "format",
+        "cells",
+        "stats",
+        "checks",
+    } <= set(data)
     assert data["format"] == "2021"
     cells = {(c["section"], c["row_key"], c["col_key"]): c["value"] for c in data["cells"]}
     assert cells[("requests", "new", "total")] == 21
     assert data["stats"]["requests_new"] == 21
     assert {"rule": "appeals_totals", "ok": False} == {
-        k: v for k, v in next(c for c in data["checks"] if c["rule"] == "appeals_totals").items()
-        if k != "detail"}
+        k: v
+        for k, v in next(c for c in data["checks"] if c["rule"] == "appeals_totals").items()
+        if k != "detail"
+    }
 
 
 def test_extract_missing_file_exits_nonzero(tmp_path):

@@ -11,7 +11,7 @@ sys.path.insert(0, str(Path(__file__).parent / "fixtures" / "figures"))
 
 from loader import expected, fixtures, load_document, meta_for  # noqa: E402
 
-from postprocess.figures import extract_figures  # noqa: E402
+from postprocess.extract.figures import extract_figures  # noqa: E402
 
 FIXTURES = fixtures()
 
@@ -52,8 +52,9 @@ def test_figures_checks_exact(path):
     assert {c.rule: c.ok for c in figures.checks} == exp["checks"]
 
 
-@pytest.mark.parametrize("path", [p for p in FIXTURES if "raw" in expected(p)],
-                         ids=lambda p: p.name)
+@pytest.mark.parametrize(
+    "path", [p for p in FIXTURES if "raw" in expected(p)], ids=lambda p: p.name
+)
 def test_figures_raw_kept(path):
     got = {f"{c.section}.{c.row_key}.{c.col_key}": c.raw for c in _extract(path).cells}
     for key, raw in expected(path)["raw"].items():
@@ -72,9 +73,13 @@ def test_figures_stats_link_to_cells():
 def test_figures_html_zero_markers_keep_raw():
     path = next(p for p in FIXTURES if p.name == "county-2019.html")
     cells = {(c.row_key, c.col_key): c for c in _extract(path).cells}
-    assert (cells[("rejected_repeat", "commercial")].value,
-            cells[("rejected_repeat", "commercial")].raw) == (0, "—")
-    assert (cells[("rejected_repeat", "research")].value,
-            cells[("rejected_repeat", "research")].raw) == (0, "")
+    assert (
+        cells[("rejected_repeat", "commercial")].value,
+        cells[("rejected_repeat", "commercial")].raw,
+    ) == (0, "—")
+    assert (
+        cells[("rejected_repeat", "research")].value,
+        cells[("rejected_repeat", "research")].raw,
+    ) == (0, "")
     procurement = cells[("procurement", "amount_10k_yuan")]
     assert (procurement.value, procurement.raw, procurement.unit) == (12000, "1.2亿元", "亿元")

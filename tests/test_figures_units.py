@@ -6,33 +6,53 @@ import io
 
 import pytest
 
-from postprocess import labels
-from postprocess.checks import run_checks
-from postprocess.figures import detect_format, extract_figures
-from postprocess.grids import docx_tables, text_tables, unwrap
-from postprocess.model import Cell, Document, ReportMeta, Table
-from postprocess.narrative import narrative_stats
-from postprocess.tables import table_cells
-from postprocess.values import cn2num, parse_value
+from postprocess.extract import labels
+from postprocess.extract.checks import run_checks
+from postprocess.extract.figures import detect_format, extract_figures
+from postprocess.extract.grids import docx_tables, text_tables, unwrap
+from postprocess.extract.model import Cell, Document, ReportMeta, Table
+from postprocess.extract.narrative import narrative_stats
+from postprocess.extract.tables import table_cells
+from postprocess.extract.values import cn2num, parse_value
 
-META = ReportMeta(title="某区2020年政府信息公开工作年度报告", agency="某区人民政府", year=2020,
-                  published="2021-03-01", kind="annual_report")
+META = ReportMeta(
+    title="某区2020年政府信息公开工作年度报告",
+    agency="某区人民政府",
+    year=2020,
+    published="2021-03-01",
+    kind="annual_report",
+)
 
 
-@pytest.mark.parametrize("raw,value,unit", [
-    ("0", 0, None), ("—", 0, None), ("-", 0, None), ("/", 0, None), ("无", 0, None),
-    ("", 0, None), ("+2", 2, None), ("-5", -5, None), ("１２３", 123, None),
-    ("13,214", 13214, None), ("21552.9万元", 21552.9, "万元"), ("1.2亿元", 12000, "亿元"),
-    ("3500元", 0.35, "元"), ("见附件", None, None),
-])
+@pytest.mark.parametrize(
+    "raw,value,unit",
+    [
+        ("0", 0, None),
+        ("—", 0, None),
+        ("-", 0, None),
+        ("/", 0, None),
+        ("无", 0, None),
+        ("", 0, None),
+        ("+2", 2, None),
+        ("-5", -5, None),
+        ("１２３", 123, None),
+        ("13,214", 13214, None),
+        ("21552.9万元", 21552.9, "万元"),
+        ("1.2亿元", 12000, "亿元"),
+        ("3500元", 0.35, "元"),
+        ("见附件", None, None),
+    ],
+)
 def test_parse_value_forms(raw, value, unit):
     parsed = parse_value(raw)
     assert parsed.value == pytest.approx(value) if value is not None else parsed.value is None
     assert parsed.unit == unit
 
 
-@pytest.mark.parametrize("text,value", [("十四", 14), ("两", 2), ("一百零五", 105),
-                                        ("二十", 20), ("三千二百", 3200), ("件", None)])
+@pytest.mark.parametrize(
+    "text,value",
+    [("十四", 14), ("两", 2), ("一百零五", 105), ("二十", 20), ("三千二百", 3200), ("件", None)],
+)
 def test_cn2num(text, value):
     assert cn2num(text) == value
 
@@ -43,17 +63,20 @@ def test_unwrap_joins_numbers_and_cjk_but_not_words():
     assert unwrap("结果\n维持") == "结果维持"
 
 
-@pytest.mark.parametrize("label,group,key", [
-    ("（一）予以公开", None, "granted"),
-    ("(一)予以公开", None, "granted"),
-    ("（ 三 ）不予公开 1．属于国家秘密", None, "denied_state_secret"),
-    ("2、其他法律行政法规禁止公开", "denied", "denied_prohibited_by_law"),
-    ("3.补正后申请内容仍不明确", "unable", "unable_unclear"),
-    ("（六）其他处理", None, "other"),
-    ("3.其他", "other", "other_other"),
-    ("（七）总 计", None, "total_handled"),
-    ("9.属于其他情形", "denied", None),
-])
+@pytest.mark.parametrize(
+    "label,group,key",
+    [
+        ("（一）予以公开", None, "granted"),
+        ("(一)予以公开", None, "granted"),
+        ("（ 三 ）不予公开 1．属于国家秘密", None, "denied_state_secret"),
+        ("2、其他法律行政法规禁止公开", "denied", "denied_prohibited_by_law"),
+        ("3.补正后申请内容仍不明确", "unable", "unable_unclear"),
+        ("（六）其他处理", None, "other"),
+        ("3.其他", "other", "other_other"),
+        ("（七）总 计", None, "total_handled"),
+        ("9.属于其他情形", "denied", None),
+    ],
+)
 def test_request_row_labels(label, group, key):
     assert labels.request_row(label, group)[0] == key
 
@@ -62,15 +85,18 @@ def _text_table(text: str) -> list[Cell]:
     return table_cells(text_tables(text))
 
 
-REQUESTS_HEAD = """(本列数据的勾稽关系为:第一项加第二项之和,等于第三项加第四项之和) | 申请人情况 | ||
-自然人 | 法人或其他组织 | 总计 |
-商业企业 | 科研机构 | 社会公益组织 | 法律服务机构 | 其他 |
-"""
+REQUESTS_HEAD = (
+    "(本列数据的勾稽关系为:第一项加第二项之和,等于第三项加第四项之和) | 申请人情况 | ||\n"
+    "自然人 | 法人或其他组织 | 总计 |\n"
+    "商业企业 | 科研机构 | 社会公益组织 | 法律服务机构 | 其他 |\n"
+)
 
 
 def test_unknown_row_is_kept_and_flagged():
-    text = REQUESTS_HEAD + "一、本年新收政府信息公开申请数量 | 1 | 0 | 0 | 0 | 0 | 0 | 1 |\n" \
+    text = (
+        REQUESTS_HEAD + "一、本年新收政府信息公开申请数量 | 1 | 0 | 0 | 0 | 0 | 0 | 1 |\n"
         "五、群众满意度 | 9 | 0 | 0 | 0 | 0 | 0 | 9 |\n"
+    )
     cells = _text_table(text)
     unknown = [c for c in cells if not c.known]
     assert len(unknown) == 7
@@ -84,16 +110,23 @@ def test_missing_total_column_gives_no_total_cells():
 一、本年新收政府信息公开申请数量 | 4 | 1 | 0 | 0 | 0 | 0 |
 """
     cells = _text_table(text)
-    assert {c.col_key for c in cells} == {"natural_person", "commercial", "research",
-                                          "public_interest", "legal_service", "other_org"}
+    assert {c.col_key for c in cells} == {
+        "natural_person",
+        "commercial",
+        "research",
+        "public_interest",
+        "legal_service",
+        "other_org",
+    }
     assert all(c.known for c in cells)
 
 
 def test_labels_with_spaces_and_fullwidth_map_to_same_cells():
     a = _text_table(REQUESTS_HEAD + "（二）部分公开 | 2 | 0 | 0 | 0 | 0 | 0 | 2 |\n")
     b = _text_table(REQUESTS_HEAD + "(二) 部 分 公 开 | 2 | 0 | 0 | 0 | 0 | 0 | 2 |\n")
-    assert [(c.row_key, c.col_key, c.value) for c in a] == \
-        [(c.row_key, c.col_key, c.value) for c in b]
+    assert [(c.row_key, c.col_key, c.value) for c in a] == [
+        (c.row_key, c.col_key, c.value) for c in b
+    ]
     assert a[0].row_key == "partial"
 
 
@@ -112,8 +145,10 @@ def test_docx_merged_cells_are_expanded():
 
 
 def test_narrative_ignores_non_foi_numbers():
-    text = ("网站日均访问量600余人次。政务微博发布信息1200条。为群众提供代办服务243909件。"
-            "全年共受理政府信息公开申请十四件，其中同意公开两件。")
+    text = (
+        "网站日均访问量600余人次。政务微博发布信息1200条。为群众提供代办服务243909件。"
+        "全年共受理政府信息公开申请十四件，其中同意公开两件。"
+    )
     stats = {s.key: s for s in narrative_stats(text)}
     assert set(stats) == {"requests_new", "requests_granted"}
     assert stats["requests_new"].value == 14
@@ -133,10 +168,20 @@ def test_narrative_report_without_figures_gets_none():
 
 
 def _cells(rows: dict[str, list[float]], appeals: list[float] | None = None) -> list[Cell]:
-    cols = ["natural_person", "commercial", "research", "public_interest", "legal_service",
-            "other_org", "total"]
-    out = [Cell("requests", r, c, v, str(v)) for r, vals in rows.items()
-           for c, v in zip(cols, vals, strict=True)]
+    cols = [
+        "natural_person",
+        "commercial",
+        "research",
+        "public_interest",
+        "legal_service",
+        "other_org",
+        "total",
+    ]
+    out = [
+        Cell("requests", r, c, v, str(v))
+        for r, vals in rows.items()
+        for c, v in zip(cols, vals, strict=True)
+    ]
     if appeals:
         for gi, g in enumerate(["review", "litigation_direct", "litigation_after_review"]):
             for ci, c in enumerate(["upheld", "corrected", "other", "pending", "total"]):
@@ -145,16 +190,20 @@ def _cells(rows: dict[str, list[float]], appeals: list[float] | None = None) -> 
 
 
 CONSISTENT = {
-    "new": [5, 1, 0, 0, 0, 0, 6], "carried_over": [1, 0, 0, 0, 0, 0, 1],
-    "granted": [3, 1, 0, 0, 0, 0, 4], "unable_not_held": [2, 0, 0, 0, 0, 0, 2],
-    "other": [0, 0, 0, 0, 0, 0, 0], "total_handled": [5, 1, 0, 0, 0, 0, 6],
+    "new": [5, 1, 0, 0, 0, 0, 6],
+    "carried_over": [1, 0, 0, 0, 0, 0, 1],
+    "granted": [3, 1, 0, 0, 0, 0, 4],
+    "unable_not_held": [2, 0, 0, 0, 0, 0, 2],
+    "other": [0, 0, 0, 0, 0, 0, 0],
+    "total_handled": [5, 1, 0, 0, 0, 0, 6],
     "carried_forward": [1, 0, 0, 0, 0, 0, 1],
 }
 APPEALS_OK = [1, 0, 0, 0, 1] + [0] * 5 + [0, 1, 0, 1, 2]
 
 
-def _failed(cells: list[Cell], meta: ReportMeta = META, text: str = "",
-            level: str | None = None) -> set[str]:
+def _failed(
+    cells: list[Cell], meta: ReportMeta = META, text: str = "", level: str | None = None
+) -> set[str]:
     return {c.rule for c in run_checks(cells, "2019", text, meta, level) if not c.ok}
 
 
@@ -173,8 +222,12 @@ def test_checks_catch_wrong_total_column():
 
 
 def test_checks_catch_wrong_handled_total():
-    rows = dict(CONSISTENT, unable_not_held=[3, 0, 0, 0, 0, 0, 3],
-                carried_forward=[0, 0, 0, 0, 0, 0, 0], total_handled=[5, 1, 0, 0, 0, 0, 6])
+    rows = dict(
+        CONSISTENT,
+        unable_not_held=[3, 0, 0, 0, 0, 0, 3],
+        carried_forward=[0, 0, 0, 0, 0, 0, 0],
+        total_handled=[5, 1, 0, 0, 0, 0, 6],
+    )
     failed = _failed(_cells(rows))
     assert "requests_handled_sum" in failed
 
@@ -186,11 +239,13 @@ def test_checks_catch_appeal_totals():
 
 
 def test_checks_catch_late_department_report():
-    meta = ReportMeta("某局2020年政府信息公开工作年度报告", "某区教育局", 2020, "2021-02-10",
-                      "annual_report")
+    meta = ReportMeta(
+        "某局2020年政府信息公开工作年度报告", "某区教育局", 2020, "2021-02-10", "annual_report"
+    )
     assert "published_on_time" in _failed([], meta)
-    gov = ReportMeta("某区2020年政府信息公开工作年度报告", "某区人民政府", 2020, "2021-02-10",
-                     "annual_report")
+    gov = ReportMeta(
+        "某区2020年政府信息公开工作年度报告", "某区人民政府", 2020, "2021-02-10", "annual_report"
+    )
     assert "published_on_time" not in _failed([], gov)
 
 
@@ -213,10 +268,16 @@ def test_detect_format_from_labels_not_year():
 
 
 def test_html_table_with_blank_leading_value_cells():
-    table = Table(rows=[
-        ["信息内容", "本年新制作数量", "本年新公开数量", "对外公开总数量"],
-        ["规章", "", "", "3"],
-    ], source="html")
+    table = Table(
+        rows=[
+            ["信息内容", "本年新制作数量", "本年新公开数量", "对外公开总数量"],
+            ["规章", "", "", "3"],
+        ],
+        source="html",
+    )
     cells = table_cells([Table(rows=[["第二十条第（一）项", "", "", ""]], source="html"), table])
     assert [(c.col_key, c.value, c.raw) for c in cells] == [
-        ("new_made", 0, ""), ("new_published", 0, ""), ("total_published", 3, "3")]
+        ("new_made", 0, ""),
+        ("new_published", 0, ""),
+        ("total_published", 3, "3"),
+    ]

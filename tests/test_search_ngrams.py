@@ -8,7 +8,7 @@ import unicodedata
 import pytest
 from archive_fixture import SCRIPT_TEXT, archive_path  # noqa: F401
 
-from postprocess import search
+from postprocess.storage import search
 
 
 def test_ngram_text_bigrams_with_closing_unigram():
@@ -41,7 +41,10 @@ def test_fts_query_empty_matches_nothing():
 
 def test_snippet_marks_every_term():
     text = "今年行政复议案件3件，行政诉讼2件。"
-    assert search.snippet(text, "复议 诉讼") == "今年行政<mark>复议</mark>案件3件，行政<mark>诉讼</mark>2件。"
+    assert (
+        search.snippet(text, "复议 诉讼")
+        == "今年行政<mark>复议</mark>案件3件，行政<mark>诉讼</mark>2件。"
+    )
 
 
 def test_snippet_cuts_context_around_first_hit():
@@ -66,12 +69,25 @@ def _matches(conn, term: str) -> set[int]:
 def _containing(conn, term: str) -> set[int]:
     rows = conn.execute("select id, title, agency, text from reports").fetchall()
     folded = search.fold(term)
-    return {r[0] for r in rows
-            if any(folded in search.fold(v or "") for v in r[1:])}
+    return {r[0] for r in rows if any(folded in search.fold(v or "") for v in r[1:])}
 
 
-@pytest.mark.parametrize("term", ["复议", "诉讼", "收费", "过程性信息", "榆次区", "电子政务外网",
-                                  "成绩单", "国家秘密", "专题培训", "复制费用", "酒泉市人民政府"])
+@pytest.mark.parametrize(
+    "term",
+    [
+        "复议",
+        "诉讼",
+        "收费",
+        "过程性信息",
+        "榆次区",
+        "电子政务外网",
+        "成绩单",
+        "国家秘密",
+        "专题培训",
+        "复制费用",
+        "酒泉市人民政府",
+    ],
+)
 def test_search_returns_exactly_the_reports_containing_the_term(conn, term):
     expected = _containing(conn, term)
     assert expected, f"fixture has no report containing {term}"
@@ -104,7 +120,8 @@ def test_search_view_ranks_and_aggregates(conn):
     # No ORDER BY inside the view: counts and group-bys (Datasette's count and facets) must work.
     where = "from report_search where search_index match nianbao_match(?)"
     assert conn.execute(f"select count(*) {where}", ["复议"]).fetchone()[0] == len(
-        _containing(conn, "复议"))
+        _containing(conn, "复议")
+    )
     years = conn.execute(f"select year, count(*) {where} group by year", ["复议"]).fetchall()
     assert sum(n for _, n in years) == len(_containing(conn, "复议"))
     ranked = [r[0] for r in conn.execute(f"select id {where} order by rank", ["酒泉市人民政府"])]

@@ -511,8 +511,9 @@ def aspnet_list(items: list[tuple[str, str, str]], page: int, pages: int, total:
     )
     if not items:
         lis = '<li class="empty">暂无信息</li>'
-    nav = f'共 {total} 条记录 当前第{page}/{pages}页 ' + _pager(
-        page, pages, lambda n: f"list.aspx?page={n}")
+    nav = f"共 {total} 条记录 当前第{page}/{pages}页 " + _pager(
+        page, pages, lambda n: f"list.aspx?page={n}"
+    )
     calendar = (
         f'<div class="calendar"><h4>政务日历</h4><a href="{CALENDAR_PATH}?date=2024-03-31">'
         "2024-03-31</a></div>"

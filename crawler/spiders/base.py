@@ -20,8 +20,12 @@ from crawler.urls import canonical_url, host_allowed
 HTML_TYPES = (b"text/html", b"application/xhtml", b"text/xml", b"application/xml", b"text/plain")
 
 
-def select_sources(cms: str, sources: Iterable[Source] | None, sources_file: str | None,
-                   ids: str | Iterable[str] | None) -> dict[str, Source]:
+def select_sources(
+    cms: str,
+    sources: Iterable[Source] | None,
+    sources_file: str | None,
+    ids: str | Iterable[str] | None,
+) -> dict[str, Source]:
     """The sources of one CMS family, from objects or a sources file, optionally by id."""
     if sources is None:
         sources = load_sources(sources_file or DEFAULT_SOURCES)
@@ -37,8 +41,13 @@ class PortalSpider(scrapy.Spider):
 
     cms = ""
 
-    def __init__(self, sources: Iterable[Source] | None = None, sources_file: str | None = None,
-                 ids: str | Iterable[str] | None = None, **kwargs):
+    def __init__(
+        self,
+        sources: Iterable[Source] | None = None,
+        sources_file: str | None = None,
+        ids: str | Iterable[str] | None = None,
+        **kwargs,
+    ):
         super().__init__(**kwargs)
         self.sources: dict[str, Source] = select_sources(self.cms, sources, sources_file, ids)
         self.page_cap: int | None = None
@@ -59,15 +68,21 @@ class PortalSpider(scrapy.Spider):
     async def start(self) -> AsyncIterator[scrapy.Request]:
         for source in self.sources.values():
             for url in source.start_urls:
-                request = self._list_request(source, parsing.ListRequest(canonical_url(url)),
-                                             None, start=True)
+                request = self._list_request(
+                    source, parsing.ListRequest(canonical_url(url)), None, start=True
+                )
                 if request is not None:
                     yield request
 
     # --- requests ------------------------------------------------------------------------
 
-    def _list_request(self, source: Source, page: parsing.ListRequest,
-                      inherited_form: tuple | None, start: bool = False) -> scrapy.Request | None:
+    def _list_request(
+        self,
+        source: Source,
+        page: parsing.ListRequest,
+        inherited_form: tuple | None,
+        start: bool = False,
+    ) -> scrapy.Request | None:
         form = inherited_form if page.inherit_form else page.form
         key = f"{page.method} {page.url} {form or ''}"
         if key in self.seen[source.id]:
@@ -75,20 +90,34 @@ class PortalSpider(scrapy.Spider):
         if self.list_budget[source.id] >= self.max_pages(source):
             if source.id not in self.capped:
                 self.capped.add(source.id)
-                self.logger.warning("%s: max_pages (%d) reached, not following %s", source.id,
-                                    self.max_pages(source), page.url)
+                self.logger.warning(
+                    "%s: max_pages (%d) reached, not following %s",
+                    source.id,
+                    self.max_pages(source),
+                    page.url,
+                )
             self.crawler.stats.inc_value(f"nianbao/source/{source.id}/capped")
             return None
         self.seen[source.id].add(key)
         self.list_budget[source.id] += 1
         meta = {"role": "list", "source_id": source.id, "list_form": form, "start": start}
         if page.method == "POST":
-            return scrapy.FormRequest(page.url, formdata=dict(form or ()), meta=meta,
-                                      callback=self.parse_list, errback=self.failed)
+            return scrapy.FormRequest(
+                page.url,
+                formdata=dict(form or ()),
+                meta=meta,
+                callback=self.parse_list,
+                errback=self.failed,
+            )
         return scrapy.Request(page.url, meta=meta, callback=self.parse_list, errback=self.failed)
 
-    def _report_request(self, source: Source, url: str, parent: int | None = None,
-                        continuation_of: str | None = None) -> scrapy.Request | None:
+    def _report_request(
+        self,
+        source: Source,
+        url: str,
+        parent: int | None = None,
+        continuation_of: str | None = None,
+    ) -> scrapy.Request | None:
         if url in self.seen[source.id]:
             return None
         self.seen[source.id].add(url)
@@ -112,14 +141,19 @@ class PortalSpider(scrapy.Spider):
         if not self._usable(response):
             return
         result = parsing.parse_list(
-            response.body, response.url, self.cms,
+            response.body,
+            response.url,
+            self.cms,
             content_type=response.headers.get("Content-Type", b"").decode("latin-1") or None,
-            encoding=source.encoding, report_url_pattern=source.report_url_pattern)
+            encoding=source.encoding,
+            report_url_pattern=source.report_url_pattern,
+        )
         reports = []
         for link in result.reports:
             in_scope = host_allowed(link.url, source.domains) or (
                 parsing.is_attachment_url(link.url)
-                and host_allowed(link.url, source.attachment_domains))
+                and host_allowed(link.url, source.attachment_domains)
+            )
             if in_scope:
                 request = self._report_request(source, link.url)
                 if request is not None:
@@ -129,14 +163,16 @@ class PortalSpider(scrapy.Spider):
         if response.meta.get("start"):
             for link in result.columns:
                 if host_allowed(link.url, source.domains):
-                    request = self._list_request(source, parsing.ListRequest(link.url), None,
-                                                 start=True)
+                    request = self._list_request(
+                        source, parsing.ListRequest(link.url), None, start=True
+                    )
                     if request is not None:
                         yield request
         # Trap guard: a page that adds no report ends pagination on this branch.
         if not reports and not response.meta.get("start"):
-            self.logger.debug("%s: no new reports on %s, not paginating further", source.id,
-                              response.url)
+            self.logger.debug(
+                "%s: no new reports on %s, not paginating further", source.id, response.url
+            )
             return
         for page in result.pages:
             if not host_allowed(page.url, source.domains):
@@ -150,18 +186,24 @@ class PortalSpider(scrapy.Spider):
         if not self._usable(response):
             return  # a document (PDF ...) linked as the report itself: archived, nothing to follow
         detail = parsing.parse_detail(
-            response.body, response.url,
+            response.body,
+            response.url,
             content_type=response.headers.get("Content-Type", b"").decode("latin-1") or None,
-            encoding=source.encoding)
+            encoding=source.encoding,
+        )
         capture = response.meta.get("capture_id")
         for link in detail.attachments:
-            yield scrapy.Request(link.url, callback=self.parse_attachment, errback=self.failed,
-                                 meta={"role": "attachment", "source_id": source.id,
-                                       "parent_capture": capture})
+            yield scrapy.Request(
+                link.url,
+                callback=self.parse_attachment,
+                errback=self.failed,
+                meta={"role": "attachment", "source_id": source.id, "parent_capture": capture},
+            )
         # Continuations hang off the first page of the article, whichever page names them.
         first_url = response.meta.get("continuation_of") or response.url
-        first_capture = response.meta.get("parent_capture") if response.meta.get(
-            "continuation_of") else capture
+        first_capture = (
+            response.meta.get("parent_capture") if response.meta.get("continuation_of") else capture
+        )
         for url in detail.continuations:
             if host_allowed(url, source.domains):
                 request = self._report_request(source, url, first_capture, first_url)
@@ -175,5 +217,9 @@ class PortalSpider(scrapy.Spider):
     def failed(self, failure: Failure):
         """Failures are recorded by the capture middleware; keep the log short here."""
         request = failure.request
-        self.logger.info("%s %s failed: %s", request.meta.get("role"), request.url,
-                         failure.getErrorMessage() or failure.type.__name__)
+        self.logger.info(
+            "%s %s failed: %s",
+            request.meta.get("role"),
+            request.url,
+            failure.getErrorMessage() or failure.type.__name__,
+        )

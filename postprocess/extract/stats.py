@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from postprocess.model import Cell, Stat
+from postprocess.extract.model import Cell, Stat
 
 # stat key -> (section, row keys summed, or a row-key prefix ending in '*')
 CELL_STATS: list[tuple[str, str, tuple[str, ...]]] = [
@@ -22,27 +22,38 @@ CELL_STATS: list[tuple[str, str, tuple[str, ...]]] = [
 
 
 def _wanted(row_key: str, patterns: tuple[str, ...]) -> bool:
-    return any(row_key == p or (p.endswith("*") and row_key.startswith(p[:-1]))
-               for p in patterns)
+    return any(row_key == p or (p.endswith("*") and row_key.startswith(p[:-1])) for p in patterns)
 
 
 def from_cells(cells: list[Cell]) -> list[Stat]:
     """The 总计 column of the rows behind each key; a key without such cells is absent."""
     result = []
     for key, section, patterns in CELL_STATS:
-        picked = [c for c in cells if c.section == section and c.known and c.col_key == "total"
-                  and c.value is not None and _wanted(c.row_key, patterns)]
+        picked = [
+            c
+            for c in cells
+            if c.section == section
+            and c.known
+            and c.col_key == "total"
+            and c.value is not None
+            and _wanted(c.row_key, patterns)
+        ]
         if patterns == ("other", "other_*") and any(c.row_key == "other" for c in picked):
             picked = [c for c in picked if c.row_key == "other"]
         if not picked:
             continue
-        evidence = (f"{section}.{picked[0].row_key}.total" if len(picked) == 1
-                    else " + ".join(f"{section}.{c.row_key}.total" for c in picked))
-        result.append(Stat(
-            key=key,
-            value=sum(c.value for c in picked),
-            raw=" + ".join(c.raw for c in picked),
-            origin="cell",
-            evidence=evidence,
-        ))
+        evidence = (
+            f"{section}.{picked[0].row_key}.total"
+            if len(picked) == 1
+            else " + ".join(f"{section}.{c.row_key}.total" for c in picked)
+        )
+        result.append(
+            Stat(
+                key=key,
+                value=sum(c.value for c in picked),
+                raw=" + ".join(c.raw for c in picked),
+                origin="cell",
+                evidence=evidence,
+            )
+        )
     return result

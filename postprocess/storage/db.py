@@ -9,14 +9,11 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Iterator
-from dataclasses import asdict
 from datetime import UTC, datetime
 from pathlib import Path
 
 from sqlite_utils import Database
 from sqlite_utils.migrations import Migrations
-
-from postprocess.model import Cell, Check, Stat
 
 migrations = Migrations("nianbao")
 
@@ -31,26 +28,57 @@ def now() -> str:
 def m001_core(db: Database) -> None:
     db["sources"].create(
         {
-            "id": str, "agency": str, "division_code": str, "level": str, "cms": str,
-            "province": str, "city": str, "start_urls": str, "verified": int,
-            "example_url": str, "notes": str, "demo": int,
+            "id": str,
+            "agency": str,
+            "division_code": str,
+            "level": str,
+            "cms": str,
+            "province": str,
+            "city": str,
+            "start_urls": str,
+            "verified": int,
+            "example_url": str,
+            "notes": str,
+            "demo": int,
         },
         pk="id",
     )
     db["crawls"].create(
         {
-            "id": int, "started_at": str, "finished_at": str, "sources": str,
-            "status": str, "pages": int, "reports": int, "errors": int, "stats": str,
+            "id": int,
+            "started_at": str,
+            "finished_at": str,
+            "sources": str,
+            "status": str,
+            "pages": int,
+            "reports": int,
+            "errors": int,
+            "stats": str,
         },
         pk="id",
     )
     db["captures"].create(
         {
-            "id": int, "crawl_id": int, "source_id": str, "url": str, "method": str,
-            "fetched_at": str, "status": int, "content_type": str, "sha256": str,
-            "size": int, "warc_file": str, "warc_record_id": str, "warc_offset": int,
-            "role": str, "parent_capture_id": int, "referer": str, "etag": str,
-            "last_modified": str, "blocked": int, "note": str,
+            "id": int,
+            "crawl_id": int,
+            "source_id": str,
+            "url": str,
+            "method": str,
+            "fetched_at": str,
+            "status": int,
+            "content_type": str,
+            "sha256": str,
+            "size": int,
+            "warc_file": str,
+            "warc_record_id": str,
+            "warc_offset": int,
+            "role": str,
+            "parent_capture_id": int,
+            "referer": str,
+            "etag": str,
+            "last_modified": str,
+            "blocked": int,
+            "note": str,
         },
         pk="id",
         foreign_keys=[
@@ -64,20 +92,44 @@ def m001_core(db: Database) -> None:
     db["captures"].create_index(["source_id", "role"])
     db["fetch_errors"].create(
         {
-            "id": int, "crawl_id": int, "source_id": str, "url": str, "at": str,
-            "role": str, "error": str, "message": str, "status": int,
+            "id": int,
+            "crawl_id": int,
+            "source_id": str,
+            "url": str,
+            "at": str,
+            "role": str,
+            "error": str,
+            "message": str,
+            "status": int,
         },
         pk="id",
         foreign_keys=[("crawl_id", "crawls", "id"), ("source_id", "sources", "id")],
     )
     db["reports"].create(
         {
-            "id": int, "source_id": str, "capture_id": int, "document_capture_id": int,
-            "url": str, "document_url": str, "title": str, "agency": str, "year": int,
-            "published": str, "kind": str, "kind_reason": str, "format": str, "text": str,
-            "text_source": str, "parse_status": str, "parse_error": str,
-            "province": str, "city": str, "level": str, "division_code": str,
-            "sha256": str, "fetched_at": str,
+            "id": int,
+            "source_id": str,
+            "capture_id": int,
+            "document_capture_id": int,
+            "url": str,
+            "document_url": str,
+            "title": str,
+            "agency": str,
+            "year": int,
+            "published": str,
+            "kind": str,
+            "kind_reason": str,
+            "format": str,
+            "text": str,
+            "text_source": str,
+            "parse_status": str,
+            "parse_error": str,
+            "province": str,
+            "city": str,
+            "level": str,
+            "division_code": str,
+            "sha256": str,
+            "fetched_at": str,
         },
         pk="id",
         foreign_keys=[
@@ -88,16 +140,30 @@ def m001_core(db: Database) -> None:
     )
     db["attachments"].create(
         {
-            "id": int, "report_id": int, "capture_id": int, "url": str, "media": str,
-            "parse_status": str, "parse_error": str, "text_chars": int,
+            "id": int,
+            "report_id": int,
+            "capture_id": int,
+            "url": str,
+            "media": str,
+            "parse_status": str,
+            "parse_error": str,
+            "text_chars": int,
         },
         pk="id",
         foreign_keys=[("report_id", "reports", "id"), ("capture_id", "captures", "id")],
     )
     db["cells"].create(
         {
-            "id": int, "report_id": int, "section": str, "row_key": str, "col_key": str,
-            "value": float, "raw": str, "unit": str, "row_label": str, "col_label": str,
+            "id": int,
+            "report_id": int,
+            "section": str,
+            "row_key": str,
+            "col_key": str,
+            "value": float,
+            "raw": str,
+            "unit": str,
+            "row_label": str,
+            "col_label": str,
             "known": int,
         },
         pk="id",
@@ -105,8 +171,15 @@ def m001_core(db: Database) -> None:
     )
     db["stats"].create(
         {
-            "id": int, "report_id": int, "key": str, "value": float, "raw": str,
-            "approx": int, "origin": str, "cell_id": int, "evidence": str,
+            "id": int,
+            "report_id": int,
+            "key": str,
+            "value": float,
+            "raw": str,
+            "approx": int,
+            "origin": str,
+            "cell_id": int,
+            "evidence": str,
         },
         pk="id",
         foreign_keys=[("report_id", "reports", "id"), ("cell_id", "cells", "id")],
@@ -142,6 +215,7 @@ def memory_db() -> Database:
 
 # --- sources and crawls -------------------------------------------------------
 
+
 def upsert_sources(db: Database, rows: Iterable[dict]) -> None:
     with db.conn:
         for row in rows:
@@ -163,8 +237,10 @@ def finish_crawl(db: Database, crawl_id: int, status: str, counts: dict) -> None
         db["crawls"].update(
             crawl_id,
             {
-                "finished_at": now(), "status": status,
-                "pages": counts.get("pages", 0), "reports": counts.get("reports", 0),
+                "finished_at": now(),
+                "status": status,
+                "pages": counts.get("pages", 0),
+                "reports": counts.get("reports", 0),
                 "errors": counts.get("errors", 0),
                 "stats": json.dumps(counts, ensure_ascii=False, default=str),
             },
@@ -185,6 +261,7 @@ def record_fetch_error(db: Database, row: dict) -> None:
 
 # --- derived tables -------------------------------------------------------------
 
+
 def clear_derived(db: Database) -> None:
     """Drop the rows `nianbao build` recomputes (captures and sources stay)."""
     for table in DERIVED_TABLES:
@@ -195,34 +272,41 @@ def write_report(
     db: Database,
     report: dict,
     attachments: list[dict],
-    cells: list[Cell],
-    stats: list[Stat],
-    checks: list[Check],
+    cells: list[dict],
+    stats: list[dict],
+    checks: list[dict],
 ) -> None:
-    """Insert one report with everything derived from it; ids of cells are kept for stats."""
+    """Insert one report with everything derived from it; ids of cells are kept for stats.
+
+    cells, stats and checks are the extraction model's records as dicts (dataclasses.asdict)."""
     db["reports"].insert(report, pk="id", replace=True)
     rid = report["id"]
     for att in attachments:
         db["attachments"].insert({**att, "report_id": rid}, pk="id", replace=True)
     cell_ids: dict[tuple[str, str, str], int] = {}
     for cell in cells:
-        row = asdict(cell)
+        row = dict(cell)
         row["known"] = int(row["known"])
         row["report_id"] = rid
         cid = db["cells"].insert(row).last_pk
-        cell_ids[(cell.section, cell.row_key, cell.col_key)] = cid
+        cell_ids[(cell["section"], cell["row_key"], cell["col_key"])] = cid
     for stat in stats:
-        row = asdict(stat)
+        row = dict(stat)
         row["approx"] = int(row["approx"])
         row["report_id"] = rid
         row["cell_id"] = None
-        if stat.origin == "cell":
-            ref = tuple(stat.evidence.split(".", 2))
+        if stat["origin"] == "cell":
+            ref = tuple(stat["evidence"].split(".", 2))
             row["cell_id"] = cell_ids.get(ref) if len(ref) == 3 else None
         db["stats"].insert(row)
     for check in checks:
         db["checks"].insert(
-            {"report_id": rid, "rule": check.rule, "ok": int(check.ok), "detail": check.detail}
+            {
+                "report_id": rid,
+                "rule": check["rule"],
+                "ok": int(check["ok"]),
+                "detail": check["detail"],
+            }
         )
 
 
@@ -254,4 +338,5 @@ def m002_reports_long_columns_last(db: Database) -> None:
     long_columns = ("kind_reason", "parse_error", "text")
     columns = [c.name for c in db["reports"].columns]
     db["reports"].transform(
-        column_order=[c for c in columns if c not in long_columns] + list(long_columns))
+        column_order=[c for c in columns if c not in long_columns] + list(long_columns)
+    )

@@ -14,9 +14,9 @@ import zipfile
 from collections import Counter
 from urllib.parse import urlsplit
 
-from postprocess import clean
-from postprocess.grids import cell_text, docx_tables, pdf_tables, text_tables, unwrap
-from postprocess.model import Document, Link, Table
+from postprocess.extract import clean
+from postprocess.extract.grids import cell_text, docx_tables, pdf_tables, text_tables, unwrap
+from postprocess.extract.model import Document, Table
 
 log = logging.getLogger(__name__)
 
@@ -27,27 +27,48 @@ MAX_DOCX_MEMBERS = 5000
 
 # content type (main part, lower case) -> media
 CONTENT_TYPES = {
-    "text/html": "html", "application/xhtml+xml": "html",
-    "application/pdf": "pdf", "application/x-pdf": "pdf",
+    "text/html": "html",
+    "application/xhtml+xml": "html",
+    "application/pdf": "pdf",
+    "application/x-pdf": "pdf",
     "application/vnd.openxmlformats-officedocument.wordprocessingml.document": "docx",
     "text/plain": "txt",
     "application/msword": "doc",
-    "application/vnd.ms-works": "wps", "application/kswps": "wps", "application/wps-office.wps": "wps",
+    "application/vnd.ms-works": "wps",
+    "application/kswps": "wps",
+    "application/wps-office.wps": "wps",
     "application/vnd.ms-excel": "xls",
     "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": "xls",
 }
 EXTENSIONS = {
-    "html": "html", "htm": "html", "shtml": "html", "jsp": "html", "aspx": "html", "asp": "html",
-    "php": "html", "pdf": "pdf", "docx": "docx", "txt": "txt", "doc": "doc", "wps": "wps",
-    "xls": "xls", "xlsx": "xls", "et": "xls",
+    "html": "html",
+    "htm": "html",
+    "shtml": "html",
+    "jsp": "html",
+    "aspx": "html",
+    "asp": "html",
+    "php": "html",
+    "pdf": "pdf",
+    "docx": "docx",
+    "txt": "txt",
+    "doc": "doc",
+    "wps": "wps",
+    "xls": "xls",
+    "xlsx": "xls",
+    "et": "xls",
 }
 OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"  # DOC, XLS, WPS and old PPT share this container
-HTML_SNIFF = re.compile(rb"^\s*(?:<!--.*?-->\s*)*<(?:!doctype\s+html|html|head|body|meta|title)",
-                        re.I | re.S)
+HTML_SNIFF = re.compile(
+    rb"^\s*(?:<!--.*?-->\s*)*<(?:!doctype\s+html|html|head|body|meta|title)", re.I | re.S
+)
 NOT_READ_YET = {"doc", "wps", "xls", "other"}
-PAGE_NUMBER = re.compile(r"^\s*(?:[-—–－]\s*\d+\s*[-—–－]|第\s*\d+\s*页(?:\s*[,，/共]\s*共?\s*\d+\s*页)?|"
-                         r"\d+\s*/\s*\d+)\s*$")
-HEADING_START = re.compile(r"^\s*(?:[一二三四五六七八九十]+、|[（(][一二三四五六七八九十\d]+[）)]|\d+[.、．])")
+PAGE_NUMBER = re.compile(
+    r"^\s*(?:[-—–－]\s*\d+\s*[-—–－]|第\s*\d+\s*页(?:\s*[,，/共]\s*共?\s*\d+\s*页)?|"
+    r"\d+\s*/\s*\d+)\s*$"
+)
+HEADING_START = re.compile(
+    r"^\s*(?:[一二三四五六七八九十]+、|[（(][一二三四五六七八九十\d]+[）)]|\d+[.、．])"
+)
 SENTENCE_CLOSE = "。！？；：:;!?”」"
 WRAP_TOLERANCE = 6  # points; justified lines end within this of the margin
 
@@ -98,28 +119,34 @@ def sniff_media(body: bytes, url: str, content_type: str | None) -> str:
 
 # --- HTML ---------------------------------------------------------------------------------------
 
-def _html_attachments(text: str, url: str) -> list[Link]:
-    from crawler.parsing import parse_detail  # the same links the crawler followed
-
-    return parse_detail(text, url).attachments
-
 
 def _read_html(body: bytes, url: str, content_type: str | None) -> Document:
     text = clean.decode_html(body, content_type)
     page = clean.clean_html(text, url)
     return Document(
-        url=url, media="html", text=page.text, tables=page.tables, title=page.title,
-        published_raw=page.published_raw, attachments=_html_attachments(text, url),
+        url=url,
+        media="html",
+        text=page.text,
+        tables=page.tables,
+        title=page.title,
+        published_raw=page.published_raw,
     )
 
 
 def _read_txt(body: bytes, url: str, content_type: str | None) -> Document:
     page = clean.clean_text(clean.decode_html(body, content_type))
-    return Document(url=url, media="txt", text=page.text, tables=text_tables(page.text),
-                    title=page.title, published_raw=page.published_raw)
+    return Document(
+        url=url,
+        media="txt",
+        text=page.text,
+        tables=text_tables(page.text),
+        title=page.title,
+        published_raw=page.published_raw,
+    )
 
 
 # --- PDF ----------------------------------------------------------------------------------------
+
 
 def _join_wrapped(lines: list[tuple[float, float, str]]) -> list[str]:
     """Re-join the lines a PDF wrapped at the right margin: one paragraph a line.
@@ -153,18 +180,21 @@ def _read_pdf(body: bytes, url: str) -> Document:
     with pdfplumber.open(io.BytesIO(body)) as pdf:
         if len(pdf.pages) > MAX_PDF_PAGES:
             raise ParseError(f"PDF has {len(pdf.pages)} pages (limit {MAX_PDF_PAGES})")
-        lines = [(ln["x0"], ln["x1"], ln["text"])
-                 for page in pdf.pages for ln in page.extract_text_lines()]
+        lines = [
+            (ln["x0"], ln["x1"], ln["text"])
+            for page in pdf.pages
+            for ln in page.extract_text_lines()
+        ]
         paragraphs = _join_wrapped(lines)
     text = "\n".join(paragraphs)
     tables = pdf_tables(body)
     if not text.strip():
         raise ParseError("PDF has no text layer (scanned images?)")
-    return Document(url=url, media="pdf", text=text, tables=tables,
-                    title=clean.text_title(text))
+    return Document(url=url, media="pdf", text=text, tables=tables, title=clean.text_title(text))
 
 
 # --- DOCX ---------------------------------------------------------------------------------------
+
 
 def _check_zip(body: bytes) -> None:
     try:
@@ -197,11 +227,11 @@ def _read_docx(body: bytes, url: str) -> Document:
                 lines.append(text)
     text, _date = clean.strip_chrome("\n".join(lines))
     tables: list[Table] = docx_tables(body)
-    return Document(url=url, media="docx", text=text, tables=tables,
-                    title=clean.text_title(text))
+    return Document(url=url, media="docx", text=text, tables=tables, title=clean.text_title(text))
 
 
 # --- entry point --------------------------------------------------------------------------------
+
 
 def read_document(body: bytes, url: str, content_type: str | None) -> Document:
     """Readable text, tables, title and attachments of one body; failures are recorded on the
@@ -227,5 +257,4 @@ def read_document(body: bytes, url: str, content_type: str | None) -> Document:
 
 def _failed(url: str, media: str, message: str) -> Document:
     log.warning("cannot read %s (%s): %s", url, media, message)
-    return Document(url=url, media=media, text="", parse_status="error",
-                    parse_error=message[:500])
+    return Document(url=url, media=media, text="", parse_status="error", parse_error=message[:500])

@@ -1,4 +1,4 @@
-"""Numbers as reports print them: zero markers, signs, full-width digits, money, Chinese numerals."""
+"""Numbers as reports print them: zero markers, signs, full-width digits, money, numerals."""
 
 from __future__ import annotations
 
@@ -16,8 +16,20 @@ _NUMBER = re.compile(
     r"(?P<approx>余|多|左右)?\s*(?P<unit>亿元|万元|元|件|条|项|个|次|人次|起|%)?$"
 )
 
-_CN_DIGITS = {"零": 0, "〇": 0, "一": 1, "二": 2, "两": 2, "三": 3, "四": 4, "五": 5,
-              "六": 6, "七": 7, "八": 8, "九": 9}
+_CN_DIGITS = {
+    "零": 0,
+    "〇": 0,
+    "一": 1,
+    "二": 2,
+    "两": 2,
+    "三": 3,
+    "四": 4,
+    "五": 5,
+    "六": 6,
+    "七": 7,
+    "八": 8,
+    "九": 9,
+}
 _CN_UNITS = {"十": 10, "百": 100, "千": 1000, "万": 10000}
 CN_NUMERAL = "[零〇一二两三四五六七八九十百千万]+"
 

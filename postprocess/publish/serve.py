@@ -6,7 +6,7 @@ from pathlib import Path
 
 import yaml
 
-REPO = Path(__file__).resolve().parent.parent
+REPO = Path(__file__).resolve().parents[2]
 METADATA = REPO / "metadata.yml"
 
 # Datasette settings for public hosting: bounded queries, no downloads of the whole file needed.
@@ -32,7 +32,7 @@ def make_datasette(db_path: str | Path, metadata_path: str | Path = METADATA):
     """A Datasette over db_path opened immutable (read-only, no write endpoints)."""
     from datasette.app import Datasette
 
-    from postprocess import datasette_plugin  # noqa: F401  (registered via entry point)
+    from postprocess.publish import plugin  # noqa: F401  (registered via entry point)
 
     return Datasette(
         immutables=[str(db_path)],

@@ -44,8 +44,10 @@ class WarcStore:
         self._fh = open(self.root / self._name, "ab")
         self._writer = WARCWriter(self._fh, gzip=True)
         if self._fh.tell() == 0:
-            info = {"software": "nianbao (https://github.com/nianbao/nianbao)",
-                    "format": "WARC File Format 1.1"}
+            info = {
+                "software": "nianbao (https://github.com/nianbao/nianbao)",
+                "format": "WARC File Format 1.1",
+            }
             self._writer.write_record(self._writer.create_warcinfo_record(self._name, info))
 
     def write_response(
@@ -67,16 +69,23 @@ class WarcStore:
         http = StatusAndHeaders(f"{status} {reason or 'OK'}", kept, protocol="HTTP/1.1")
         offset = self._fh.tell()
         record = self._writer.create_warc_record(
-            url, "response", payload=BytesIO(body), http_headers=http,
+            url,
+            "response",
+            payload=BytesIO(body),
+            http_headers=http,
             warc_headers_dict={"WARC-Record-ID": f"<urn:uuid:{uuid.uuid4()}>"},
         )
         self._writer.write_record(record)
         record_id = record.rec_headers.get_header("WARC-Record-ID")
         if request_headers is not None:
-            req_http = StatusAndHeaders(f"{method} {_path_of(url)} HTTP/1.1", request_headers,
-                                        is_http_request=True)
+            req_http = StatusAndHeaders(
+                f"{method} {_path_of(url)} HTTP/1.1", request_headers, is_http_request=True
+            )
             req = self._writer.create_warc_record(
-                url, "request", payload=BytesIO(request_body), http_headers=req_http,
+                url,
+                "request",
+                payload=BytesIO(request_body),
+                http_headers=req_http,
                 warc_headers_dict={"WARC-Concurrent-To": record_id},
             )
             self._writer.write_record(req)
@@ -111,8 +120,9 @@ def read_record(data_dir: str | Path, warc_file: str, offset: int) -> Replayed:
         fh.seek(offset)
         for record in ArchiveIterator(fh):
             if record.rec_type != "response":
-                raise ValueError(f"{warc_file}@{offset}: expected a response record, "
-                                 f"found {record.rec_type}")
+                raise ValueError(
+                    f"{warc_file}@{offset}: expected a response record, found {record.rec_type}"
+                )
             http = record.http_headers
             headers = {k.lower(): v for k, v in http.headers}
             return Replayed(

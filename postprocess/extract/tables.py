@@ -12,9 +12,9 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from postprocess import labels as L
-from postprocess.model import Cell, Table
-from postprocess.values import parse_value
+from postprocess.extract import labels as L
+from postprocess.extract.model import Cell, Table
+from postprocess.extract.values import parse_value
 
 
 def split_row(row: list[str]) -> tuple[str, list[str], int]:
@@ -29,7 +29,7 @@ def split_row(row: list[str]) -> tuple[str, list[str], int]:
         text = cell.strip()
         if text and text not in parts:
             parts.append(text)
-    return " ".join(parts), row[last + 1:], last + 1
+    return " ".join(parts), row[last + 1 :], last + 1
 
 
 def _has_figures(values: list[str]) -> bool:
@@ -88,17 +88,24 @@ def _read_row(state: _State, row: list[str]) -> list[Cell]:
         state.proactive_cols = _proactive_cols(row)
         state.proactive_positions = _proactive_positions(row)
         return []
-    continues_header = (state.section == "requests" and not state.request_started
-                        and L.match(joined, L.REQUEST_COLS) is not None)
-    if not figures and (any(m in joined for m in L.REQUEST_MARKERS) or "自然人" in joined
-                        or continues_header):
+    continues_header = (
+        state.section == "requests"
+        and not state.request_started
+        and L.match(joined, L.REQUEST_COLS) is not None
+    )
+    if not figures and (
+        any(m in joined for m in L.REQUEST_MARKERS) or "自然人" in joined or continues_header
+    ):
         if state.section != "requests" or state.request_started:
             state.request_header, state.request_started, state.group = [], False, None
         state.section = "requests"
         state.request_header.append(row)
         return []
-    if not figures and ("行政复议" in joined or "行政诉讼" in joined or
-                        (state.section == "appeals" and "结果维持" in joined)):
+    if not figures and (
+        "行政复议" in joined
+        or "行政诉讼" in joined
+        or (state.section == "appeals" and "结果维持" in joined)
+    ):
         if state.section != "appeals":
             state.appeal_header = []
         state.section = "appeals"
@@ -114,6 +121,7 @@ def _read_row(state: _State, row: list[str]) -> list[Cell]:
 
 
 # --- section 二 -----------------------------------------------------------------------
+
 
 def _proactive_cols(row: list[str]) -> list[tuple[str, str]]:
     start = next(i for i, c in enumerate(row) if "信息内容" in L.norm_label(c)) + 1
@@ -140,8 +148,9 @@ def _proactive_positions(row: list[str]) -> list[tuple[str, str] | None]:
     return out
 
 
-def _proactive_row(state: _State, row: list[str], label: str, values: list[str],
-                   first: int) -> list[Cell]:
+def _proactive_row(
+    state: _State, row: list[str], label: str, values: list[str], first: int
+) -> list[Cell]:
     if not label and not _has_figures(values):
         return []
     row_key = L.match(label, L.PROACTIVE_ROWS)
@@ -161,12 +170,30 @@ def _proactive_row(state: _State, row: list[str], label: str, values: list[str],
             if col[0] in used:
                 continue  # a value cell merged across columns under one merged header
             used.add(col[0])
-            cells.append(_cell("proactive", row_key, col[0], raw, label, col[1],
-                               known_row and not col[0].startswith("unknown:")))
+            cells.append(
+                _cell(
+                    "proactive",
+                    row_key,
+                    col[0],
+                    raw,
+                    label,
+                    col[1],
+                    known_row and not col[0].startswith("unknown:"),
+                )
+            )
         return cells
     for col_key, col_label, raw in _by_position(values, state.proactive_cols):
-        cells.append(_cell("proactive", row_key, col_key, raw, label, col_label,
-                           known_row and not col_key.startswith("unknown:")))
+        cells.append(
+            _cell(
+                "proactive",
+                row_key,
+                col_key,
+                raw,
+                label,
+                col_label,
+                known_row and not col_key.startswith("unknown:"),
+            )
+        )
     return cells
 
 
@@ -181,6 +208,7 @@ def _by_position(values: list[str], cols: list[tuple[str, str]]):
 
 
 # --- section 三 -----------------------------------------------------------------------
+
 
 def _request_cols_positional(header: list[list[str]], width: int) -> list[tuple[str, str] | None]:
     cols: list[tuple[str, str] | None] = []
@@ -213,8 +241,9 @@ def _request_cols_ordered(header: list[list[str]]) -> list[tuple[str, str]]:
     return [(k, known[k]) for k in L.REQUEST_COL_ORDER if k in known] + unknown
 
 
-def _request_row(state: _State, row: list[str], label: str, values: list[str],
-                 first: int) -> list[Cell]:
+def _request_row(
+    state: _State, row: list[str], label: str, values: list[str], first: int
+) -> list[Cell]:
     state.request_started = True
     row_key, state.group = L.request_row(label, state.group)
     figures = _has_figures(values)
@@ -236,19 +265,40 @@ def _request_row(state: _State, row: list[str], label: str, values: list[str],
                         col = (f"unknown:col{j + 1}", "")
                     else:
                         continue
-                cells.append(_cell("requests", row_key, col[0], raw, label, col[1],
-                                   known_row and not col[0].startswith("unknown:")))
+                cells.append(
+                    _cell(
+                        "requests",
+                        row_key,
+                        col[0],
+                        raw,
+                        label,
+                        col[1],
+                        known_row and not col[0].startswith("unknown:"),
+                    )
+                )
             return cells
-    ordered = (_request_cols_ordered(state.request_header) if state.request_header
-               else [(k, "") for k in L.REQUEST_COL_ORDER])
+    ordered = (
+        _request_cols_ordered(state.request_header)
+        if state.request_header
+        else [(k, "") for k in L.REQUEST_COL_ORDER]
+    )
     for col_key, col_label, raw in _by_position(values, ordered):
-        cells.append(_cell("requests", row_key, col_key, raw, label, col_label,
-                           known_row and not col_key.startswith("unknown:")
-                           and bool(state.request_header)))
+        cells.append(
+            _cell(
+                "requests",
+                row_key,
+                col_key,
+                raw,
+                label,
+                col_label,
+                known_row and not col_key.startswith("unknown:") and bool(state.request_header),
+            )
+        )
     return cells
 
 
 # --- section 四 -----------------------------------------------------------------------
+
 
 def _appeal_cols_positional(header: list[list[str]], width: int) -> list[tuple[str, str, str]]:
     cols = []
@@ -281,8 +331,7 @@ def _appeal_cols_ordered(header: list[list[str]]) -> list[tuple[str, str, str]]:
         groups.append("litigation_direct")
     if "复议后" in text:
         groups.append("litigation_after_review")
-    cols = [c for c in L.APPEAL_COL_ORDER
-            if any(f in text for f, k in L.APPEAL_COLS if k == c)]
+    cols = [c for c in L.APPEAL_COL_ORDER if any(f in text for f, k in L.APPEAL_COLS if k == c)]
     return [(g, c, "") for g in groups for c in cols]
 
 
@@ -302,8 +351,9 @@ def _appeal_row(state: _State, row: list[str], values: list[str], first: int) ->
             group, col, _ = ordered[i]
             cells.append(_cell("appeals", group, col, raw, group, col, True))
         elif raw.strip():
-            cells.append(_cell("appeals", f"unknown:col{i + 1}", f"unknown:col{i + 1}", raw,
-                               "", "", False))
+            cells.append(
+                _cell("appeals", f"unknown:col{i + 1}", f"unknown:col{i + 1}", raw, "", "", False)
+            )
     return cells
 
 
@@ -312,8 +362,9 @@ def _appeal_row(state: _State, row: list[str], values: list[str], first: int) ->
 _MONEY_IN_LABEL = re.compile(r"万元|亿元|\(元\)|（元）")
 
 
-def _cell(section: str, row_key: str, col_key: str, raw: str, row_label: str,
-          col_label: str, known: bool) -> Cell:
+def _cell(
+    section: str, row_key: str, col_key: str, raw: str, row_label: str, col_label: str, known: bool
+) -> Cell:
     money = col_key in L.MONEY_COLS
     parsed = parse_value(raw, money=money)
     unit = parsed.unit
@@ -321,6 +372,14 @@ def _cell(section: str, row_key: str, col_key: str, raw: str, row_label: str,
         unit = "元" if "（元）" in col_label or "(元)" in col_label else "万元"
         if unit == "元" and parsed.value is not None:
             parsed = parse_value(raw + "元", money=True)
-    return Cell(section=section, row_key=row_key, col_key=col_key, value=parsed.value,
-                raw=raw.strip(), unit=unit, row_label=row_label, col_label=col_label,
-                known=known and parsed.value is not None)
+    return Cell(
+        section=section,
+        row_key=row_key,
+        col_key=col_key,
+        value=parsed.value,
+        raw=raw.strip(),
+        unit=unit,
+        row_label=row_label,
+        col_label=col_label,
+        known=known and parsed.value is not None,
+    )

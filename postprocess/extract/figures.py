@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from postprocess import checks, labels, narrative, stats
-from postprocess.grids import text_tables
-from postprocess.model import Cell, Document, Figures, ReportMeta
-from postprocess.tables import table_cells
+from postprocess.extract import checks, labels, narrative, stats
+from postprocess.extract.grids import text_tables
+from postprocess.extract.model import Cell, Document, Figures, ReportMeta
+from postprocess.extract.tables import table_cells
 
 
 def extract_figures(doc: Document, meta: ReportMeta, level: str | None = None) -> Figures:

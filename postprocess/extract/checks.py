@@ -9,23 +9,34 @@ from __future__ import annotations
 import re
 from datetime import date
 
-from postprocess.model import Cell, Check, ReportMeta
-from postprocess.values import normalize
+from postprocess.extract.model import Cell, Check, ReportMeta
+from postprocess.extract.values import normalize
 
-APPLICANT_COLS = ["natural_person", "commercial", "research", "public_interest",
-                  "legal_service", "other_org"]
+APPLICANT_COLS = [
+    "natural_person",
+    "commercial",
+    "research",
+    "public_interest",
+    "legal_service",
+    "other_org",
+]
 RESULT_PREFIXES = ("granted", "partial", "denied_", "unable_", "rejected_", "other")
 APPEAL_PARTS = ["upheld", "corrected", "other", "pending"]
 # deadlines (month, day) in the year after the one covered
 DEADLINES = {"department": (1, 31), "government": (3, 31)}
 OLD_DEADLINE = (3, 31)  # 2008 条例: every body by 31 March
 # 统计期限自2019年1月1日起至12月31日止 / 2019年1月1日至2019年12月31日
-PERIOD = re.compile(r"(?:统计|期限|时限|期间|数据)[^。]{0,20}?自?(\d{4})年1月1日(?:起)?至(?:(\d{4})年)?12月31日")
+PERIOD = re.compile(
+    r"(?:统计|期限|时限|期间|数据)[^。]{0,20}?自?(\d{4})年1月1日(?:起)?至(?:(\d{4})年)?12月31日"
+)
 
 
 def _grid(cells: list[Cell], section: str) -> dict[tuple[str, str], float]:
-    return {(c.row_key, c.col_key): c.value for c in cells
-            if c.section == section and c.known and c.value is not None}
+    return {
+        (c.row_key, c.col_key): c.value
+        for c in cells
+        if c.section == section and c.known and c.value is not None
+    }
 
 
 def _fmt(x: float) -> str:
@@ -45,8 +56,12 @@ def check_balance(cells: list[Cell]) -> Check | None:
     g = _grid(cells, "requests")
     problems, checked = [], []
     for col in APPLICANT_COLS + ["total"]:
-        keys = [("new", col), ("carried_over", col), ("total_handled", col),
-                ("carried_forward", col)]
+        keys = [
+            ("new", col),
+            ("carried_over", col),
+            ("total_handled", col),
+            ("carried_forward", col),
+        ]
         if not all(k in g for k in keys):
             continue
         a, b, c, d = (g[k] for k in keys)
@@ -124,8 +139,9 @@ GOVERNMENT_NAME = re.compile(r"(人民政府|政府)$|[省市区县旗镇乡]$")
 def body_level(level: str | None, agency: str | None) -> str | None:
     """'department' or 'government' from the source level and the agency's name."""
     name = (agency or "").strip()
-    if level == "department" or (name and DEPARTMENT_NAME.search(name)
-                                 and not GOVERNMENT_NAME.search(name)):
+    if level == "department" or (
+        name and DEPARTMENT_NAME.search(name) and not GOVERNMENT_NAME.search(name)
+    ):
         return "department"
     if level in GOVERNMENT_LEVELS or (name and GOVERNMENT_NAME.search(name)):
         return "government"
@@ -150,8 +166,11 @@ def check_deadline(meta: ReportMeta, level: str | None) -> Check | None:
     except ValueError:
         return None
     deadline, basis = deadline_for(meta.year, body_level(level, meta.agency))
-    return Check("published_on_time", published <= deadline,
-                 f"published {published.isoformat()}, deadline {deadline.isoformat()} ({basis})")
+    return Check(
+        "published_on_time",
+        published <= deadline,
+        f"published {published.isoformat()}, deadline {deadline.isoformat()} ({basis})",
+    )
 
 
 def check_period(text: str, meta: ReportMeta) -> Check | None:
@@ -163,12 +182,16 @@ def check_period(text: str, meta: ReportMeta) -> Check | None:
         return None
     start, end = int(m.group(1)), int(m.group(2) or m.group(1))
     ok = start == end == meta.year
-    return Check("title_year_matches_period", ok,
-                 f"title year {meta.year}, statistics period {start}-01-01..{end}-12-31")
+    return Check(
+        "title_year_matches_period",
+        ok,
+        f"title year {meta.year}, statistics period {start}-01-01..{end}-12-31",
+    )
 
 
-def run_checks(cells: list[Cell], fmt: str, text: str, meta: ReportMeta,
-               level: str | None) -> list[Check]:
+def run_checks(
+    cells: list[Cell], fmt: str, text: str, meta: ReportMeta, level: str | None
+) -> list[Check]:
     """Every rule that applies to this report (a rule without its numbers is skipped)."""
     found = [
         check_balance(cells),

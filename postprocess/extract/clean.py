@@ -17,8 +17,8 @@ from lxml import etree
 from lxml import html as lxml_html
 from w3lib.encoding import html_to_unicode, resolve_encoding
 
-from postprocess.grids import cell_text, expand_html_table
-from postprocess.model import Table
+from postprocess.extract.grids import cell_text, expand_html_table
+from postprocess.extract.model import Table
 
 log = logging.getLogger(__name__)
 
@@ -64,39 +64,91 @@ def decode_html(body: bytes, content_type: str | None) -> str:
 # Removed wherever they occur inside a line.
 INLINE_CHROME = [
     re.compile(r"扫一扫在手机(?:上)?打开(?:当前)?页面?"),
-    re.compile(r"[【\[]\s*(?:打印(?:本页|此页)?|关闭(?:窗口|本页)?|收藏(?:本页)?|返回顶部)\s*[】\]]"),
+    re.compile(
+        r"[【\[]\s*(?:打印(?:本页|此页)?|关闭(?:窗口|本页)?|收藏(?:本页)?|返回顶部)\s*[】\]]"
+    ),
     re.compile(r"字[号体](?:大小)?\s*[:：]?\s*(?:[【\[]?\s*(?:特大|大|中|小)\s*[】\]]?\s*){2,}"),
     re.compile(r"字体大小\s*[:：]?\s*A\+\s*A\s*A-|A\+\s*A\s*A-"),
     re.compile(r"分享到\s*[:：]?"),
     re.compile(r"听全文"),
     re.compile(r"[（(【\[]?\s*责任编辑\s*[:：]\s*[^\s）)】\]]{0,20}\s*[）)】\]]?"),
-    re.compile(r"(?:点击数|点击量|点击率|访问量|访问次数|浏览次数|浏览量|阅读次数|阅读数)\s*[:：]\s*\d*\s*次?"),
+    re.compile(
+        r"(?:点击数|点击量|点击率|访问量|访问次数|浏览次数|浏览量|阅读次数|阅读数)\s*[:：]\s*\d*\s*次?"
+    ),
 ]
 # A line holding one of these (and no sentence) is page metadata: dropped, date kept aside.
 META_LABEL = re.compile(
     r"(?:信息来源|来源|发布时间|发布日期|发文日期|更新时间|日期|时间|作者|发布机构|点击|浏览|访问)"
     r"\s*[:：]"
 )
-COUNTER_LABEL = re.compile(r"(?:点击数|点击量|点击|访问量|访问次数|浏览次数|浏览量|阅读次数)\s*[:：]\s*$")
+COUNTER_LABEL = re.compile(
+    r"(?:点击数|点击量|点击|访问量|访问次数|浏览次数|浏览量|阅读次数)\s*[:：]\s*$"
+)
 BREADCRUMB = re.compile(r"^\s*(?:您(?:当前|现在)?(?:所在)?的?位置|当前位置)\s*[:：]?")
-FOOTER = re.compile(r"主办单位|承办单位|网站标识码|ICP备|ICP证|公网安备|版权所有|技术支持|Copyright|©")
+FOOTER = re.compile(
+    r"主办单位|承办单位|网站标识码|ICP备|ICP证|公网安备|版权所有|技术支持|Copyright|©"
+)
 # Everything from such a line on is links to other pages.
-TAIL_MARKER = re.compile(r"^\s*(?:关联稿件|相关链接|相关文章|相关阅读|相关稿件|相关新闻|相关附件|相关信息)\s*[:：]?")
+TAIL_MARKER = re.compile(
+    r"^\s*(?:关联稿件|相关链接|相关文章|相关阅读|相关稿件|相关新闻|相关附件|相关信息)\s*[:：]?"
+)
 # A line made only of these tokens is a toolbar.
 CHROME_TOKENS = {
-    "打印", "关闭", "打印本页", "关闭窗口", "关闭本页", "收藏", "收藏本页", "返回顶部", "返回",
-    "特大", "大", "中", "小", "字号", "字体", "字号：", "字体：", "A+", "A", "A-", "默认", "颜色",
-    "长者模式", "关怀版", "无障碍", "无障碍阅读", "无障碍浏览", "简体", "繁体", "简体版", "繁体版",
-    "分享到", "分享", "听全文", "微信", "微博", "QQ空间", "扫一扫", "-", "—", "【", "】",
+    "打印",
+    "关闭",
+    "打印本页",
+    "关闭窗口",
+    "关闭本页",
+    "收藏",
+    "收藏本页",
+    "返回顶部",
+    "返回",
+    "特大",
+    "大",
+    "中",
+    "小",
+    "字号",
+    "字体",
+    "字号：",
+    "字体：",
+    "A+",
+    "A",
+    "A-",
+    "默认",
+    "颜色",
+    "长者模式",
+    "关怀版",
+    "无障碍",
+    "无障碍阅读",
+    "无障碍浏览",
+    "简体",
+    "繁体",
+    "简体版",
+    "繁体版",
+    "分享到",
+    "分享",
+    "听全文",
+    "微信",
+    "微博",
+    "QQ空间",
+    "扫一扫",
+    "-",
+    "—",
+    "【",
+    "】",
 }
 TOKEN_SPLIT = re.compile(r"[\s|｜/【】\[\]：:、·]+")
 # Word/DOCX conversion artefacts seen in captured texts (seed 003).
 ARTEFACTS = re.compile(r"\[(?:image|bookmark)\s*:[^\]]*\]")
 SENTENCE_END = re.compile(r"[。！？；]")
 
-DATE = r"(?:19|20)\d{2}\s*[-年/.]\s*\d{1,2}\s*[-月/.]\s*\d{1,2}(?:\s*日)?(?:\s*\d{1,2}:\d{2}(?::\d{2})?)?"
+DATE = (
+    r"(?:19|20)\d{2}\s*[-年/.]\s*\d{1,2}\s*[-月/.]\s*\d{1,2}(?:\s*日)?"
+    r"(?:\s*\d{1,2}:\d{2}(?::\d{2})?)?"
+)
 LABELLED_DATE = re.compile(
-    r"(?:发布时间|发布日期|发文日期|成文日期|日期|时间)\s*[:：]\s*(" + DATE + ")")
+    r"(?:发布时间|发布日期|发文日期|成文日期|日期|时间)\s*[:：]\s*(" + DATE + ")"
+)
 ANY_DATE = re.compile(DATE)
 WS = re.compile(r"[ \t\u3000\xa0\u2002\u2003\u200b]+")
 
@@ -162,14 +214,51 @@ BODY_CONTAINERS = [
 MIN_BODY_CHARS = 20  # a container with less text than this is a placeholder
 SKIP_TAGS = {"script", "style", "noscript", "template", "select", "button", "input", "textarea"}
 BLOCK_TAGS = {
-    "p", "div", "br", "li", "ul", "ol", "h1", "h2", "h3", "h4", "h5", "h6", "section", "article",
-    "blockquote", "pre", "center", "tr", "dd", "dt", "dl", "hr", "header", "footer", "ucapcontent",
-    "caption", "figure", "figcaption", "form", "nav", "main", "aside",
+    "p",
+    "div",
+    "br",
+    "li",
+    "ul",
+    "ol",
+    "h1",
+    "h2",
+    "h3",
+    "h4",
+    "h5",
+    "h6",
+    "section",
+    "article",
+    "blockquote",
+    "pre",
+    "center",
+    "tr",
+    "dd",
+    "dt",
+    "dl",
+    "hr",
+    "header",
+    "footer",
+    "ucapcontent",
+    "caption",
+    "figure",
+    "figcaption",
+    "form",
+    "nav",
+    "main",
+    "aside",
 }
 
 TITLE_META = ("ArticleTitle", "articletitle", "title", "Title", "og:title")
-DATE_META = ("PubDate", "pubdate", "publishdate", "PublishDate", "firstpublishedtime",
-             "article:published_time", "dc.date", "DC.Date")
+DATE_META = (
+    "PubDate",
+    "pubdate",
+    "publishdate",
+    "PublishDate",
+    "firstpublishedtime",
+    "article:published_time",
+    "dc.date",
+    "DC.Date",
+)
 TITLE_SUFFIX = re.compile(r"\s*(?:[_|｜]|--|—|\s-\s).*$")
 # A Hanweb/gkml metadata table: label cells followed by their value.
 INDEX_TABLE_DATE_LABELS = ("发布日期", "成文日期", "生成日期", "公开日期", "发文日期")
@@ -233,11 +322,13 @@ def _serialise(el, out: list[str], tables: list[Table]) -> None:
 
 def _containers(doc) -> tuple[str, list] | None:
     for xpath in BODY_CONTAINERS:
-        found = [el for el in doc.xpath(xpath)
-                 if len(cell_text(el.text_content())) >= MIN_BODY_CHARS]
+        found = [
+            el for el in doc.xpath(xpath) if len(cell_text(el.text_content())) >= MIN_BODY_CHARS
+        ]
         # keep only outermost matches (a #zoom inside a #zoom, TRS_Editor split in parts)
-        outer = [el for el in found if not any(o is not el and el in o.iterdescendants()
-                                               for o in found)]
+        outer = [
+            el for el in found if not any(o is not el and el in o.iterdescendants() for o in found)
+        ]
         if outer:
             return xpath, outer
     return None
@@ -294,10 +385,19 @@ def _lines_of(rows: list[list[str]]) -> list[str]:
 
 def _trafilatura_text(html: str, doc) -> tuple[str, list[Table]]:
     """trafilatura's main text; each table it kept is replaced by our expanded grid of it."""
-    extracted = trafilatura.extract(
-        html, include_tables=True, include_comments=False, include_images=False,
-        include_links=False, output_format="txt", favor_recall=True, deduplicate=False,
-    ) or ""
+    extracted = (
+        trafilatura.extract(
+            html,
+            include_tables=True,
+            include_comments=False,
+            include_images=False,
+            include_links=False,
+            output_format="txt",
+            favor_recall=True,
+            deduplicate=False,
+        )
+        or ""
+    )
     grids = [expand_html_table(t) for t in doc.iter("table") if _is_data_table(t)]
     grids = [g for g in grids if g and any(any(c for c in r) for r in g)]
     used: set[int] = set()
@@ -309,8 +409,10 @@ def _trafilatura_text(html: str, doc) -> tuple[str, list[Table]]:
         if not run:
             return
         first = {c for c in run[0] if c}
-        match = next((i for i, g in enumerate(grids) if i not in used
-                      and {c for c in g[0] if c} == first), None)
+        match = next(
+            (i for i, g in enumerate(grids) if i not in used and {c for c in g[0] if c} == first),
+            None,
+        )
         rows = run[:]
         if match is not None:
             used.add(match)
@@ -352,8 +454,13 @@ def clean_html(html: str, url: str) -> CleanPage:
         raw_text, tables = _trafilatura_text(html, doc)
         log.debug("%s: no known body container, used trafilatura", url)
     text, chrome_date = strip_chrome(raw_text)
-    return CleanPage(text=text, title=title, published_raw=published or chrome_date,
-                     tables=tables, container=xpath)
+    return CleanPage(
+        text=text,
+        title=title,
+        published_raw=published or chrome_date,
+        tables=tables,
+        container=xpath,
+    )
 
 
 # --- plain text ---------------------------------------------------------------------------------

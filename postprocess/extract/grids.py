@@ -10,7 +10,7 @@ import re
 
 from lxml import html as lxml_html
 
-from postprocess.model import Table
+from postprocess.extract.model import Table
 
 _WS = re.compile(r"[\s\u3000\xa0]+")
 MAX_SPAN = 100  # guards against colspan="100000" in broken pages
@@ -32,8 +32,9 @@ def expand_html_table(table) -> list[list[str]]:
     """Expand one lxml <table> element into a rectangular grid."""
     grid: list[list[str | None]] = []
     pending: dict[tuple[int, int], str] = {}  # (row, col) -> text carried down by rowspan
-    rows = [tr for tr in table.iter("tr") if tr.getparent() is not None
-            and _owner_table(tr) is table]
+    rows = [
+        tr for tr in table.iter("tr") if tr.getparent() is not None and _owner_table(tr) is table
+    ]
     for r, tr in enumerate(rows):
         line: list[str | None] = []
         c = 0
@@ -150,8 +151,9 @@ def _pdf_grid(table) -> list[list[str]]:
                 line.append(unwrap(texts[r][c]))
                 continue
             x, y = xs[c] + eps, tops[r] + eps
-            cover = next((t for (x0, top, x1, bottom), t in boxes
-                          if x0 <= x < x1 and top <= y < bottom), "")
+            cover = next(
+                (t for (x0, top, x1, bottom), t in boxes if x0 <= x < x1 and top <= y < bottom), ""
+            )
             line.append(unwrap(cover))
         grid.append(line)
     return grid
@@ -190,7 +192,9 @@ def pdf_tables(data: bytes) -> list[Table]:
     for number, top, bottom_gap, rows in found:
         prev = result[-1] if result else None
         continues = (
-            prev is not None and last is not None and number == last[0] + 1
+            prev is not None
+            and last is not None
+            and number == last[0] + 1
             and len(prev.rows[0]) == len(rows[0])
             and _first_on_page(found, number, top)
         )
@@ -210,6 +214,7 @@ def _first_on_page(found, number: int, top: float) -> bool:
 
 
 # --- tables already flattened to text ---------------------------------------------
+
 
 def text_tables(text: str) -> list[Table]:
     """Runs of consecutive `a | b | c` lines in clean text, one table per run (seed 002)."""

@@ -1,4 +1,4 @@
-"""Label tables: printed row and column labels of the 2019/2021 tables -> canonical keys (fields.md).
+"""Printed row and column labels of the 2019/2021 tables -> canonical keys (fields.md).
 
 Matching works on normalised labels (full-width punctuation and digits folded, spaces
 removed), by distinctive fragments, so （一） and (一), 吴 忠 市 and wrapped PDF labels
@@ -39,8 +39,9 @@ PROACTIVE_COLS: list[tuple[str, str]] = [
     ("采购项目", "projects"),
 ]
 MONEY_COLS = frozenset({"amount_10k_yuan"})
-FORMAT_2019_COLS = frozenset({"new_made", "new_published", "total_published", "items_last_year",
-                              "items_change", "projects"})
+FORMAT_2019_COLS = frozenset(
+    {"new_made", "new_published", "total_published", "items_last_year", "items_change", "projects"}
+)
 FORMAT_2021_COLS = frozenset({"issued", "repealed", "in_force"})
 
 # --- section 三 (requests) ----------------------------------------------------------
@@ -54,8 +55,15 @@ REQUEST_COLS: list[tuple[str, str]] = [
     ("总计", "total"),
     ("合计", "total"),
 ]
-REQUEST_COL_ORDER = ["natural_person", "commercial", "research", "public_interest",
-                     "legal_service", "other_org", "total"]
+REQUEST_COL_ORDER = [
+    "natural_person",
+    "commercial",
+    "research",
+    "public_interest",
+    "legal_service",
+    "other_org",
+    "total",
+]
 # header labels that only group other columns
 REQUEST_COL_PARENTS = ("申请人情况", "法人或其他组织", "勾稽关系", "本列数据")
 
@@ -132,8 +140,20 @@ PROACTIVE_MARKERS = ("第二十条", "信息内容")
 REQUEST_MARKERS = ("申请人情况", "勾稽关系", "本年新收")
 APPEAL_MARKERS = ("行政复议",)
 
-_PUNCT = str.maketrans({"（": "(", "）": ")", "、": ".", "，": ",", "：": ":", "“": '"',
-                        "”": '"', "．": ".", "／": "/", "－": "-"})
+_PUNCT = str.maketrans(
+    {
+        "（": "(",
+        "）": ")",
+        "、": ".",
+        "，": ",",
+        "：": ":",
+        "“": '"',
+        "”": '"',
+        "．": ".",
+        "／": "/",
+        "－": "-",
+    }
+)
 
 
 def norm_label(text: str) -> str:
@@ -169,11 +189,14 @@ def request_row(label: str, group: str | None) -> tuple[str | None, str | None]:
     m = _GROUP.search(norm)
     if m:
         fragment, key = REQUEST_GROUPS[m.group(1)]
-        rest = norm[m.end():]
+        rest = norm[m.end() :]
         head = re.split(r"\d", rest, maxsplit=1)[0]
         # a group label cut by a page break keeps only its first characters: （四）无
-        if (fragment not in rest and not any(a in rest for a in GROUP_ALIASES.get(key, ()))
-                and not (head and fragment.startswith(head))):
+        if (
+            fragment not in rest
+            and not any(a in rest for a in GROUP_ALIASES.get(key, ()))
+            and not (head and fragment.startswith(head))
+        ):
             return None, None
         if key not in REQUEST_ITEMS:
             return key, None
@@ -193,7 +216,7 @@ def _sub_item(norm: str, group: str) -> str | None:
     items = REQUEST_ITEMS[group]
     m = _ITEM.search(norm)
     number = int(m.group(1) or m.group(2)) if m else None
-    text = norm[m.end():] if m else norm
+    text = norm[m.end() :] if m else norm
     hits = [n for n, (frags, _) in items.items() if any(f in text for f in frags)]
     if number in hits:
         return items[number][1]

@@ -37,8 +37,20 @@ RANK = "bm25(10.0, 5.0, 1.0)"  # weights of FTS_COLUMNS
 SEARCH_VIEW = "report_search"
 MATCH_COLUMN = "search_index"
 # reports columns the search view shows, beside id, rank and the match column.
-SEARCH_VIEW_COLUMNS = ("title", "agency", "province", "city", "level", "year", "kind", "format",
-                       "published", "text", "url", "document_url")
+SEARCH_VIEW_COLUMNS = (
+    "title",
+    "agency",
+    "province",
+    "city",
+    "level",
+    "year",
+    "kind",
+    "format",
+    "published",
+    "text",
+    "url",
+    "document_url",
+)
 
 # CJK Unified Ideographs (+ extension A, compatibility ideographs) and 〇.
 CJK_CHARS = "\u3007\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
@@ -85,7 +97,7 @@ def ngram_text(text: str | None) -> str:
 
 
 def _term_tokens(term: str) -> tuple[list[str], bool]:
-    """Tokens of one query term and whether its last token is a prefix (a lone trailing Han char)."""
+    """Tokens of one query term and whether the last is a prefix (a lone trailing Han char)."""
     runs = _runs(term)
     tokens: list[str] = []
     prefix = False

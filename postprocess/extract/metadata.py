@@ -8,48 +8,60 @@ from datetime import date
 
 from dateutil import parser as date_parser
 
-from postprocess.model import Document, ReportMeta
+from postprocess.extract.model import Document, ReportMeta
 
 MIN_YEAR, MAX_YEAR = 2007, 2100  # the 条例 took effect in 2008; reports start with 2007/2008
 
 CJK = r"\u3400-\u9fff\uf900-\ufaff"
 # spaces between CJK characters are layout ("吴 忠 市 利 通 区"), between CJK and digits PDF noise
-SPACE_IN_CJK = re.compile(rf"(?<=[{CJK}\d])[ \t\u3000\xa0]+(?=[{CJK}])|(?<=[{CJK}])[ \t\u3000\xa0]+(?=\d)")
+SPACE_IN_CJK = re.compile(
+    rf"(?<=[{CJK}\d])[ \t\u3000\xa0]+(?=[{CJK}])|(?<=[{CJK}])[ \t\u3000\xa0]+(?=\d)"
+)
 CN_DIGITS = str.maketrans("〇零一二三四五六七八九", "00123456789")
 CN_YEAR = re.compile(r"[〇零一二][〇零一二三四五六七八九]{3}(?=\s*年)")
 
 YEAR_IN_TITLE = re.compile(r"((?:19|20)\d{2})\s*年")
 # the statistics period is the authoritative year covered (formats.md consistency rule)
 STAT_PERIOD = [
-    re.compile(r"统计(?:期限|时限|区间|时间|周期)[^。\n]{0,12}?((?:19|20)\d{2})\s*年\s*1\s*月\s*1\s*日"),
+    re.compile(
+        r"统计(?:期限|时限|区间|时间|周期)[^。\n]{0,12}?((?:19|20)\d{2})\s*年\s*1\s*月\s*1\s*日"
+    ),
     re.compile(r"统计(?:期限|时限|区间|时间|周期)[^。\n]{0,6}?((?:19|20)\d{2})\s*(?:年度|年)"),
-    re.compile(r"((?:19|20)\d{2})\s*年\s*1\s*月\s*1\s*日\s*(?:起)?\s*至\s*(?:(?:19|20)\d{2}\s*年\s*)?12\s*月\s*31\s*日"),
+    re.compile(
+        r"((?:19|20)\d{2})\s*年\s*1\s*月\s*1\s*日\s*(?:起)?\s*至\s*(?:(?:19|20)\d{2}\s*年\s*)?12\s*月\s*31\s*日"
+    ),
 ]
 # "...本机关2019年政府信息公开工作年度报告" in the opening sentence of a report without a title
 REPORT_NAME_IN_TEXT = re.compile(
-    r"((?:19|20)\d{2})\s*年度?(?:政府信息公开|政务公开|信息公开)[^。\n]{0,8}?(?:年度报告|年报)")
+    r"((?:19|20)\d{2})\s*年度?(?:政府信息公开|政务公开|信息公开)[^。\n]{0,8}?(?:年度报告|年报)"
+)
 
-DATE_TEXT = re.compile(
-    r"((?:19|20)\d{2})\s*[-年/.]\s*(\d{1,2})\s*[-月/.]\s*(\d{1,2})(?:\s*日)?")
+DATE_TEXT = re.compile(r"((?:19|20)\d{2})\s*[-年/.]\s*(\d{1,2})\s*[-月/.]\s*(\d{1,2})(?:\s*日)?")
 # a signature date closing the report text ("2015年2月10日" alone on one of the last lines)
 SIGNATURE_DATE = re.compile(r"^\s*((?:19|20)\d{2})\s*年\s*(\d{1,2})\s*月\s*(\d{1,2})\s*日\s*$")
 
 # Where the agency's name stops in a title: the year, or the name of the report.
 AGENCY_BEFORE_YEAR = re.compile(r"^[《“\"]?(.+?)(?:关于)?\s*(?:19|20)\d{2}\s*年")
 AGENCY_AFTER_YEAR = re.compile(
-    r"^[《“\"]?(?:19|20)\d{2}\s*年度?(.+?)(?:政府信息公开|政务公开|信息公开)")
-AGENCY_SUFFIXES = re.compile(r"(?:政府|人民政府|办公室|局|委员会|委|厅|办|区|县|市|镇|乡|街道|"
-                             r"旗|州|盟|署|院|中心|所|站|队|会|公司)$")
+    r"^[《“\"]?(?:19|20)\d{2}\s*年度?(.+?)(?:政府信息公开|政务公开|信息公开)"
+)
+AGENCY_SUFFIXES = re.compile(
+    r"(?:政府|人民政府|办公室|局|委员会|委|厅|办|区|县|市|镇|乡|街道|"
+    r"旗|州|盟|署|院|中心|所|站|队|会|公司)$"
+)
 NOT_AGENCY = re.compile(r"^(?:关于|本|我|全)")
 
-CONTENT_FARM = re.compile(r"本站为你精心整理|精心整理了.{0,40}范文|范文[,，。]?希望能为你|"
-                          r"仅供参考|欢迎咨询|免费下载.{0,10}范文")
+CONTENT_FARM = re.compile(
+    r"本站为你精心整理|精心整理了.{0,40}范文|范文[,，。]?希望能为你|"
+    r"仅供参考|欢迎咨询|免费下载.{0,10}范文"
+)
 FARM_TOPIC = re.compile(r"精心整理了(.{2,40}?)范文")
 INTERPRETATION = re.compile(r"解读|图解|一图读懂|答记者问")
 NOTICE = re.compile(r"通知|公告|通告|关于(?:做好|报送|编制|印发|开展)|征求意见|函$")
 ANNUAL_TITLE = re.compile(
     r"(?:政府信息公开|政务公开|信息公开).{0,8}(?:年度报告|年报|工作报告)|年度(?:政府)?信息公开报告|"
-    r"(?:政府信息公开|信息公开)年报")
+    r"(?:政府信息公开|信息公开)年报"
+)
 SUMMARY_TITLE = re.compile(r"成绩单|工作总结|总结|工作情况|综述|亮点|成效|回顾|盘点")
 REPORT_OPENING = re.compile(r"年度报告|年报")
 
@@ -86,13 +98,19 @@ def year_covered(title: str, text: str) -> int | None:
 
 
 def agency_of(title: str) -> str | None:
-    """The issuing body named in a title: 榆次区2014年… -> 榆次区; 2019年XX区政府信息公开… -> XX区."""
+    """The issuing body named in a title.
+
+    榆次区2014年… -> 榆次区; 2019年XX区政府信息公开… -> XX区."""
     for pattern in (AGENCY_BEFORE_YEAR, AGENCY_AFTER_YEAR):
         m = pattern.match(title)
         if m:
-            name = m.group(1).strip(" 《》“”\"，,、:：")
-            if len(name) >= 2 and re.search(f"[{CJK}]", name) and not NOT_AGENCY.match(name) \
-                    and AGENCY_SUFFIXES.search(name):
+            name = m.group(1).strip(' 《》“”"，,、:：')
+            if (
+                len(name) >= 2
+                and re.search(f"[{CJK}]", name)
+                and not NOT_AGENCY.match(name)
+                and AGENCY_SUFFIXES.search(name)
+            ):
                 return name
     return None
 
@@ -123,8 +141,10 @@ def _signature_date(text: str) -> str | None:
 
 
 # error pages served with status 200 (soft 404s)
-SOFT_404 = re.compile(r"(页面|网页|文章)(不存在|已被?删除|已过期|找不到)|您(访问|查找)的.{0,6}(不存在|已被?删除)"
-                      r"|404\s*(Not Found|错误)|抱歉.{0,10}(找不到|不存在)")
+SOFT_404 = re.compile(
+    r"(页面|网页|文章)(不存在|已被?删除|已过期|找不到)|您(访问|查找)的.{0,6}(不存在|已被?删除)"
+    r"|404\s*(Not Found|错误)|抱歉.{0,10}(找不到|不存在)"
+)
 
 
 def kind_of(title: str, text: str) -> tuple[str, str]:
@@ -134,7 +154,10 @@ def kind_of(title: str, text: str) -> tuple[str, str]:
     if len(text) < 600 and SOFT_404.search(text) and not ANNUAL_TITLE.search(title or ""):
         return "other", "soft 404: the page answers 200 but says the document does not exist"
     if CONTENT_FARM.search(opening):
-        return "other", "content-farm copy: preface '本站为你精心整理…范文' (not a report of record)"
+        return (
+            "other",
+            "content-farm copy: preface '本站为你精心整理…范文' (not a report of record)",
+        )
     if title and INTERPRETATION.search(title):
         return "other", "interpretation (解读) of a report, not the report"
     if title and ANNUAL_TITLE.search(title) and not SUMMARY_TITLE.search(title):
@@ -142,14 +165,22 @@ def kind_of(title: str, text: str) -> tuple[str, str]:
             return "other", "notice about annual reports, not a report"
         return "annual_report", "title names an information-disclosure annual report"
     if title and SUMMARY_TITLE.search(title):
-        return "work_summary", "title names a work summary / news piece (成绩单, 总结), " \
-            "not the statutory annual report"
+        return (
+            "work_summary",
+            "title names a work summary / news piece (成绩单, 总结), "
+            "not the statutory annual report",
+        )
     if title and NOTICE.search(title):
         return "other", "notice, not a report"
-    if not title and REPORT_OPENING.search(opening) and any(p.search(text[:3000])
-                                                            for p in STAT_PERIOD):
-        return "annual_report", "untitled, but the text calls itself an annual report " \
-            "and states its statistics period"
+    if (
+        not title
+        and REPORT_OPENING.search(opening)
+        and any(p.search(text[:3000]) for p in STAT_PERIOD)
+    ):
+        return (
+            "annual_report",
+            "untitled, but the text calls itself an annual report and states its statistics period",
+        )
     return "other", "title names neither an annual report nor a work summary"
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 
 
 @dataclass
@@ -24,15 +24,8 @@ class Document:
     tables: list[Table] = field(default_factory=list)
     title: str | None = None  # title as the page states it (<meta ArticleTitle>, <h1>, ...)
     published_raw: str | None = None  # date string found in page chrome or metadata
-    attachments: list[Link] = field(default_factory=list)
     parse_status: str = "ok"  # ok | not_parsed_yet | error
     parse_error: str | None = None
-
-
-@dataclass(frozen=True)
-class Link:
-    url: str
-    text: str = ""
 
 
 @dataclass
@@ -83,3 +76,11 @@ class Figures:
     cells: list[Cell] = field(default_factory=list)
     stats: list[Stat] = field(default_factory=list)
     checks: list[Check] = field(default_factory=list)
+
+    def rows(self) -> tuple[list[dict], list[dict], list[dict]]:
+        """Cells, stats and checks as the storage layer takes them."""
+        return (
+            [asdict(c) for c in self.cells],
+            [asdict(s) for s in self.stats],
+            [asdict(c) for c in self.checks],
+        )

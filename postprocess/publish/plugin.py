@@ -1,6 +1,7 @@
 """Datasette plugin `nianbao`: Chinese search, failed-check facet, report pages, SVG charts.
 
-- escape_fts() is replaced on every connection by postprocess.search.fts_query, so Datasette's own
+- escape_fts() is replaced on every connection by postprocess.storage.search.fts_query, so
+  Datasette's own
   `?_search=` (search box and JSON API) matches Chinese terms exactly through the n-gram index.
 - a search of the reports table without an explicit sort is served ranked by the view
   report_search (best match first, same filters and facets): the HTML page redirects there, JSON and
@@ -28,7 +29,7 @@ from datasette.utils import path_with_added_args, path_with_removed_args
 from datasette.utils.asgi import Response
 from markupsafe import Markup
 
-from postprocess import search
+from postprocess.storage import search
 
 TEMPLATES = Path(__file__).with_name("templates")
 REPORTS = "reports"
@@ -47,6 +48,7 @@ _current_path: ContextVar[str] = ContextVar("nianbao_path", default="")
 
 
 # --- search ---------------------------------------------------------------------------------
+
 
 @hookimpl(trylast=True)
 def prepare_connection(conn):
@@ -68,7 +70,8 @@ def asgi_wrapper(datasette):
             if scope["type"] != "http":
                 return await app(scope, receive, send)
             pairs = urllib.parse.parse_qsl(
-                scope.get("query_string", b"").decode("utf-8", "replace"), keep_blank_values=True)
+                scope.get("query_string", b"").decode("utf-8", "replace"), keep_blank_values=True
+            )
             args = dict(pairs)
             path = scope.get("path", "")
             _current_args.set(args)
@@ -77,13 +80,23 @@ def asgi_wrapper(datasette):
                 new_path, query_string, is_html = ranked
                 if is_html:
                     location = urllib.parse.quote(new_path) + "?" + query_string
-                    await send({"type": "http.response.start", "status": 302,
-                                "headers": [(b"location", location.encode("utf-8")),
-                                            (b"content-length", b"0")]})
+                    await send(
+                        {
+                            "type": "http.response.start",
+                            "status": 302,
+                            "headers": [
+                                (b"location", location.encode("utf-8")),
+                                (b"content-length", b"0"),
+                            ],
+                        }
+                    )
                     return await send({"type": "http.response.body", "body": b""})
-                scope = {**scope, "path": new_path,
-                         "raw_path": urllib.parse.quote(new_path).encode(),
-                         "query_string": query_string.encode("utf-8")}
+                scope = {
+                    **scope,
+                    "path": new_path,
+                    "raw_path": urllib.parse.quote(new_path).encode(),
+                    "query_string": query_string.encode("utf-8"),
+                }
                 _current_path.set(new_path)
                 path = new_path
             if args.get("_search") and _is_json(path, args):
@@ -110,9 +123,9 @@ def requested_sort(pairs: list[tuple[str, str]]) -> tuple[str, str] | None:
     return None
 
 
-def ranked_search_target(m: re.Match, pairs: list[tuple[str, str]],
-                         default_sort: tuple[str, str] | None = None
-                         ) -> tuple[str, str, bool] | None:
+def ranked_search_target(
+    m: re.Match, pairs: list[tuple[str, str]], default_sort: tuple[str, str] | None = None
+) -> tuple[str, str, bool] | None:
     """Where a reports-table search (m: REPORTS_PATH match) should be answered ranked:
     (path, query string, is_html).
 
@@ -131,13 +144,15 @@ def ranked_search_target(m: re.Match, pairs: list[tuple[str, str]],
     elif ("_nocol", search.MATCH_COLUMN) not in pairs:
         pairs.append(("_nocol", search.MATCH_COLUMN))
     fmt = m.group("format") or dict(pairs).get("_format")
-    new_path = f"/{m.group('database')}/{SEARCH_VIEW}" + (f".{m.group('format')}"
-                                                          if m.group("format") else "")
+    new_path = f"/{m.group('database')}/{SEARCH_VIEW}" + (
+        f".{m.group('format')}" if m.group("format") else ""
+    )
     return new_path, urllib.parse.urlencode(pairs), fmt in (None, "html")
 
 
-async def _ranked_target(datasette, path: str,
-                         pairs: list[tuple[str, str]]) -> tuple[str, str, bool] | None:
+async def _ranked_target(
+    datasette, path: str, pairs: list[tuple[str, str]]
+) -> tuple[str, str, bool] | None:
     m = REPORTS_PATH.match(path)
     if not m or m.group("database") not in datasette.databases:
         return None
@@ -145,15 +160,21 @@ async def _ranked_target(datasette, path: str,
     if SEARCH_VIEW not in await datasette.get_database(m.group("database")).view_names():
         return None
     meta = datasette.table_metadata(m.group("database"), REPORTS)
-    default = ((meta["sort_desc"], "desc") if meta.get("sort_desc")
-               else (meta["sort"], "asc") if meta.get("sort") else None)
+    default = (
+        (meta["sort_desc"], "desc")
+        if meta.get("sort_desc")
+        else (meta["sort"], "asc")
+        if meta.get("sort")
+        else None
+    )
     return ranked_search_target(m, pairs, default)
 
 
 def _is_json(path: str, args: dict) -> bool:
     name = path.rsplit("/", 1)[-1]
     return name in (f"{REPORTS}.json", f"{SEARCH_VIEW}.json") or (
-        name in SEARCHABLE and args.get("_format") == "json")
+        name in SEARCHABLE and args.get("_format") == "json"
+    )
 
 
 async def _json_with_snippets(app, scope, receive, send, query: str) -> None:
@@ -231,6 +252,7 @@ def render_cell(row, value, column, table, database, datasette):
 
 # --- failed-check facet and filter --------------------------------------------------------
 
+
 class FailedCheckFacet(Facet):
     """Facet of reports by the consistency rules they fail (checks.ok = 0)."""
 
@@ -250,19 +272,30 @@ class FailedCheckFacet(Facet):
         values = []
         for row in results.rows[: self.get_facet_size()]:
             selected = (FAILED_CHECK_ARG, row["value"]) in qs_pairs
-            toggle = (path_with_removed_args(self.request, {FAILED_CHECK_ARG: row["value"]})
-                      if selected else
-                      path_with_added_args(self.request, {FAILED_CHECK_ARG: row["value"]}))
-            values.append({
-                "value": row["value"], "label": row["value"], "count": row["count"],
-                "toggle_url": self.ds.absolute_url(self.request, self.ds.urls.path(toggle)),
-                "selected": selected,
-            })
-        return [{
-            "name": "failed_check", "type": self.type, "hideable": False,
-            "toggle_url": self.ds.urls.path(self.request.path),
-            "results": values, "truncated": len(results.rows) > self.get_facet_size(),
-        }], []
+            toggle = (
+                path_with_removed_args(self.request, {FAILED_CHECK_ARG: row["value"]})
+                if selected
+                else path_with_added_args(self.request, {FAILED_CHECK_ARG: row["value"]})
+            )
+            values.append(
+                {
+                    "value": row["value"],
+                    "label": row["value"],
+                    "count": row["count"],
+                    "toggle_url": self.ds.absolute_url(self.request, self.ds.urls.path(toggle)),
+                    "selected": selected,
+                }
+            )
+        return [
+            {
+                "name": "failed_check",
+                "type": self.type,
+                "hideable": False,
+                "toggle_url": self.ds.urls.path(self.request.path),
+                "results": values,
+                "truncated": len(results.rows) > self.get_facet_size(),
+            }
+        ], []
 
 
 @hookimpl
@@ -287,8 +320,10 @@ def filters_from_request(request, database, table, datasette):
         if query:
             raw = request.args.get("_searchmode") == "raw"
             # MATCH on the view's match column reaches FTS5 and makes `rank` the bm25 score.
-            wheres.append(f"[{search.MATCH_COLUMN}] match "
-                          + (":nianbao_q" if raw else "escape_fts(:nianbao_q)"))
+            wheres.append(
+                f"[{search.MATCH_COLUMN}] match "
+                + (":nianbao_q" if raw else "escape_fts(:nianbao_q)")
+            )
             params["nianbao_q"] = query
             human.append(f'search matches "{query}"')
             context["search"] = query
@@ -296,6 +331,7 @@ def filters_from_request(request, database, table, datasette):
 
 
 # --- report pages and charts ----------------------------------------------------------------
+
 
 @hookimpl
 def startup(datasette):
@@ -307,25 +343,41 @@ def startup(datasette):
 
 async def report_card(datasette, database: str, report_id: str) -> dict | None:
     db = datasette.get_database(database)
-    rows = (await db.execute(
-        "select r.id, r.source_id, r.agency, r.year, r.url, r.document_url, r.capture_id, "
-        "c.fetched_at, c.sha256, c.warc_file, c.warc_record_id, c.warc_offset "
-        "from reports r left join captures c on c.id = r.capture_id where r.id = ?", [report_id]
-    )).rows
+    rows = (
+        await db.execute(
+            "select r.id, r.source_id, r.agency, r.year, r.url, r.document_url, r.capture_id, "
+            "c.fetched_at, c.sha256, c.warc_file, c.warc_record_id, c.warc_offset "
+            "from reports r left join captures c on c.id = r.capture_id where r.id = ?",
+            [report_id],
+        )
+    ).rows
     if not rows:
         return None
     card = dict(rows[0])
     counts = {}
     for table in ("cells", "stats", "checks", "attachments"):
-        counts[table] = (await db.execute(
-            f"select count(*) from [{table}] where report_id = ?", [report_id])).rows[0][0]
+        counts[table] = (
+            await db.execute(f"select count(*) from [{table}] where report_id = ?", [report_id])
+        ).rows[0][0]
     card["counts"] = counts
-    card["failed"] = [dict(r) for r in (await db.execute(
-        "select rule, detail from checks where report_id = ? and ok = 0", [report_id])).rows]
-    card["other_years"] = [dict(r) for r in (await db.execute(
-        "select id, year, title from reports where id != :id and "
-        "(source_id = :source or (source_id is null and agency = :agency)) order by year",
-        {"id": report_id, "source": card["source_id"], "agency": card["agency"]})).rows]
+    card["failed"] = [
+        dict(r)
+        for r in (
+            await db.execute(
+                "select rule, detail from checks where report_id = ? and ok = 0", [report_id]
+            )
+        ).rows
+    ]
+    card["other_years"] = [
+        dict(r)
+        for r in (
+            await db.execute(
+                "select id, year, title from reports where id != :id and "
+                "(source_id = :source or (source_id is null and agency = :agency)) order by year",
+                {"id": report_id, "source": card["source_id"], "agency": card["agency"]},
+            )
+        ).rows
+    ]
     return card
 
 
@@ -364,8 +416,9 @@ def extra_template_vars(template, database, table, view_name, request, datasette
                 svg = await chart_svg(datasette, database, query, args)
                 out["nianbao_chart"] = Markup(svg) if svg else None
                 qs = urllib.parse.urlencode(args)
-                out["nianbao_chart_url"] = (f"/-/nianbao/chart/{database}/{query}.svg"
-                                            + (f"?{qs}" if qs else ""))
+                out["nianbao_chart_url"] = f"/-/nianbao/chart/{database}/{query}.svg" + (
+                    f"?{qs}" if qs else ""
+                )
         return out
 
     return inner
@@ -378,13 +431,16 @@ def register_routes():
 
 async def chart_route(datasette, request):
     database, query = request.url_vars["database"], request.url_vars["query"]
-    svg = await chart_svg(datasette, database, query, {k: request.args.get(k) for k in request.args})
+    svg = await chart_svg(
+        datasette, database, query, {k: request.args.get(k) for k in request.args}
+    )
     if svg is None:
         return Response.text("no chart for that query", status=404)
     return Response(svg, content_type="image/svg+xml; charset=utf-8")
 
 
 # --- SVG rendering (pure) -------------------------------------------------------------------
+
 
 def _num(value) -> float:
     try:
@@ -411,18 +467,23 @@ def render_chart(config: dict, rows: list[dict]) -> str:
 
 
 def _svg(width: int, height: int, parts: list[str], label: str = "") -> str:
-    return (f'<svg xmlns="http://www.w3.org/2000/svg" class="nianbao-chart" role="img" '
-            f'aria-label="{escape(label)}" width="{width}" height="{height}" '
-            f'viewBox="0 0 {width} {height}" font-family="sans-serif" font-size="12">'
-            + "".join(parts) + "</svg>")
+    return (
+        f'<svg xmlns="http://www.w3.org/2000/svg" class="nianbao-chart" role="img" '
+        f'aria-label="{escape(label)}" width="{width}" height="{height}" '
+        f'viewBox="0 0 {width} {height}" font-family="sans-serif" font-size="12">'
+        + "".join(parts)
+        + "</svg>"
+    )
 
 
 def _legend(names: list[str], x: int, y: int) -> list[str]:
     parts = []
     for i, name in enumerate(names):
         color = SERIES_COLORS[i % len(SERIES_COLORS)]
-        parts.append(f'<rect x="{x}" y="{y + i * 18}" width="12" height="12" fill="{color}"/>'
-                     f'<text x="{x + 18}" y="{y + i * 18 + 10}">{escape(str(name))}</text>')
+        parts.append(
+            f'<rect x="{x}" y="{y + i * 18}" width="12" height="12" fill="{color}"/>'
+            f'<text x="{x + 18}" y="{y + i * 18 + 10}">{escape(str(name))}</text>'
+        )
     return parts
 
 
@@ -438,24 +499,32 @@ def _line_chart(config: dict, rows: list[dict], title: str) -> str:
     for k in range(5):
         v = top_value * k / 4
         y = top + plot_h - plot_h * k / 4
-        parts.append(f'<line x1="{left}" x2="{left + plot_w}" y1="{y:.1f}" y2="{y:.1f}" '
-                     f'stroke="#ddd"/><text x="{left - 6}" y="{y + 4:.1f}" '
-                     f'text-anchor="end">{_fmt(v)}</text>')
+        parts.append(
+            f'<line x1="{left}" x2="{left + plot_w}" y1="{y:.1f}" y2="{y:.1f}" '
+            f'stroke="#ddd"/><text x="{left - 6}" y="{y + 4:.1f}" '
+            f'text-anchor="end">{_fmt(v)}</text>'
+        )
     every = max(1, len(xs) // 12)
     for i, x in enumerate(xs):
         if i % every == 0:
-            parts.append(f'<text x="{left + i * step:.1f}" y="{height - bottom + 16}" '
-                         f'text-anchor="middle">{escape(x)}</text>')
+            parts.append(
+                f'<text x="{left + i * step:.1f}" y="{height - bottom + 16}" '
+                f'text-anchor="middle">{escape(x)}</text>'
+            )
     for s, y_key in enumerate(ys):
         color = SERIES_COLORS[s % len(SERIES_COLORS)]
-        points = [(left + i * step, top + plot_h - plot_h * _num(r.get(y_key)) / top_value)
-                  for i, r in enumerate(rows)]
+        points = [
+            (left + i * step, top + plot_h - plot_h * _num(r.get(y_key)) / top_value)
+            for i, r in enumerate(rows)
+        ]
         path = " ".join(f"{px:.1f},{py:.1f}" for px, py in points)
         parts.append(f'<polyline fill="none" stroke="{color}" stroke-width="2" points="{path}"/>')
         for (px, py), r in zip(points, rows, strict=True):
-            parts.append(f'<circle cx="{px:.1f}" cy="{py:.1f}" r="3" fill="{color}">'
-                         f'<title>{escape(str(r.get(x_key)))}: {_fmt(_num(r.get(y_key)))}</title>'
-                         f'</circle>')
+            parts.append(
+                f'<circle cx="{px:.1f}" cy="{py:.1f}" r="3" fill="{color}">'
+                f"<title>{escape(str(r.get(x_key)))}: {_fmt(_num(r.get(y_key)))}</title>"
+                f"</circle>"
+            )
     parts += _legend(ys, width - right + 16, top)
     return _svg(width, height, parts, title)
 
@@ -473,13 +542,15 @@ def _bar_chart(config: dict, rows: list[dict], title: str) -> str:
         y = top + i * (bar + gap)
         w = plot_w * _num(r.get(y_key)) / top_value
         label = str(r.get(x_key) if r.get(x_key) is not None else "—")
-        parts.append(f'<text x="{left - 6}" y="{y + bar - 5}" text-anchor="end">'
-                     f'{escape(label[:24])}</text>'
-                     f'<rect class="bar" x="{left}" y="{y}" width="{w:.1f}" height="{bar}" '
-                     f'fill="{SERIES_COLORS[0]}"><title>{escape(label)}: '
-                     f'{_fmt(_num(r.get(y_key)))}</title></rect>'
-                     f'<text x="{left + w + 4:.1f}" y="{y + bar - 5}">{_fmt(_num(r.get(y_key)))}'
-                     f'</text>')
+        parts.append(
+            f'<text x="{left - 6}" y="{y + bar - 5}" text-anchor="end">'
+            f"{escape(label[:24])}</text>"
+            f'<rect class="bar" x="{left}" y="{y}" width="{w:.1f}" height="{bar}" '
+            f'fill="{SERIES_COLORS[0]}"><title>{escape(label)}: '
+            f"{_fmt(_num(r.get(y_key)))}</title></rect>"
+            f'<text x="{left + w + 4:.1f}" y="{y + bar - 5}">{_fmt(_num(r.get(y_key)))}'
+            f"</text>"
+        )
     return _svg(width, height, parts, title)
 
 
@@ -506,12 +577,16 @@ def _stacked_chart(config: dict, rows: list[dict], title: str) -> str:
             share = values.get((x, s), 0.0) / total
             h = plot_h * share
             y -= h
-            parts.append(f'<rect x="{left + i * col_w + 2:.1f}" y="{y:.1f}" '
-                         f'width="{max(1.0, col_w - 4):.1f}" height="{h:.1f}" '
-                         f'fill="{SERIES_COLORS[k % len(SERIES_COLORS)]}"><title>{escape(x)} '
-                         f'{escape(s)}: {share:.1%}</title></rect>')
-        parts.append(f'<text x="{left + i * col_w + col_w / 2:.1f}" y="{height - bottom + 16}" '
-                     f'text-anchor="middle">{escape(x)}</text>')
+            parts.append(
+                f'<rect x="{left + i * col_w + 2:.1f}" y="{y:.1f}" '
+                f'width="{max(1.0, col_w - 4):.1f}" height="{h:.1f}" '
+                f'fill="{SERIES_COLORS[k % len(SERIES_COLORS)]}"><title>{escape(x)} '
+                f"{escape(s)}: {share:.1%}</title></rect>"
+            )
+        parts.append(
+            f'<text x="{left + i * col_w + col_w / 2:.1f}" y="{height - bottom + 16}" '
+            f'text-anchor="middle">{escape(x)}</text>'
+        )
     for k in range(5):
         y = top + plot_h - plot_h * k / 4
         parts.append(f'<text x="{left - 6}" y="{y + 4:.1f}" text-anchor="end">{k * 25}%</text>')

@@ -1,0 +1,3 @@
+"""Publication: the Datasette plugin (templates, static files, charts) and `nianbao serve`.
+
+Reads archive.db through the storage layer only."""
