@@ -15,8 +15,8 @@
 
 from __future__ import annotations
 
-import json
 import re
+import sqlite3
 import urllib.parse
 from contextvars import ContextVar
 from html import escape
@@ -29,6 +29,7 @@ from datasette.utils import path_with_added_args, path_with_removed_args
 from datasette.utils.asgi import Response
 from markupsafe import Markup
 
+from postprocess.publish.snippets import json_with_snippets, marked, marked_snippet_async
 from postprocess.storage import search
 
 TEMPLATES = Path(__file__).with_name("templates")
@@ -55,12 +56,26 @@ def prepare_connection(conn):
     # trylast: runs after Datasette's own escape_fts registration, so ours wins.
     conn.create_function("escape_fts", 1, search.fts_query, deterministic=True)
     search.register_functions(conn)
+    limit_connection(conn)
 
 
-def marked(value: str) -> Markup:
-    """Escape a snippet and restore only the <mark> tags search.snippet() put in."""
-    safe = str(escape(value))
-    return Markup(safe.replace("&lt;mark&gt;", "<mark>").replace("&lt;/mark&gt;", "</mark>"))
+# Whatever a visitor's SQL asks for, no value grows past this (zeroblob, printf('%.*c'),
+# randomblob, replace...): SQLite refuses with "string or blob too big" instead of allocating.
+SQL_MAX_LENGTH = 64 * 1024 * 1024
+NGRAMS_MAX_CHARS = 1_000_000  # nianbao_ngrams() in served SQL (the build indexes in Python)
+
+
+def bounded_ngrams(text: str | None) -> str:
+    """nianbao_ngrams() for served SQL: refuses inputs past NGRAMS_MAX_CHARS."""
+    if text is not None and len(text) > NGRAMS_MAX_CHARS:
+        raise ValueError(f"nianbao_ngrams: input over {NGRAMS_MAX_CHARS} characters")
+    return search.ngram_text(text)
+
+
+def limit_connection(conn) -> None:
+    """Bound what one SQL statement of a visitor can allocate on this connection."""
+    conn.setlimit(sqlite3.SQLITE_LIMIT_LENGTH, SQL_MAX_LENGTH)
+    conn.create_function("nianbao_ngrams", 1, bounded_ngrams, deterministic=True)
 
 
 @hookimpl
@@ -100,7 +115,7 @@ def asgi_wrapper(datasette):
                 _current_path.set(new_path)
                 path = new_path
             if args.get("_search") and _is_json(path, args):
-                return await _json_with_snippets(app, scope, receive, send, args["_search"])
+                return await json_with_snippets(app, scope, receive, send, args["_search"])
             return await app(scope, receive, send)
 
         return wrapped
@@ -177,52 +192,6 @@ def _is_json(path: str, args: dict) -> bool:
     )
 
 
-async def _json_with_snippets(app, scope, receive, send, query: str) -> None:
-    """Run the table JSON view and add a highlighted `snippet` beside each row's text."""
-    start: dict = {}
-    chunks: list[bytes] = []
-
-    async def capture(message):
-        if message["type"] == "http.response.start":
-            start.update(message)
-        elif message["type"] == "http.response.body":
-            chunks.append(message.get("body", b""))
-            if not message.get("more_body"):
-                await _send_rewritten(send, start, b"".join(chunks), query)
-
-    await app(scope, receive, capture)
-
-
-def add_snippets(data, query: str):
-    """Add snippets to a Datasette table JSON payload of any _shape (rows need the text column)."""
-    if isinstance(data, dict) and isinstance(data.get("rows"), list) and "columns" in data:
-        cols = data["columns"]
-        if "text" in cols:
-            i = cols.index("text")
-            for row in data["rows"]:
-                if isinstance(row, list):
-                    row.append(search.snippet(row[i], query))
-                elif isinstance(row, dict):
-                    row["snippet"] = search.snippet(row.get("text"), query)
-            data["columns"] = [*cols, "snippet"]
-        return data
-    rows = data if isinstance(data, list) else list(data.values()) if isinstance(data, dict) else []
-    for row in rows:
-        if isinstance(row, dict) and "text" in row:
-            row["snippet"] = search.snippet(row["text"], query)
-    return data
-
-
-async def _send_rewritten(send, start: dict, body: bytes, query: str) -> None:
-    headers = [(k, v) for k, v in start.get("headers", []) if k.lower() != b"content-length"]
-    content_type = dict(start.get("headers", [])).get(b"content-type", b"")
-    if start.get("status") == 200 and content_type.startswith(b"application/json"):
-        body = json.dumps(add_snippets(json.loads(body), query), ensure_ascii=False).encode()
-    headers.append((b"content-length", str(len(body)).encode()))
-    await send({**start, "headers": headers})
-    await send({"type": "http.response.body", "body": body})
-
-
 @hookimpl
 def render_cell(row, value, column, table, database, datasette):
     if table == SEARCH_VIEW and column == "id" and isinstance(value, int):
@@ -242,7 +211,8 @@ def render_cell(row, value, column, table, database, datasette):
         query = args.get("_search")
         if _current_path.get().rstrip("/").endswith((f"/{REPORTS}", f"/{SEARCH_VIEW}")):
             if query:
-                return marked(search.snippet(value, query))
+                # Datasette awaits an awaitable cell: the snippet runs in a worker thread.
+                return marked_snippet_async(value, query)
             preview = " ".join(value[:TEXT_PREVIEW].split())
             return preview + ("…" if len(value) > TEXT_PREVIEW else "")
         # Row page: the whole text, escaped, line breaks kept.

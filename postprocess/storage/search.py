@@ -132,26 +132,82 @@ def fts_query(query: str | None) -> str:
     return " AND ".join(phrases)
 
 
-def _hit_spans(text: str, query: str) -> list[tuple[int, int]]:
-    """Character spans of text where any query term occurs (compared in folded form)."""
-    terms = []
+# Highlighting is bounded whatever the text: only the first SNIPPET_SCAN characters are searched
+# for a first hit (a report is rarely longer; past that the snippet is the text's opening), and
+# only a window of SNIPPET_WINDOW characters after it for further hits. Work is linear in those.
+SNIPPET_SCAN = 1_000_000
+SNIPPET_WINDOW = 4 * SNIPPET_WIDTH
+SNIPPET_CHUNK = 65_536
+QUERY_MAX_TERMS = 16
+QUERY_MAX_TERM = 64  # characters of a term used for highlighting
+
+# char -> its one-character folded form, for the characters where fold() changes it.
+_FOLD_TABLE: dict[int, str] = {}
+_FOLD_SEEN: set[str] = set()
+
+
+def fold_chars(text: str) -> str:
+    """fold() per character (same length, offsets stay aligned), by C-speed str.translate."""
+    new = set(text) - _FOLD_SEEN
+    if len(_FOLD_SEEN) > 200_000:  # keep the cache bounded on hostile input
+        _FOLD_SEEN.clear()
+        _FOLD_TABLE.clear()
+    for ch in new:
+        folded = fold(ch)[:1] or ch
+        if folded != ch:
+            _FOLD_TABLE[ord(ch)] = folded
+        _FOLD_SEEN.add(ch)
+    return text.translate(_FOLD_TABLE)
+
+
+def _terms_pattern(query: str) -> tuple[re.Pattern[str], int] | None:
+    """One regex of the query's folded terms (longest first) and the longest term's length."""
+    terms: set[str] = set()
     for m in QUERY_TERM_RE.finditer(query or ""):
         term = fold(m.group(1) if m.group(1) is not None else m.group(2)).strip()
         if term:
-            terms.append(term)
-    if not terms or not text:
+            terms.add(term[:QUERY_MAX_TERM])
+        if len(terms) >= QUERY_MAX_TERMS:
+            break
+    if not terms:
+        return None
+    # Longest first: at one position the longer term wins, as a reader expects.
+    ordered = sorted(terms, key=lambda t: (-len(t), t))
+    return re.compile("|".join(re.escape(t) for t in ordered)), len(ordered[0])
+
+
+def _hit_spans(
+    text: str, query: str, window: int = SNIPPET_WINDOW, max_hits: int = SNIPPET_MAX_HITS
+) -> list[tuple[int, int]]:
+    """Non-overlapping spans of the first hits of any query term (compared in folded form).
+
+    Hits are looked for up to SNIPPET_SCAN characters in, and after the first hit only within
+    `window` characters: the cost does not depend on the length of the text or the number of
+    hits in it.
+    """
+    compiled = _terms_pattern(query)
+    if compiled is None or not text:
         return []
-    # NFKC can change lengths for rare characters; fold per character to keep offsets aligned.
-    folded = "".join(fold(ch)[:1] or ch for ch in text)
-    spans: list[tuple[int, int]] = []
-    for term in sorted(set(terms), key=len, reverse=True):
-        start = 0
-        while (pos := folded.find(term, start)) >= 0:
-            end = pos + len(term)
-            if not any(s < end and pos < e for s, e in spans):
-                spans.append((pos, end))
-            start = end
-    return sorted(spans)
+    pattern, longest = compiled
+    limit = min(len(text), SNIPPET_SCAN)
+    pos = 0
+    first = None
+    while pos < limit and first is None:
+        stop = min(limit, pos + SNIPPET_CHUNK)
+        # Overlap the next chunk so a term across the boundary is found.
+        chunk = fold_chars(text[pos : min(len(text), stop + longest)])
+        m = pattern.search(chunk)
+        if m and pos + m.start() < stop:
+            first = pos + m.start()
+        pos = stop
+    if first is None:
+        return []
+    spans = []
+    for m in pattern.finditer(fold_chars(text[first : first + window])):
+        spans.append((first + m.start(), first + m.end()))
+        if len(spans) >= max_hits:
+            break
+    return spans
 
 
 def snippet(text: str | None, query: str | None, width: int = SNIPPET_WIDTH) -> str:
@@ -162,11 +218,13 @@ def snippet(text: str | None, query: str | None, width: int = SNIPPET_WIDTH) -> 
     """
     if not text:
         return ""
-    spans = _hit_spans(text, query or "")
+    # The excerpt ends at most 1.5 widths after the first hit: later hits would not show.
+    spans = _hit_spans(
+        text, query or "", window=max(SNIPPET_WINDOW, 2 * width + 2 * QUERY_MAX_TERM)
+    )
     if not spans:
         flat = " ".join(text[: width * 2].split())
         return flat + ("…" if len(text) > width * 2 else "")
-    spans = spans[:SNIPPET_MAX_HITS]
     start = max(0, spans[0][0] - width)
     end = min(len(text), max(spans[-1][1], spans[0][1] + width) + width // 2)
     spans = [s for s in spans if s[1] <= end]
