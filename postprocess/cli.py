@@ -91,14 +91,32 @@ def extract(target, as_json) -> None:
 @main.command()
 @click.option("--db", "db_path", default=DEFAULT_DB, show_default=True, type=click.Path())
 @click.option("--port", default=8001, show_default=True, type=int)
-@click.option("--public", is_flag=True, help="Bind 0.0.0.0 for public hosting (default 127.0.0.1).")
-def serve(db_path, port, public) -> None:
+@click.option(
+    "--public",
+    is_flag=True,
+    help="Public hosting: bind 0.0.0.0, arbitrary SQL off, debug pages off (default: local).",
+)
+@click.option("--allow-sql", is_flag=True, help="Keep arbitrary SQL on in --public mode.")
+@click.option(
+    "--memory-limit",
+    type=int,
+    default=None,
+    help="Memory ceiling of the server in MB, 0 for none (default 2048, NIANBAO_SERVE_MEMORY_MB).",
+)
+def serve(db_path, port, public, allow_sql, memory_limit) -> None:
     """Serve archive.db with Datasette and metadata.yml (read-only)."""
     from postprocess.publish.serve import serve_archive
 
     if not Path(db_path).exists():
         fail(f"{db_path} does not exist: run `nianbao crawl` or `nianbao demo` first")
-    serve_archive(db_path, port=port, host="0.0.0.0" if public else "127.0.0.1")
+    serve_archive(
+        db_path,
+        port=port,
+        host="0.0.0.0" if public else "127.0.0.1",
+        public=public,
+        allow_sql=True if allow_sql else None,
+        memory_mb=memory_limit,
+    )
 
 
 @main.command("serve-portal")
