@@ -87,7 +87,7 @@ def error_kind(exc: BaseException) -> str:
     return "other"
 
 
-def sources_of(spider) -> dict[str, Source]:
+def sources_of(spider: object) -> dict[str, Source]:
     return getattr(spider, "sources", {}) or {}
 
 

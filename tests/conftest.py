@@ -20,6 +20,33 @@ FAST_CRAWL_SETTINGS = {
     "NIANBAO_PROGRESS_INTERVAL": "1",
 }
 CRAWL_TIMEOUT = 300
+# The browser tests drive Debian's Chromium (`./dev test` installs it).
+CHROMIUM = Path(os.environ.get("NIANBAO_CHROMIUM", "/usr/bin/chromium"))
+
+
+def browser_missing() -> list[str]:
+    """What the browser tests lack on this machine (empty when they can run)."""
+    missing = []
+    if not CHROMIUM.exists():
+        missing.append(f"{CHROMIUM} (apt-get install chromium; ./dev test installs it)")
+    try:
+        import playwright.sync_api  # noqa: F401
+    except ImportError:
+        missing.append("playwright (pip install -e '.[test]')")
+    return missing
+
+
+@pytest.fixture(scope="session")
+def chromium() -> Path:
+    """Chromium for the browser tests. Missing, they fail under CI (CI set) and skip elsewhere:
+    CI must never turn green by silently dropping them."""
+    missing = browser_missing()
+    if missing:
+        message = "browser tests need " + " and ".join(missing)
+        if os.environ.get("CI"):
+            pytest.fail(message + " (CI is set: failing instead of skipping)")
+        pytest.skip(message)
+    return CHROMIUM
 
 
 def run_crawler(

@@ -1,6 +1,7 @@
 """Headless Chromium drives the published archive: search, report, facet, chart, feed.
 
-Needs Debian's chromium (`./dev test` installs it); screenshots go to tests/artifacts/.
+Needs Debian's chromium (`./dev test` installs it; see conftest.chromium: without it these
+tests fail when CI is set, skip otherwise); screenshots go to tests/artifacts/.
 """
 
 from __future__ import annotations
@@ -16,7 +17,6 @@ from pathlib import Path
 import pytest
 from archive_fixture import archive_path  # noqa: F401
 
-CHROMIUM = Path("/usr/bin/chromium")
 ARTIFACTS = Path(__file__).parent / "artifacts"
 CHROMIUM_ARGS = [
     "--no-sandbox",
@@ -28,13 +28,6 @@ CHROMIUM_ARGS = [
     "--disable-quic",
     "--disable-dev-shm-usage",
 ]
-
-if not CHROMIUM.exists():
-    pytest.skip(
-        "browser tests need /usr/bin/chromium (apt-get install chromium; ./dev test installs it)",
-        allow_module_level=True,
-    )
-sync_api = pytest.importorskip("playwright.sync_api", reason="pip install -e '.[test]'")
 
 
 def _free_port() -> int:
@@ -77,12 +70,14 @@ def base_url(archive_path):  # noqa: F811
 
 
 @pytest.fixture(scope="module")
-def page(tmp_path_factory):
+def page(chromium, tmp_path_factory):
+    from playwright import sync_api  # present: the chromium fixture checked
+
     ARTIFACTS.mkdir(exist_ok=True)
     with sync_api.sync_playwright() as p:
         browser = p.chromium.launch_persistent_context(
             str(tmp_path_factory.mktemp("chromium-profile")),
-            executable_path=str(CHROMIUM),
+            executable_path=str(chromium),
             headless=True,
             args=CHROMIUM_ARGS,
             viewport={"width": 1280, "height": 900},

@@ -1,6 +1,6 @@
 """Headless Chromium over the demo archive built by the real crawl (see conftest.demo_archive_path).
 
-Screenshots go to tests/artifacts/demo-*.png. Skips only when /usr/bin/chromium is missing.
+Screenshots go to tests/artifacts/demo-*.png. Without Chromium: see conftest.chromium.
 """
 
 from __future__ import annotations
@@ -10,11 +10,6 @@ from pathlib import Path
 
 import pytest
 from test_browser_datasette import page, shot, start_datasette  # noqa: F401
-
-if not Path("/usr/bin/chromium").exists():
-    pytest.skip(
-        "browser tests need /usr/bin/chromium (./dev test installs it)", allow_module_level=True
-    )
 
 
 @pytest.fixture(scope="module")

@@ -36,8 +36,6 @@ def test_load_target_reads_pdf_with_type():
 
 
 def test_extract_json_on_real_pdf():
-    pytest.importorskip("postprocess.extract.documents")
-    pytest.importorskip("postprocess.extract.metadata")
     from postprocess.cli import main
 
     result = CliRunner().invoke(

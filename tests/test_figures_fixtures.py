@@ -52,13 +52,32 @@ def test_figures_checks_exact(path):
     assert {c.rule: c.ok for c in figures.checks} == exp["checks"]
 
 
-@pytest.mark.parametrize(
-    "path", [p for p in FIXTURES if "raw" in expected(p)], ids=lambda p: p.name
-)
+# Only fixtures that list raw texts: an empty "raw" would make a case that asserts nothing.
+RAW_FIXTURES = [p for p in FIXTURES if expected(p).get("raw")]
+TABLE_FIXTURES = [p for p in FIXTURES if expected(p)["cells"]]
+
+
+def test_figures_raw_fixtures_exist():
+    assert RAW_FIXTURES and TABLE_FIXTURES
+
+
+@pytest.mark.parametrize("path", RAW_FIXTURES, ids=lambda p: p.name)
 def test_figures_raw_kept(path):
     got = {f"{c.section}.{c.row_key}.{c.col_key}": c.raw for c in _extract(path).cells}
-    for key, raw in expected(path)["raw"].items():
-        assert got[key] == raw
+    want = expected(path)["raw"]
+    assert {key: got.get(key) for key in want} == want
+
+
+@pytest.mark.parametrize("path", TABLE_FIXTURES, ids=lambda p: p.name)
+def test_figures_raw_reads_back_as_the_value(path):
+    # Every cell keeps the text as printed; a plain number printed reads back as its value.
+    cells = _extract(path).cells
+    assert all(isinstance(c.raw, str) for c in cells)
+    plain = [c for c in cells if c.raw.isascii() and c.raw.isdigit()]
+    assert len(plain) >= len(cells) // 2
+    assert [(c.row_key, c.col_key, float(c.raw)) for c in plain] == [
+        (c.row_key, c.col_key, c.value) for c in plain
+    ]
 
 
 def test_figures_stats_link_to_cells():

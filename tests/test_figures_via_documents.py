@@ -11,9 +11,8 @@ sys.path.insert(0, str(Path(__file__).parent / "fixtures" / "figures"))
 
 from loader import expected, fixtures, meta_for  # noqa: E402
 
+from postprocess.extract import documents  # noqa: E402
 from postprocess.extract.figures import extract_figures  # noqa: E402
-
-documents = pytest.importorskip("postprocess.extract.documents")
 
 CONTENT_TYPES = {
     ".html": "text/html",  # no charset: the GB18030 page declares gb2312 in a <meta>

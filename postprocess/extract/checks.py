@@ -54,7 +54,8 @@ def _rule(rule: str, problems: list[str], checked: list[str]) -> Check | None:
 def check_balance(cells: list[Cell]) -> Check | None:
     """一 + 二 = （七）总计 + 四, per applicant column and for 总计."""
     g = _grid(cells, "requests")
-    problems, checked = [], []
+    problems: list[str] = []
+    checked: list[str] = []
     for col in APPLICANT_COLS + ["total"]:
         keys = [
             ("new", col),
@@ -74,7 +75,8 @@ def check_total_column(cells: list[Cell]) -> Check | None:
     """The 总计 column equals the sum of the six applicant columns, on every row."""
     g = _grid(cells, "requests")
     rows = dict.fromkeys(r for r, _ in g)
-    problems, checked = [], []
+    problems: list[str] = []
+    checked: list[str] = []
     for row in rows:
         if (row, "total") not in g or not all((row, c) in g for c in APPLICANT_COLS):
             continue
@@ -89,7 +91,8 @@ def check_total_column(cells: list[Cell]) -> Check | None:
 def check_handled_sum(cells: list[Cell]) -> Check | None:
     """（七）总计 equals the sum of the result rows (sub-rows, not group labels)."""
     g = _grid(cells, "requests")
-    problems, checked = [], []
+    problems: list[str] = []
+    checked: list[str] = []
     cols = [c for c in APPLICANT_COLS + ["total"] if ("total_handled", c) in g]
     for col in cols:
         rows = [r for (r, c) in g if c == col and r.startswith(RESULT_PREFIXES)]
@@ -106,7 +109,8 @@ def check_handled_sum(cells: list[Cell]) -> Check | None:
 def check_appeal_totals(cells: list[Cell]) -> Check | None:
     """行政复议 and each 行政诉讼 group: 总计 = 维持 + 纠正 + 其他 + 尚未审结."""
     g = _grid(cells, "appeals")
-    problems, checked = [], []
+    problems: list[str] = []
+    checked: list[str] = []
     for group in ("review", "litigation_direct", "litigation_after_review"):
         if (group, "total") not in g or not all((group, p) in g for p in APPEAL_PARTS):
             continue
@@ -121,7 +125,8 @@ def check_proactive_2019(cells: list[Cell], fmt: str) -> Check | None:
     if fmt != "2019":
         return None
     g = _grid(cells, "proactive")
-    problems, checked = [], []
+    problems: list[str] = []
+    checked: list[str] = []
     for row in ("regulations", "normative_documents"):
         if (row, "new_published") in g and (row, "total_published") in g:
             a, b = g[(row, "new_published")], g[(row, "total_published")]

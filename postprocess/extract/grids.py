@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 
 from lxml import html as lxml_html
+from lxml.html import HtmlElement
 
 from postprocess.extract.model import Table
 
@@ -28,7 +29,7 @@ def _span(value: str | None) -> int:
         return 1
 
 
-def expand_html_table(table) -> list[list[str]]:
+def expand_html_table(table: HtmlElement) -> list[list[str]]:
     """Expand one lxml <table> element into a rectangular grid."""
     grid: list[list[str | None]] = []
     pending: dict[tuple[int, int], str] = {}  # (row, col) -> text carried down by rowspan
@@ -198,7 +199,7 @@ def pdf_tables(data: bytes) -> list[Table]:
             and len(prev.rows[0]) == len(rows[0])
             and _first_on_page(found, number, top)
         )
-        if continues:
+        if continues and prev is not None:
             k = _header_rows(prev.rows)
             if k and rows[:k] == prev.rows[:k]:
                 rows = rows[k:]

@@ -143,7 +143,7 @@ def narrative_stats(text: str) -> list[Stat]:
             if parts and all(v is not None for v in values):
                 found["requests_unable"] = Stat(
                     "requests_unable",
-                    sum(values),
+                    sum(v for v in values if v is not None),
                     " + ".join(norm[m.start() : m.end()] for m in parts),
                     any(bool(m["approx"]) for m in parts),
                     "sentence",
@@ -156,8 +156,7 @@ def _zero_stats(found: dict[str, Stat], sentence: str, norm: str) -> None:
     """Statements that something did not happen: no requests, no reviews, no fees."""
     if "公开" not in norm:
         return
-    if "requests_new" not in found and ZERO_REQUESTS.search(norm):
-        m = ZERO_REQUESTS.search(norm)
+    if "requests_new" not in found and (m := ZERO_REQUESTS.search(norm)):
         if not any(w in m.group(0) for w in MID_NOT_REQUEST):
             found["requests_new"] = Stat("requests_new", 0, m.group(0), False, "sentence", sentence)
     for key, pattern in ZERO_APPEAL.items():

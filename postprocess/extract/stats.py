@@ -50,7 +50,7 @@ def from_cells(cells: list[Cell]) -> list[Stat]:
         result.append(
             Stat(
                 key=key,
-                value=sum(c.value for c in picked),
+                value=sum(c.value or 0 for c in picked),
                 raw=" + ".join(c.raw for c in picked),
                 origin="cell",
                 evidence=evidence,

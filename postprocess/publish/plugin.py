@@ -72,7 +72,7 @@ def bounded_ngrams(text: str | None) -> str:
     return search.ngram_text(text)
 
 
-def limit_connection(conn) -> None:
+def limit_connection(conn: sqlite3.Connection) -> None:
     """Bound what one SQL statement of a visitor can allocate on this connection."""
     conn.setlimit(sqlite3.SQLITE_LIMIT_LENGTH, SQL_MAX_LENGTH)
     conn.create_function("nianbao_ngrams", 1, bounded_ngrams, deterministic=True)

@@ -63,7 +63,9 @@ def rewrite_json(body: bytes, query: str) -> bytes:
     return json.dumps(add_snippets(json.loads(body), query), ensure_ascii=False).encode()
 
 
-async def json_with_snippets(app: ASGIApp, scope: dict, receive: Any, send: ASGISend, query: str):
+async def json_with_snippets(
+    app: ASGIApp, scope: dict, receive: Any, send: ASGISend, query: str
+) -> None:
     """Run the table JSON view and add a highlighted `snippet` beside each row's text."""
     start: dict = {}
     chunks: list[bytes] = []

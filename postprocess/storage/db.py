@@ -13,6 +13,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from sqlite_utils import Database
+from sqlite_utils.db import Table
 from sqlite_utils.migrations import Migrations
 
 migrations = Migrations("nianbao")
@@ -26,7 +27,7 @@ def now() -> str:
 
 @migrations()
 def m001_core(db: Database) -> None:
-    db["sources"].create(
+    db.table("sources").create(
         {
             "id": str,
             "agency": str,
@@ -43,7 +44,7 @@ def m001_core(db: Database) -> None:
         },
         pk="id",
     )
-    db["crawls"].create(
+    db.table("crawls").create(
         {
             "id": int,
             "started_at": str,
@@ -57,7 +58,7 @@ def m001_core(db: Database) -> None:
         },
         pk="id",
     )
-    db["captures"].create(
+    db.table("captures").create(
         {
             "id": int,
             "crawl_id": int,
@@ -87,10 +88,10 @@ def m001_core(db: Database) -> None:
             ("parent_capture_id", "captures", "id"),
         ],
     )
-    db["captures"].create_index(["warc_record_id"], unique=True)
-    db["captures"].create_index(["url"])
-    db["captures"].create_index(["source_id", "role"])
-    db["fetch_errors"].create(
+    db.table("captures").create_index(["warc_record_id"], unique=True)
+    db.table("captures").create_index(["url"])
+    db.table("captures").create_index(["source_id", "role"])
+    db.table("fetch_errors").create(
         {
             "id": int,
             "crawl_id": int,
@@ -105,7 +106,7 @@ def m001_core(db: Database) -> None:
         pk="id",
         foreign_keys=[("crawl_id", "crawls", "id"), ("source_id", "sources", "id")],
     )
-    db["reports"].create(
+    db.table("reports").create(
         {
             "id": int,
             "source_id": str,
@@ -138,7 +139,7 @@ def m001_core(db: Database) -> None:
             ("document_capture_id", "captures", "id"),
         ],
     )
-    db["attachments"].create(
+    db.table("attachments").create(
         {
             "id": int,
             "report_id": int,
@@ -152,7 +153,7 @@ def m001_core(db: Database) -> None:
         pk="id",
         foreign_keys=[("report_id", "reports", "id"), ("capture_id", "captures", "id")],
     )
-    db["cells"].create(
+    db.table("cells").create(
         {
             "id": int,
             "report_id": int,
@@ -169,7 +170,7 @@ def m001_core(db: Database) -> None:
         pk="id",
         foreign_keys=[("report_id", "reports", "id")],
     )
-    db["stats"].create(
+    db.table("stats").create(
         {
             "id": int,
             "report_id": int,
@@ -184,15 +185,15 @@ def m001_core(db: Database) -> None:
         pk="id",
         foreign_keys=[("report_id", "reports", "id"), ("cell_id", "cells", "id")],
     )
-    db["checks"].create(
+    db.table("checks").create(
         {"id": int, "report_id": int, "rule": str, "ok": int, "detail": str},
         pk="id",
         foreign_keys=[("report_id", "reports", "id")],
     )
     for table in ("cells", "stats", "checks", "attachments"):
-        db[table].create_index(["report_id"])
-    db["stats"].create_index(["key"])
-    db["reports"].create_index(["source_id", "year"])
+        db.table(table).create_index(["report_id"])
+    db.table("stats").create_index(["key"])
+    db.table("reports").create_index(["source_id", "year"])
 
 
 def open_db(path: str | Path, *, migrate: bool = True) -> Database:
@@ -221,20 +222,27 @@ def upsert_sources(db: Database, rows: Iterable[dict]) -> None:
         for row in rows:
             row = dict(row)
             row["start_urls"] = json.dumps(row["start_urls"], ensure_ascii=False)
-            db["sources"].upsert(row, pk="id")
+            db.table("sources").upsert(row, pk="id")
+
+
+def inserted_id(table: Table) -> int:
+    """The rowid SQLite gave the row just inserted through table."""
+    if table.last_pk is None:
+        raise RuntimeError(f"{table.name}: no row id after insert")
+    return int(table.last_pk)
 
 
 def start_crawl(db: Database, source_ids: list[str]) -> int:
     with db.conn:
-        table = db["crawls"].insert(
+        table = db.table("crawls").insert(
             {"started_at": now(), "sources": json.dumps(source_ids), "status": "running"}
         )
-    return table.last_pk
+    return inserted_id(table)
 
 
 def finish_crawl(db: Database, crawl_id: int, status: str, counts: dict) -> None:
     with db.conn:
-        db["crawls"].update(
+        db.table("crawls").update(
             crawl_id,
             {
                 "finished_at": now(),
@@ -250,13 +258,13 @@ def finish_crawl(db: Database, crawl_id: int, status: str, counts: dict) -> None
 def record_capture(db: Database, row: dict) -> int:
     """Append one capture row (the WARC record is already written) and return its id."""
     with db.conn:
-        return db["captures"].insert(row).last_pk
+        return inserted_id(db.table("captures").insert(row))
 
 
 def record_fetch_error(db: Database, row: dict) -> None:
     row = {"at": now(), **row}
     with db.conn:
-        db["fetch_errors"].insert(row)
+        db.table("fetch_errors").insert(row)
 
 
 # --- derived tables -------------------------------------------------------------
@@ -279,16 +287,16 @@ def write_report(
     """Insert one report with everything derived from it; ids of cells are kept for stats.
 
     cells, stats and checks are the extraction model's records as dicts (dataclasses.asdict)."""
-    db["reports"].insert(report, pk="id", replace=True)
+    db.table("reports").insert(report, pk="id", replace=True)
     rid = report["id"]
     for att in attachments:
-        db["attachments"].insert({**att, "report_id": rid}, pk="id", replace=True)
+        db.table("attachments").insert({**att, "report_id": rid}, pk="id", replace=True)
     cell_ids: dict[tuple[str, str, str], int] = {}
     for cell in cells:
         row = dict(cell)
         row["known"] = int(row["known"])
         row["report_id"] = rid
-        cid = db["cells"].insert(row).last_pk
+        cid = inserted_id(db.table("cells").insert(row))
         cell_ids[(cell["section"], cell["row_key"], cell["col_key"])] = cid
     for stat in stats:
         row = dict(stat)
@@ -298,9 +306,9 @@ def write_report(
         if stat["origin"] == "cell":
             ref = tuple(stat["evidence"].split(".", 2))
             row["cell_id"] = cell_ids.get(ref) if len(ref) == 3 else None
-        db["stats"].insert(row)
+        db.table("stats").insert(row)
     for check in checks:
-        db["checks"].insert(
+        db.table("checks").insert(
             {
                 "report_id": rid,
                 "rule": check["rule"],
@@ -336,7 +344,7 @@ def m002_reports_long_columns_last(db: Database) -> None:
     filters on province, city or level paid for reading every report's text.
     """
     long_columns = ("kind_reason", "parse_error", "text")
-    columns = [c.name for c in db["reports"].columns]
-    db["reports"].transform(
+    columns = [c.name for c in db.table("reports").columns]
+    db.table("reports").transform(
         column_order=[c for c in columns if c not in long_columns] + list(long_columns)
     )

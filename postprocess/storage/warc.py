@@ -6,7 +6,7 @@ import hashlib
 import os
 import uuid
 from dataclasses import dataclass
-from io import BytesIO
+from io import BufferedWriter, BytesIO
 from pathlib import Path
 
 from warcio.archiveiterator import ArchiveIterator
@@ -35,15 +35,15 @@ class WarcStore:
         (self.root / "warc").mkdir(parents=True, exist_ok=True)
         self.prefix = prefix
         self._serial = 0
-        self._fh = None
+        self._fh: BufferedWriter | None = None
         self._name = ""
 
     def _open(self) -> None:
         self._serial += 1
         self._name = f"warc/{self.prefix}-{self._serial:05d}.warc.gz"
-        self._fh = open(self.root / self._name, "ab")
-        self._writer = WARCWriter(self._fh, gzip=True)
-        if self._fh.tell() == 0:
+        self._fh = fh = open(self.root / self._name, "ab")
+        self._writer = WARCWriter(fh, gzip=True)
+        if fh.tell() == 0:
             info = {
                 "software": "nianbao (https://github.com/nianbao/nianbao)",
                 "format": "WARC File Format 1.1",
@@ -65,9 +65,12 @@ class WarcStore:
         if self._fh is None or self._fh.tell() > ROLLOVER_BYTES:
             self.close()
             self._open()
+        fh = self._fh
+        if fh is None:  # _open() sets it; this tells the type checker
+            raise RuntimeError("WARC file not open")
         kept = [(k, v) for k, v in headers if k.lower() not in _DROP_HEADERS]
         http = StatusAndHeaders(f"{status} {reason or 'OK'}", kept, protocol="HTTP/1.1")
-        offset = self._fh.tell()
+        offset = fh.tell()
         record = self._writer.create_warc_record(
             url,
             "response",
@@ -89,8 +92,8 @@ class WarcStore:
                 warc_headers_dict={"WARC-Concurrent-To": record_id},
             )
             self._writer.write_record(req)
-        self._fh.flush()
-        os.fsync(self._fh.fileno())
+        fh.flush()
+        os.fsync(fh.fileno())
         return Stored(self._name, record_id, offset, hashlib.sha256(body).hexdigest(), len(body))
 
     def close(self) -> None:
