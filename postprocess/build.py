@@ -26,6 +26,10 @@ PROGRESS_EVERY = 50  # echo a progress line every N report pages
 # A page with less text than this that links a readable attachment is a stub for that file.
 STUB_CHARS = 400
 DOCUMENT_ROLES = ("report", "attachment")
+# reports.text_source: the report page's own text, or its PDF/DOCX attachment's.
+TEXT_SOURCES = ("page", "attachment")
+# attachments.parse_status, from the document's parse status (ok | not_parsed_yet | error).
+ATTACHMENT_PARSE_STATUS = {"ok": "parsed", "not_parsed_yet": "not_parsed_yet", "error": "error"}
 
 
 @dataclass
@@ -114,7 +118,7 @@ def _attachment_row(row: dict, doc: Document | None) -> dict:
         "capture_id": row["id"],
         "url": row["url"],
         "media": doc.media,
-        "parse_status": {"ok": "parsed"}.get(doc.parse_status, doc.parse_status),
+        "parse_status": ATTACHMENT_PARSE_STATUS[doc.parse_status],
         "parse_error": doc.parse_error,
         "text_chars": len(doc.text),
     }

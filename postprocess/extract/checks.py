@@ -22,6 +22,17 @@ APPLICANT_COLS = [
 ]
 RESULT_PREFIXES = ("granted", "partial", "denied_", "unable_", "rejected_", "other")
 APPEAL_PARTS = ["upheld", "corrected", "other", "pending"]
+# Every rule name a check can carry (tests/test_docs.py: the code emits and metadata.yml
+# documents exactly these).
+RULES = (
+    "requests_balance",
+    "requests_total_column",
+    "requests_handled_sum",
+    "appeals_totals",
+    "proactive_new_within_total",
+    "published_on_time",
+    "title_year_matches_period",
+)
 # deadlines (month, day) in the year after the one covered
 DEADLINES = {"department": (1, 31), "government": (3, 31)}
 OLD_DEADLINE = (3, 31)  # 2008 条例: every body by 31 March

@@ -4,6 +4,12 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
 
+# The values the extraction can give these fields; metadata.yml documents exactly these
+# (tests/test_docs.py).
+KINDS = ("annual_report", "work_summary", "other")
+FORMATS = ("2019", "2021", "narrative")
+PARSE_STATUSES = ("ok", "not_parsed_yet", "error")
+
 
 @dataclass
 class Table:
