@@ -1,20 +1,26 @@
-"""Builds small (or large, for benchmarks) archive.db files from realistic rows.
+"""The archive the publication tests serve, and large generated ones for benchmarks.
 
-The texts follow the real report layouts of ../shared/spec/formats.md (narrative before 2019, the
-2019 and 2021 table formats after), with agencies modelled on the seeds (榆次区, 呼兰区, 利通区,
+The small archive goes through the real pipeline: report pages in the layouts of
+../shared/spec/formats.md (narrative before 2019, the 2019 and 2021 table formats after; bodies
+from crawler/demo/render.py), captured into a WARC file with their capture rows, then
+`build_archive` extracts every row. Agencies are modelled on the seeds (榆次区, 呼兰区, 利通区,
 酒泉市, 淮安市洪泽区). One report carries a `<script>` tag to prove that pages escape report text.
+
+build_large_archive writes report rows directly (benchmarks need 100k reports quickly).
 """
 
 from __future__ import annotations
 
-import hashlib
+import html
 import random
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
 
-from postprocess.extract.model import Cell, Check, Stat
+from crawler.demo import catalog_gen, render
+from postprocess.build import build_archive
 from postprocess.storage import db as archive_db
 from postprocess.storage.search import index_reports
+from postprocess.storage.warc import WarcStore
 
 
 @dataclass(frozen=True)
@@ -238,95 +244,6 @@ def report_text(
     return "\n".join(lines)
 
 
-def cells_and_stats(fig: Figures, year: int) -> tuple[list[Cell], list[Stat]]:
-    fmt = fmt_for(year)
-    stats: list[Stat] = []
-    cells: list[Cell] = []
-    if fmt == "narrative":
-        stats += [
-            Stat(
-                "proactive_total",
-                fig.proactive_total,
-                f"{fig.proactive_total}条",
-                origin="sentence",
-                evidence="全年共主动公开政府信息",
-            ),
-            Stat("requests_new", fig.new, f"{fig.new}件", origin="sentence", evidence="受理申请"),
-            Stat(
-                "requests_granted",
-                fig.granted,
-                f"{fig.granted}件",
-                origin="sentence",
-                evidence="同意公开",
-            ),
-            Stat(
-                "requests_denied",
-                fig.denied_total,
-                f"{fig.denied_total}件",
-                origin="sentence",
-                evidence="不予公开",
-            ),
-            Stat(
-                "consultations",
-                fig.consultations,
-                f"{fig.consultations}人次",
-                origin="sentence",
-                evidence="接待群众咨询",
-            ),
-            Stat(
-                "fees_yuan",
-                fig.fees_yuan,
-                f"{fig.fees_yuan:g}元",
-                origin="sentence",
-                evidence="收取费用",
-            ),
-        ]
-        return cells, stats
-    rows = {
-        "new": fig.new,
-        "carried_over": fig.carried_over,
-        "granted": fig.granted,
-        "partial": fig.partial,
-        **fig.denied,
-        "unable_not_held": fig.unable_not_held,
-        "rejected_petition": fig.rejected_petition,
-        "total_handled": fig.handled,
-        "carried_forward": fig.carried_forward,
-    }
-    for row_key, value in rows.items():
-        cells.append(
-            Cell(
-                "requests",
-                row_key,
-                "total",
-                float(value),
-                str(value),
-                "件",
-                row_label=DENIED_LABELS.get(row_key, row_key),
-                col_label="总计",
-            )
-        )
-    cells.append(Cell("appeals", "review", "total", float(fig.reviews), str(fig.reviews), "件"))
-    cells.append(
-        Cell("appeals", "litigation_direct", "total", float(fig.lawsuits), str(fig.lawsuits), "件")
-    )
-    for key, value, ev in [
-        ("requests_new", fig.new, "requests.new.total"),
-        ("requests_carried_over", fig.carried_over, "requests.carried_over.total"),
-        ("requests_handled", fig.handled, "requests.total_handled.total"),
-        ("requests_granted", fig.granted, "requests.granted.total"),
-        ("requests_partial", fig.partial, "requests.partial.total"),
-        ("requests_denied", fig.denied_total, ""),
-        ("requests_unable", fig.unable_not_held, ""),
-        ("requests_rejected", fig.rejected_petition, ""),
-        ("requests_carried_forward", fig.carried_forward, "requests.carried_forward.total"),
-        ("reviews", fig.reviews, "appeals.review.total"),
-        ("lawsuits", fig.lawsuits, ""),
-    ]:
-        stats.append(Stat(key, float(value), str(value), origin="cell", evidence=ev))
-    return cells, stats
-
-
 @dataclass
 class Spec:
     """One hand-written report of the small fixture archive."""
@@ -337,12 +254,11 @@ class Spec:
     published: str | None = None  # default: 20 March of the next year
     failing: tuple[str, ...] = ()
     title: str | None = None
-    fees_yuan: float = 0.0
     process_info: int = 0
 
 
 SMALL_SPECS: list[Spec] = [
-    Spec(0, 2008, extra="本年度依申请公开收取复制费用。", fees_yuan=120.0),
+    Spec(0, 2008, extra="本年度依申请公开收取复制费用。"),
     Spec(0, 2014, extra="榆次区开展政务公开专题培训。"),
     Spec(0, 2015, published="2016-05-10"),
     Spec(0, 2016),
@@ -352,14 +268,14 @@ SMALL_SPECS: list[Spec] = [
     Spec(1, 2022, process_info=3),
     Spec(2, 2015, extra="利通区电子政务外网建设完成。"),
     Spec(2, 2021),
-    Spec(2, 2022, process_info=1, failing=("total_column_sum",)),
+    Spec(2, 2022, process_info=1, failing=("requests_total_column",)),
     Spec(3, 2016, extra="酒泉市政府信息公开成绩单发布。"),
     Spec(3, 2021),
     Spec(3, 2022),
     Spec(4, 2022, process_info=2),
     Spec(4, 2023),
     Spec(4, 2024, published="2025-04-02"),
-    Spec(5, 2023, failing=("appeals_total",)),
+    Spec(5, 2023, failing=("appeals_totals",)),
     Spec(5, 2024),
     Spec(6, 2021),
     Spec(6, 2022),
@@ -369,84 +285,74 @@ SMALL_SPECS: list[Spec] = [
 SCRIPT_TEXT = '<script>alert("xss")</script>'
 
 
-def _write(
-    db,
-    rid: int,
-    agency: Agency,
-    year: int,
-    fig: Figures,
-    text: str,
-    *,
-    published: str,
-    title: str,
-    failing: tuple[str, ...],
-    fetched_at: str,
-) -> None:
-    url = f"http://{agency.host}/zwgk/ndbg/{year}/t{rid:06d}.html"
-    sha = hashlib.sha256(text.encode()).hexdigest()
-    capture = {
-        "id": rid,
-        "crawl_id": 1,
-        "source_id": agency.id,
-        "url": url,
-        "method": "GET",
-        "fetched_at": fetched_at,
-        "status": 200,
-        "content_type": "text/html; charset=utf-8",
-        "sha256": sha,
-        "size": len(text.encode()),
-        "warc_file": "data/warc/demo-00001.warc.gz",
-        "warc_record_id": f"<urn:uuid:00000000-0000-4000-8000-{rid:012d}>",
-        "warc_offset": rid * 4096,
-        "role": "report",
-        "blocked": 0,
-    }
-    db["captures"].insert(capture, pk="id")
-    cells, stats = cells_and_stats(fig, year)
-    rules = ["requests_balance", "total_column_sum", "appeals_total"] if cells else ["year_matches"]
-    checks = [
-        Check(
-            rule,
-            rule not in failing,
-            "一+二=（七）+四" if rule not in failing else f"{rule}: 合计与分项之和不一致",
-        )
-        for rule in rules
-    ]
-    checks += [
-        Check(rule, False, f"{rule}: 合计与分项之和不一致") for rule in failing if rule not in rules
-    ]
-    report = {
-        "id": rid,
-        "source_id": agency.id,
-        "capture_id": rid,
-        "document_capture_id": rid,
-        "url": url,
-        "document_url": url,
-        "title": title,
-        "agency": agency.agency,
-        "year": year,
-        "published": published,
+def _short_and_area(agency: Agency) -> tuple[str, str]:
+    """How a report names its body (榆次区) and its territory (全区)."""
+    if agency.level == "department":
+        return agency.agency, "本机关"
+    short = agency.agency.removesuffix("人民政府")
+    return short, "全" + short[-1]
+
+
+def report_entry(spec: Spec, agency: Agency, rng: random.Random) -> dict:
+    """A demo-catalog style entry (crawler/demo) of one fixture report, figures included."""
+    fmt = fmt_for(spec.year)
+    if fmt == "narrative":
+        figures = catalog_gen.narrative_figures(rng, 1)
+    else:
+        carried = [rng.randint(0, 3), 0, 0, 0, 0, 0]
+        requests = catalog_gen.requests_table(rng, fmt, carried, 1)
+        if spec.process_info:
+            # Refusals as 过程性信息 by natural persons, still balanced (一+二 = 七 + 四).
+            for row in ("denied_process_info", "total_handled", "new"):
+                requests[row][0] += spec.process_info
+                requests[row][6] += spec.process_info
+        figures = {
+            "proactive": (
+                catalog_gen.proactive_2019 if fmt == "2019" else catalog_gen.proactive_2021
+            )(rng, 1),
+            "requests": requests,
+            "appeals": catalog_gen.appeals_table(rng),
+        }
+        # Misprints the consistency checks must catch, each breaking one rule only.
+        if "requests_balance" in spec.failing:
+            requests["carried_forward"][0] += 1
+            requests["carried_forward"][6] += 1
+        if "requests_total_column" in spec.failing:
+            requests["carried_over"][6] += 1
+            requests["carried_forward"][6] += 1
+        if "appeals_totals" in spec.failing:
+            figures["appeals"]["review"][4] += 1
+    return {
+        "year": spec.year,
+        "format": fmt,
         "kind": "annual_report",
-        "kind_reason": "title",
-        "format": fmt_for(year),
-        "text": text,
-        "text_source": "html",
-        "parse_status": "ok",
-        "province": agency.province,
-        "city": agency.city,
-        "level": agency.level,
-        "division_code": agency.division_code,
-        "sha256": sha,
-        "fetched_at": fetched_at,
+        "origin": "fixture",
+        "agency": agency.agency,
+        "published": spec.published or f"{spec.year + 1}-03-20",
+        "figures": figures,
     }
-    archive_db.write_report(
-        db,
-        report,
-        [],
-        [asdict(c) for c in cells],
-        [asdict(s) for s in stats],
-        [asdict(c) for c in checks],
-    )
+
+
+def report_page(spec: Spec, agency: Agency, rng: random.Random) -> bytes:
+    """The report page as a portal serves it: chrome, meta tags, the report body."""
+    entry = report_entry(spec, agency, rng)
+    short, area = _short_and_area(agency)
+    blocks = render.body_for(entry, short, area)
+    if spec.extra:
+        blocks.insert(len(blocks) - 2, ("p", spec.extra))  # before the signature
+    title = spec.title or f"{agency.agency}{spec.year}年政府信息公开工作年度报告"
+    e = html.escape
+    return f"""<!DOCTYPE html>
+<html><head><meta charset="utf-8"><title>{e(title)}_{e(agency.agency)}</title>
+<meta name="ArticleTitle" content="{e(title)}">
+<meta name="PubDate" content="{entry["published"]} 09:30">
+</head><body>
+<div class="nav">首页 &gt; 政务公开 &gt; 政府信息公开年报</div>
+<div class="article"><h1>{e(title)}</h1>
+<div class="info">发布时间：{entry["published"]}　来源：{e(agency.agency)}办公室</div>
+<div id="zoom">{render.blocks_html(blocks)}</div></div>
+<div class="footer">主办：{e(agency.agency)}　网站标识码：{agency.division_code}0001</div>
+</body></html>""".encode()
 
 
 def _sources(db) -> None:
@@ -470,49 +376,52 @@ def _sources(db) -> None:
             for a in AGENCIES
         ],
     )
-    with db.conn:
-        db["crawls"].insert(
-            {
-                "id": 1,
-                "started_at": "2025-01-05T08:00:00Z",
-                "finished_at": "2025-01-05T09:00:00Z",
-                "sources": "[]",
-                "status": "finished",
-                "pages": 0,
-                "reports": 0,
-                "errors": 0,
-            }
-        )
 
 
 def build_small_archive(path: str | Path) -> Path:
-    """The fixture archive: hand-written reports over 8 agencies, 6 provinces, 2008-2024."""
+    """The fixture archive, built as a crawl would leave it and `nianbao build` finishes it.
+
+    Each SMALL_SPECS report becomes a portal page (crawler/demo's report bodies in the formats of
+    formats.md) written to a WARC file with its capture row; build_archive then extracts
+    everything (reports, cells, stats, checks, search index) with the real code. Report ids are
+    capture ids: 1..len(SMALL_SPECS) in SMALL_SPECS order.
+    """
     path = Path(path)
+    data_dir = path.parent / "data"
     db = archive_db.open_db(path)
     _sources(db)
+    crawl = archive_db.start_crawl(db, [a.id for a in AGENCIES])
+    store = WarcStore(data_dir, "fixture")
     rng = random.Random(20240601)
-    with db.conn:
-        for rid, spec in enumerate(SMALL_SPECS, start=1):
-            agency = AGENCIES[spec.agency]
-            fig = random_figures(rng)
-            fig.fees_yuan = spec.fees_yuan
-            fig.denied["denied_process_info"] = spec.process_info
-            text = report_text(agency, spec.year, fig, rng, extra=spec.extra)
-            title = spec.title or f"{agency.agency}{spec.year}年政府信息公开工作年度报告"
-            _write(
-                db,
-                rid,
-                agency,
-                spec.year,
-                fig,
-                text,
-                published=spec.published or f"{spec.year + 1}-03-20",
-                title=title,
-                failing=spec.failing,
-                fetched_at=f"2025-01-{1 + rid % 28:02d}T08:{rid % 60:02d}:00Z",
-            )
-    index_reports(db)
+    for rid, spec in enumerate(SMALL_SPECS, start=1):
+        agency = AGENCIES[spec.agency]
+        body = report_page(spec, agency, rng)
+        url = f"http://{agency.host}/zwgk/ndbg/{spec.year}/t{rid:06d}.html"
+        ctype = "text/html; charset=utf-8"
+        stored = store.write_response(url, 200, "OK", [("Content-Type", ctype)], body)
+        archive_db.record_capture(
+            db,
+            {
+                "crawl_id": crawl,
+                "source_id": agency.id,
+                "url": url,
+                "method": "GET",
+                "fetched_at": f"2025-01-{1 + rid % 28:02d}T08:{rid % 60:02d}:00Z",
+                "status": 200,
+                "content_type": ctype,
+                "sha256": stored.sha256,
+                "size": stored.size,
+                "warc_file": stored.warc_file,
+                "warc_record_id": stored.record_id,
+                "warc_offset": stored.offset,
+                "role": "report",
+                "blocked": 0,
+            },
+        )
+    store.close()
+    archive_db.finish_crawl(db, crawl, "finished", {"pages": len(SMALL_SPECS)})
     db.close()
+    build_archive(path, data_dir, echo=lambda _line: None)
     return path
 
 

@@ -9,11 +9,13 @@ from __future__ import annotations
 
 import ast
 import re
+import sqlite3
 from pathlib import Path
 
 import click
 import pytest
 import yaml
+from archive_fixture import archive_path  # noqa: F401
 
 from postprocess import build
 from postprocess.cli import main
@@ -189,3 +191,23 @@ def cli_commands() -> dict[str, set[str]]:
 
 def test_readme_command_table_matches_nianbao_help():
     assert readme_commands() == cli_commands()
+
+
+# --- and the real build writes nothing else ------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("table", "column", "values"),
+    [
+        ("checks", "rule", checks.RULES),
+        ("reports", "kind", model.KINDS),
+        ("reports", "format", model.FORMATS),
+        ("reports", "parse_status", model.PARSE_STATUSES),
+        ("reports", "text_source", build.TEXT_SOURCES),
+    ],
+)
+def test_built_archive_holds_only_documented_values(archive_path, table, column, values):  # noqa: F811
+    with sqlite3.connect(archive_path) as conn:
+        found = {r[0] for r in conn.execute(f"SELECT DISTINCT [{column}] FROM [{table}]")}
+    conn.close()
+    assert found and found <= set(values)
