@@ -322,3 +322,30 @@ def test_pathological_search_does_not_delay_other_requests(hostile_archive):
             assert "<mark>申请</mark>".encode() in body or b"\\u7533" in body, u
         print(f"baseline {baseline:.3f}s, worst delays {sorted(delays)[-3:]}")
         assert max(delays) < 1.0, (baseline, sorted(delays)[-5:])
+
+
+def test_cli_serve_public_passes_the_hardening_options(monkeypatch, archive_path):  # noqa: F811
+    from click.testing import CliRunner
+
+    from postprocess.cli import main
+    from postprocess.publish import serve
+
+    calls = []
+    monkeypatch.setattr(serve, "serve_archive", lambda *a, **k: calls.append((a, k)))
+    db = str(archive_path)
+    runner = CliRunner()
+    assert runner.invoke(main, ["serve", "--db", db, "--public"]).exit_code == 0
+    assert runner.invoke(main, ["serve", "--db", db, "--memory-limit", "0"]).exit_code == 0
+    args = ["serve", "--db", db, "--public", "--allow-sql", "--memory-limit", "512"]
+    assert runner.invoke(main, args).exit_code == 0
+    assert [k for _a, k in calls] == [
+        {"port": 8001, "host": "0.0.0.0", "public": True, "allow_sql": None, "memory_mb": None},
+        {"port": 8001, "host": "127.0.0.1", "public": False, "allow_sql": None, "memory_mb": 0},
+        {"port": 8001, "host": "0.0.0.0", "public": True, "allow_sql": True, "memory_mb": 512},
+    ]
+
+
+def test_public_mode_with_allow_sql_keeps_debug_pages_hidden(archive_path):  # noqa: F811
+    ds = make_datasette(archive_path, public=True, allow_sql=True)
+    assert _get(ds, "/archive.json?_shape=array&sql=select+2+as+x").json() == [{"x": 2}]
+    assert _get(ds, "/-/threads.json").status_code == 404
