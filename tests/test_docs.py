@@ -154,19 +154,6 @@ def test_metadata_documents_exactly_the_values(table, column, values):
     assert documented(table, column) == set(values)
 
 
-def test_metadata_documents_every_column_of_the_schema(tmp_path):
-    from postprocess.storage import db as archive_db
-
-    db = archive_db.open_db(tmp_path / "archive.db")
-    missing = {}
-    for table in db.table_names():
-        if table in TABLES:
-            undocumented = set(db.table(table).columns_dict) - set(TABLES[table]["columns"])
-            if undocumented:
-                missing[table] = sorted(undocumented)
-    assert missing == {}
-
-
 # --- README command table -----------------------------------------------------------------------
 
 
