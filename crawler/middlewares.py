@@ -35,7 +35,7 @@ from crawler.progress import count
 from crawler.sources import Source
 from crawler.urls import host_allowed
 from postprocess.storage import db as archive
-from postprocess.storage.warc import WarcStore
+from postprocess.storage.warc import WarcStore, safe_worker_name
 
 logger = logging.getLogger(__name__)
 
@@ -156,7 +156,10 @@ class CaptureMiddleware:
             archive.upsert_sources(self.db, [s.as_row() for s in sources])
             self.crawl_id = archive.start_crawl(self.db, [s.id for s in sources])
             self.own_crawl = True
-        self.store = WarcStore(self.data_dir, f"crawl{self.crawl_id:05d}-{spider.name}")
+        # A distributed worker names its files too: crawl ids of different hosts collide.
+        worker = safe_worker_name(self.crawler.settings.get("NIANBAO_WORKER"))
+        prefix = f"crawl{self.crawl_id:05d}-{worker + '-' if worker else ''}{spider.name}"
+        self.store = WarcStore(self.data_dir, prefix)
         logger.info(
             "capturing into %s (crawl %s, WARC under %s/warc)",
             self.db_path,
@@ -247,7 +250,12 @@ class CaptureMiddleware:
                 "warc_record_id": stored.record_id,
                 "warc_offset": stored.offset,
                 "role": role,
-                "parent_capture_id": meta.get("parent_capture"),
+                "parent_capture_id": (
+                    archive.capture_of_record(self.db, meta["parent_record"])
+                    if meta.get("parent_record")
+                    else meta.get("parent_capture")
+                ),
+                "parent_record_id": meta.get("parent_record"),
                 "referer": request.headers.get("Referer", b"").decode("latin-1") or None,
                 "etag": _header(response, "ETag"),
                 "last_modified": _header(response, "Last-Modified"),
@@ -256,6 +264,7 @@ class CaptureMiddleware:
             },
         )
         meta["capture_id"] = capture_id
+        meta["record_id"] = stored.record_id
         stats = self.crawler.stats
         count(stats, source_id, "captures")
         if blocked:

@@ -142,7 +142,9 @@ def run_crawl(
             totals[key] = totals.get(key, 0) + value
         for sid, values in crawler_sources.items():
             per_source.setdefault(sid, {k: 0 for k in KEYS}).update(values)
-    failed = [s.id for s in sources if not per_source[s.id].get("pages")]
+    # A distributed worker sees only its share: a source another worker listed is no failure.
+    distributed = bool(crawl_conf.get("NIANBAO_RUN"))
+    failed = [] if distributed else [s.id for s in sources if not per_source[s.id].get("pages")]
     summary = CrawlSummary(
         crawl_id,
         len(sources),
@@ -150,7 +152,7 @@ def run_crawl(
         {k: v for k, v in per_source.items() if k in {s.id for s in sources}},
         failed,
     )
-    if len(failed) == len(sources):
+    if failed and len(failed) == len(sources):
         summary.fatal = (
             f"all {len(sources)} sources failed: no list page could be fetched "
             f"({totals.get('errors', 0)} errors, {totals.get('blocked', 0)} blocked)"
@@ -164,6 +166,35 @@ def run_crawl(
         db, crawl_id, status, {**totals, "sources": per_source, "failed_sources": failed}
     )
     return summary
+
+
+def worker_settings(
+    redis_url: str | None, run_name: str | None = None, worker: str | None = None
+) -> dict:
+    """Settings of a distributed worker (empty without a Redis URL); ValueError when bad."""
+    if not redis_url:
+        if run_name or worker:
+            raise ValueError("--run-name and --worker go with --redis")
+        return {}
+    from crawler import distributed
+
+    settings = distributed.redis_settings(
+        redis_url,
+        run_name or distributed.default_run_name(),
+        worker or distributed.default_worker_name(),
+    )
+    _check_redis(redis_url)
+    return settings
+
+
+def _check_redis(redis_url: str) -> None:
+    """Fail before the crawl starts when Redis does not answer."""
+    import redis
+
+    try:
+        redis.Redis.from_url(redis_url, socket_connect_timeout=5).ping()
+    except (redis.RedisError, ValueError) as exc:
+        raise ValueError(f"cannot reach Redis at {redis_url}: {exc}") from exc
 
 
 def _parse_set(values: Iterable[str]) -> dict:
@@ -194,7 +225,15 @@ def main(argv: list[str] | None = None) -> int:
         metavar="KEY=VALUE",
         help="override a Scrapy setting for this crawl",
     )
+    parser.add_argument("--redis", help="share the frontier with other workers (redis:// URL)")
+    parser.add_argument("--run-name", help="with --redis: the crawl the workers share")
+    parser.add_argument("--worker", help="with --redis: this worker's name")
     args = parser.parse_args(argv)
+    try:
+        overrides = worker_settings(args.redis, args.run_name, args.worker)
+    except ValueError as exc:
+        print(f"crawler.run: error: {exc}", file=sys.stderr)
+        return 1
     try:
         if args.demo_port is not None:
             from crawler.demo.server import demo_sources
@@ -207,7 +246,7 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     if args.only:
         sources = [s for s in sources if s.id in set(args.only)]
-    summary = run_crawl(sources, args.db, args.data_dir, _parse_set(args.set))
+    summary = run_crawl(sources, args.db, args.data_dir, {**overrides, **_parse_set(args.set)})
     print(summary.line())
     if summary.fatal:
         print(f"crawler.run: error: {summary.fatal}", file=sys.stderr)

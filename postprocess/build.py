@@ -146,17 +146,22 @@ def _build(db, data_dir: str | Path, echo: Callable[[str], object]) -> BuildResu
     first: dict[tuple[str, str], int] = {}
     pages: list[dict] = []
     continued: dict[int, list[dict]] = {}  # report id -> its continuation pages (t..._1.html)
-    for row in rows:
-        if row["role"] != "report" or not _usable(row):
-            continue
+    report_rows = [r for r in rows if r["role"] == "report" and _usable(r)]
+    # A continuation may have a lower id than its first page (merged worker archives); one whose
+    # first page is not readable stands as a report of its own.
+    firsts = {r["id"] for r in report_rows if r["parent_capture_id"] is None}
+    for row in report_rows:
+        if row["parent_capture_id"] is None or row["parent_capture_id"] not in firsts:
+            key = (row["url"], row["sha256"])
+            if key not in first:
+                first[key] = row["id"]
+                pages.append(row)
+            report_of[row["id"]] = first[key]
+    for row in report_rows:
         if row["parent_capture_id"] in report_of:
             continued.setdefault(report_of[row["parent_capture_id"]], []).append(row)
-            continue
-        key = (row["url"], row["sha256"])
-        if key not in first:
-            first[key] = row["id"]
-            pages.append(row)
-        report_of[row["id"]] = first[key]
+    for parts in continued.values():
+        parts.sort(key=lambda r: (len(r["url"]), r["url"], r["id"]))  # t1_2.html before t1_10
     files: dict[int, list[dict]] = {}
     for row in rows:
         if row["role"] == "attachment":

@@ -35,9 +35,19 @@ def main() -> None:
 @click.option("--data-dir", default=DEFAULT_DATA, show_default=True, type=click.Path())
 @click.option("--only", multiple=True, help="Crawl only these source ids (repeatable).")
 @click.option("--no-build", is_flag=True, help="Only crawl; do not rebuild reports.")
-def crawl(sources_path, db_path, data_dir, only, no_build) -> None:
+@click.option(
+    "--redis",
+    "redis_url",
+    metavar="URL",
+    help="Work as one of several workers sharing a frontier in Redis (redis://host:6379/0).",
+)
+@click.option(
+    "--run-name", help="With --redis: the crawl the workers share (default: today's UTC date)."
+)
+@click.option("--worker", help="With --redis: this worker's name (default: host-pid).")
+def crawl(sources_path, db_path, data_dir, only, no_build, redis_url, run_name, worker) -> None:
     """Crawl the portals of a sources file into WARC files and archive.db, then build."""
-    from crawler.run import run_crawl
+    from crawler.run import run_crawl, worker_settings
     from crawler.sources import DEFAULT_SOURCES, SourceError, load_sources
 
     try:
@@ -49,9 +59,16 @@ def crawl(sources_path, db_path, data_dir, only, no_build) -> None:
         if unknown:
             fail(f"no source with id {', '.join(sorted(unknown))}")
         sources = [s for s in sources if s.id in only]
-    summary = run_crawl(sources, db_path=db_path, data_dir=data_dir)
+    try:
+        overrides = worker_settings(redis_url, run_name, worker)
+    except ValueError as exc:
+        fail(str(exc))
+    summary = run_crawl(sources, db_path=db_path, data_dir=data_dir, settings=overrides)
     click.echo(summary.line())
-    if not no_build:
+    if redis_url and not no_build:
+        # Peers may still be writing captures: one build after the last worker ends.
+        click.echo("distributed worker: run `nianbao build` once every worker has finished")
+    elif not no_build:
         _build(db_path, data_dir)
     if summary.fatal:
         fail(summary.fatal)
@@ -72,6 +89,25 @@ def build(db_path, data_dir) -> None:
     if not Path(db_path).exists():
         fail(f"{db_path} does not exist: run `nianbao crawl` or `nianbao demo` first")
     _build(db_path, data_dir)
+
+
+@main.command()
+@click.argument("worker_db", type=click.Path())
+@click.argument("worker_data_dir", type=click.Path())
+@click.option("--db", "db_path", default=DEFAULT_DB, show_default=True, type=click.Path())
+@click.option("--data-dir", default=DEFAULT_DATA, show_default=True, type=click.Path())
+def merge(worker_db, worker_data_dir, db_path, data_dir) -> None:
+    """Add a distributed worker's captures and WARC files (from another host) to this archive."""
+    import sqlite3
+
+    from postprocess.storage import db as archive
+    from postprocess.storage.merge import MergeError, merge_archive
+
+    try:
+        result = merge_archive(archive.open_db(db_path), data_dir, worker_db, worker_data_dir)
+    except (MergeError, OSError, sqlite3.Error) as exc:
+        fail(str(exc))
+    click.echo(result.line())
 
 
 @main.command()

@@ -117,6 +117,7 @@ class PortalSpider(scrapy.Spider):
         url: str,
         parent: int | None = None,
         continuation_of: str | None = None,
+        parent_record: str | None = None,
     ) -> scrapy.Request | None:
         if url in self.seen[source.id]:
             return None
@@ -124,6 +125,7 @@ class PortalSpider(scrapy.Spider):
         meta = {"role": "report", "source_id": source.id}
         if parent is not None:
             meta["parent_capture"] = parent
+            meta["parent_record"] = parent_record
             meta["continuation_of"] = continuation_of
         return scrapy.Request(url, meta=meta, callback=self.parse_report, errback=self.failed)
 
@@ -192,21 +194,27 @@ class PortalSpider(scrapy.Spider):
             encoding=source.encoding,
         )
         capture = response.meta.get("capture_id")
+        record = response.meta.get("record_id")
         for link in detail.attachments:
             yield scrapy.Request(
                 link.url,
                 callback=self.parse_attachment,
                 errback=self.failed,
-                meta={"role": "attachment", "source_id": source.id, "parent_capture": capture},
+                meta={
+                    "role": "attachment",
+                    "source_id": source.id,
+                    "parent_capture": capture,
+                    "parent_record": record,
+                },
             )
         # Continuations hang off the first page of the article, whichever page names them.
         first_url = response.meta.get("continuation_of") or response.url
-        first_capture = (
-            response.meta.get("parent_capture") if response.meta.get("continuation_of") else capture
-        )
+        continued = bool(response.meta.get("continuation_of"))
+        first_capture = response.meta.get("parent_capture") if continued else capture
+        first_record = response.meta.get("parent_record") if continued else record
         for url in detail.continuations:
             if host_allowed(url, source.domains):
-                request = self._report_request(source, url, first_capture, first_url)
+                request = self._report_request(source, url, first_capture, first_url, first_record)
                 if request is not None:
                     yield request
 

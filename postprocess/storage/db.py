@@ -7,8 +7,10 @@ derived from captures (reports, attachments, cells, stats, checks) is rebuilt by
 
 from __future__ import annotations
 
+import fcntl
 import json
 from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -200,11 +202,23 @@ def open_db(path: str | Path, *, migrate: bool = True) -> Database:
     """Open archive.db (creating it) in WAL mode and bring its schema up to date."""
     db = Database(str(path))
     db.execute("PRAGMA busy_timeout = 30000")
-    db.enable_wal()
+    # Workers of a distributed crawl may open a new archive at the same moment: one migrates.
+    with _schema_lock(path):
+        db.enable_wal()
+        if migrate:
+            migrations.apply(db)
     db.execute("PRAGMA foreign_keys = ON")
-    if migrate:
-        migrations.apply(db)
     return db
+
+
+@contextmanager
+def _schema_lock(path: str | Path) -> Iterator[None]:
+    with open(f"{path}.lock", "a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
 
 
 def memory_db() -> Database:
@@ -259,6 +273,12 @@ def record_capture(db: Database, row: dict) -> int:
     """Append one capture row (the WARC record is already written) and return its id."""
     with db.conn:
         return inserted_id(db.table("captures").insert(row))
+
+
+def capture_of_record(db: Database, record_id: str) -> int | None:
+    """Id of the capture of a WARC record here, None when another worker's archive holds it."""
+    row = db.execute("SELECT id FROM captures WHERE warc_record_id = ?", [record_id]).fetchone()
+    return row[0] if row else None
 
 
 def record_fetch_error(db: Database, row: dict) -> None:
@@ -348,3 +368,9 @@ def m002_reports_long_columns_last(db: Database) -> None:
     db.table("reports").transform(
         column_order=[c for c in columns if c not in long_columns] + list(long_columns)
     )
+
+
+@migrations()
+def m003_captures_parent_record(db: Database) -> None:
+    """The parent page's WARC record id: unique across workers, unlike a capture id."""
+    db["captures"].add_column("parent_record_id", str)

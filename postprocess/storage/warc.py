@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
 import uuid
 from dataclasses import dataclass
 from io import BufferedWriter, BytesIO
@@ -16,6 +17,11 @@ from warcio.warcwriter import WARCWriter
 ROLLOVER_BYTES = 512 * 1024 * 1024
 # Scrapy has already removed the chunked framing from the body it hands us.
 _DROP_HEADERS = {"transfer-encoding"}
+
+
+def safe_worker_name(name: str | None) -> str:
+    """A worker name fit for a file name ('' for none)."""
+    return re.sub(r"[^A-Za-z0-9_.-]+", "_", name or "").strip("._")[:64]
 
 
 @dataclass(frozen=True)

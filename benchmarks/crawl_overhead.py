@@ -1,0 +1,212 @@
+"""Crawl overhead: our crawler against a bare Scrapy spider on the same local portal.
+
+A generated TRS-style column on 127.0.0.1 (list pages with createPageHTML paging, 20 report pages
+each) is crawled twice with politeness off: by a bare Scrapy spider that only follows the links,
+and by `python -m crawler.run` (capture middleware, WARC, archive.db, list parsing). Both run in
+a subprocess; CPU time is the child's user+sys. The portal itself is served from this process.
+
+    .venv/bin/python benchmarks/crawl_overhead.py [--lists 50] [--runs 1]
+
+Prints responses, wall and CPU seconds per crawler, CPU ms per response, and the overhead.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import os
+import resource
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from datetime import date, timedelta
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+PER_LIST = 20
+POLITENESS_OFF = {
+    "DOWNLOAD_DELAY": "0",
+    "AUTOTHROTTLE_ENABLED": "false",
+    "CONCURRENT_REQUESTS": "16",
+    "CONCURRENT_REQUESTS_PER_DOMAIN": "16",
+    "ROBOTSTXT_OBEY": "false",
+    "NIANBAO_PROGRESS_INTERVAL": "60",
+}
+BODY = (REPO / "tests" / "fixtures" / "seeds" / "002_462e7e068fd78f13.txt").read_text("utf-8")
+
+
+def _report_path(n: int) -> str:
+    day = date(2023, 1, 1) + timedelta(days=n % 300)
+    return f"/gknb/{day:%Y%m}/t{day:%Y%m%d}_{100000 + n}.html"
+
+
+def _list_page(page: int, pages: int) -> str:
+    items = "".join(
+        f'<li><a href=".{_report_path(n)[5:]}" target="_blank">某区{2020 + n % 4}年政府信息公开'
+        f"工作年度报告 {n}</a><span>2023-01-18</span></li>"
+        for n in range(page * PER_LIST, (page + 1) * PER_LIST)
+    )
+    return (
+        '<html><head><meta charset="utf-8"><title>政府信息公开年报</title></head><body>'
+        f'<div class="list"><ul>{items}</ul></div><div class="page"><script>'
+        f'createPageHTML({pages}, {page}, "index", "html");</script></div></body></html>'
+    )
+
+
+def _report_page(path: str) -> str:
+    paragraphs = "".join(f"<p>{line}</p>" for line in BODY.splitlines() if line.strip())
+    return (
+        '<html><head><meta charset="utf-8"><title>某区政府信息公开工作年度报告</title>'
+        f'<meta name="ArticleTitle" content="某区政府信息公开工作年度报告 {path}"></head><body>'
+        f'<div class="article-content">{paragraphs}</div></body></html>'
+    )
+
+
+def serve(pages: int) -> tuple[ThreadingHTTPServer, int]:
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:  # noqa: N802 (http.server's name)
+            path = self.path.split("?")[0]
+            if path == "/gknb/index.html":
+                body = _list_page(0, pages)
+            elif path.startswith("/gknb/index_") and path.endswith(".html"):
+                body = _list_page(int(path[12:-5]), pages)
+            elif path.startswith("/gknb/2023"):
+                body = _report_page(path)
+            else:
+                self.send_error(404)
+                return
+            data = body.encode("utf-8")
+            self.send_response(200)
+            self.send_header("Content-Type", "text/html; charset=utf-8")
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+
+        def log_message(self, *args) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return server, server.server_address[1]
+
+
+BARE_SPIDER = """
+import sys, scrapy
+from scrapy.crawler import CrawlerProcess
+
+class Bare(scrapy.Spider):
+    name = "bare"
+    start_urls = [sys.argv[1]]
+    pages = int(sys.argv[2])
+
+    def parse(self, response):
+        for href in response.css(".list a::attr(href)").getall():
+            yield response.follow(href, callback=self.report)
+        if response.url.endswith("/index.html"):
+            for n in range(1, self.pages):
+                yield response.follow(f"index_{n}.html")
+
+    def report(self, response):
+        response.css("title::text").get()
+
+settings = dict(LOG_LEVEL="ERROR", TELNETCONSOLE_ENABLED=False, **{k: v for k, v in
+    [a.split("=", 1) for a in sys.argv[3:]]})
+process = CrawlerProcess(settings)
+crawler = process.create_crawler(Bare)
+process.crawl(crawler)
+process.start()
+print(crawler.stats.get_value("response_received_count"))
+"""
+
+
+def _run(command: list[str]) -> tuple[float, float, str]:
+    """Wall and CPU seconds of one child process, and what it printed."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    start = time.perf_counter()
+    proc = subprocess.run(command, cwd=REPO, capture_output=True, text=True, timeout=1800)
+    wall = time.perf_counter() - start
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    if proc.returncode != 0:
+        raise SystemExit(f"{command[:3]} failed:\n{proc.stderr[-3000:]}")
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    return wall, cpu, proc.stdout
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--lists", type=int, default=50, help="list pages (20 reports each)")
+    parser.add_argument("--runs", type=int, default=1)
+    args = parser.parse_args()
+    server, port = serve(args.lists)
+    start_url = f"http://127.0.0.1:{port}/gknb/index.html"
+    env_note = {k: v for k, v in POLITENESS_OFF.items()}
+    results: dict[str, list[tuple[float, float]]] = {"bare": [], "nianbao": []}
+    responses = {"bare": 0, "nianbao": 0}
+    with tempfile.TemporaryDirectory() as tmp:
+        sources = Path(tmp) / "sources.yml"
+        sources.write_text(
+            "sources:\n  - id: bench\n    agency: 某区人民政府\n    division_code: '110101'\n"
+            f"    level: county\n    cms: trs\n    start_urls: ['{start_url}']\n"
+            f"    max_pages: {args.lists + 10}\n    demo: true\n",
+            encoding="utf-8",
+        )
+        for run in range(args.runs):
+            sets = [f"{k}={v}" for k, v in env_note.items()]
+            wall, cpu, out = _run(
+                [sys.executable, "-c", BARE_SPIDER, start_url, str(args.lists), *sets]
+            )
+            responses["bare"] = int(out.strip().splitlines()[-1])
+            results["bare"].append((wall, cpu))
+            root = Path(tmp) / f"run{run}"
+            command = [
+                sys.executable,
+                "-m",
+                "crawler.run",
+                "--sources",
+                str(sources),
+                "--db",
+                str(root / "archive.db"),
+                "--data-dir",
+                str(root / "data"),
+            ]
+            for item in sets:
+                command += ["--set", item]
+            wall, cpu, out = _run(command)
+            results["nianbao"].append((wall, cpu))
+            import sqlite3
+
+            with contextlib.closing(sqlite3.connect(root / "archive.db")) as con:
+                responses["nianbao"] = con.execute("SELECT count(*) FROM captures").fetchone()[0]
+    server.shutdown()
+    print(f"$ {' '.join([Path(sys.executable).name, *sys.argv])}")
+    print(
+        f"portal: {args.lists} list pages x {PER_LIST} reports on 127.0.0.1, politeness off, "
+        f"{os.cpu_count()} cores"
+    )
+    line = "{:<8} {:>9} {:>8} {:>8} {:>14}"
+    print(line.format("crawler", "responses", "wall s", "cpu s", "cpu ms/resp"))
+    best = {}
+    for name, runs in results.items():
+        wall, cpu = min(runs, key=lambda r: r[1])
+        best[name] = cpu / max(responses[name], 1)
+        print(
+            line.format(
+                name, responses[name], f"{wall:.2f}", f"{cpu:.2f}", f"{1000 * best[name]:.2f}"
+            )
+        )
+    print(
+        "(CPU includes each process's start-up, about the same for both: larger --lists "
+        "amortise it)"
+    )
+    extra = best["nianbao"] - best["bare"]
+    print(
+        f"overhead: {1000 * extra:.2f} ms CPU per response, "
+        f"{best['nianbao'] / best['bare']:.2f}x the bare spider (target: within 1.15x)"
+    )
+
+
+if __name__ == "__main__":
+    main()
