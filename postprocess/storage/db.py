@@ -373,4 +373,4 @@ def m002_reports_long_columns_last(db: Database) -> None:
 @migrations()
 def m003_captures_parent_record(db: Database) -> None:
     """The parent page's WARC record id: unique across workers, unlike a capture id."""
-    db["captures"].add_column("parent_record_id", str)
+    db.table("captures").add_column("parent_record_id", str)

@@ -85,11 +85,11 @@ def merge_archive(
     with db.conn:
         archive_sources = list(worker.query("SELECT * FROM sources"))
         for row in archive_sources:
-            db["sources"].upsert(row, pk="id")
+            db.table("sources").upsert(row, pk="id")
         for crawl in worker.query("SELECT * FROM crawls ORDER BY id"):
             if crawl["id"] not in crawl_map:
                 row = {k: v for k, v in crawl.items() if k != "id"}
-                crawl_map[crawl["id"]] = db["crawls"].insert(row).last_pk
+                crawl_map[crawl["id"]] = archive.inserted_id(db.table("crawls").insert(row))
                 result.crawls += 1
         for capture in new:
             row = {k: v for k, v in capture.items() if k != "id"}
@@ -99,7 +99,7 @@ def merge_archive(
                 row["parent_capture_id"] = archive.capture_of_record(db, parent_record)
             elif capture["parent_capture_id"] is not None:
                 row["parent_capture_id"] = local_ids.get(capture["parent_capture_id"])
-            local_ids[capture["id"]] = db["captures"].insert(row).last_pk
+            local_ids[capture["id"]] = archive.inserted_id(db.table("captures").insert(row))
             result.captures += 1
         result.fetch_errors = _merge_fetch_errors(db, worker, crawl_map)
         # Children merged before a parent that another worker fetched find it now.
@@ -145,6 +145,6 @@ def _merge_fetch_errors(db: Database, worker: Database, crawl_map: dict[int, int
         row["crawl_id"] = crawl_map.get(error["crawl_id"])
         if tuple(row[c] for c in columns) in ours:
             continue
-        db["fetch_errors"].insert(row)
+        db.table("fetch_errors").insert(row)
         added += 1
     return added
