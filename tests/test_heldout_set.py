@@ -128,7 +128,8 @@ def _valid_cell_key(key: str) -> bool:
 
 
 def test_set_has_enough_real_documents() -> None:
-    assert len(FOLDERS) >= 19
+    reports = [f for f in FOLDERS if _expected(f).get("kind", "annual_report") == "annual_report"]
+    assert len(reports) >= 19
     assert len({_expected(f)["provenance"]["agency"] for f in FOLDERS}) >= 4
     assert {_expected(f)["format"] for f in FOLDERS} == FORMATS
 
@@ -140,7 +141,8 @@ def test_document_bytes_and_expected_keys(folder: Path) -> None:
     document = folder / exp["document"]
     assert document.is_file() and document.stat().st_size > 500
     assert exp["format"] in FORMATS
-    assert exp.get("kind", "annual_report") in KINDS
+    kind = exp.get("kind", "annual_report")
+    assert set(kind if isinstance(kind, list) else [kind]) <= KINDS
     assert exp["form"] and exp["traits"]
     meta = exp["metadata"]
     assert meta["title"] and meta["agency"]
@@ -159,7 +161,7 @@ def test_cells_and_stats_use_canonical_keys(folder: Path) -> None:
     assert set(exp.get("ambiguous", [])) <= set(exp["cells"])
     assert set(exp.get("inconsistent_rules", [])) <= CHECK_RULES
     if exp["format"] == "narrative":
-        assert not exp["cells"] and exp["stats"]
+        assert not exp["cells"]
     else:
         # tables typed in full: every 表三 row in all seven applicant columns, and 表四
         rows = {k.split(".")[1] for k in exp["cells"] if k.startswith("requests.")}
