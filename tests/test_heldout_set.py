@@ -20,6 +20,8 @@ HELDOUT = ROOT / "benchmarks" / "heldout"
 FOLDERS = sorted(p for p in HELDOUT.iterdir() if p.is_dir())
 
 FORMATS = {"2019", "2021", "narrative"}
+COVERAGES = {"whole", "excerpt"}
+EXCERPT_PROVENANCE = ("archived_url", "corpus", "query", "retrieved", "covers", "obtained")
 KINDS = {"annual_report", "work_summary", "other"}
 APPLICANT_COLS = {
     "natural_person",
@@ -127,11 +129,17 @@ def _valid_cell_key(key: str) -> bool:
     return False
 
 
+def _norm(text: str) -> str:
+    return "".join(text.split())
+
+
 def test_set_has_enough_real_documents() -> None:
     reports = [f for f in FOLDERS if _expected(f).get("kind", "annual_report") == "annual_report"]
-    assert len(reports) >= 19
-    assert len({_expected(f)["provenance"]["agency"] for f in FOLDERS}) >= 4
+    assert len(reports) >= 45
+    assert len({_expected(f)["provenance"]["agency"] for f in FOLDERS}) >= 30
+    assert len({_expected(f)["metadata"]["year"] for f in FOLDERS}) >= 15
     assert {_expected(f)["format"] for f in FOLDERS} == FORMATS
+    assert {_expected(f).get("coverage", "whole") for f in FOLDERS} == COVERAGES
 
 
 @pytest.mark.parametrize("folder", FOLDERS, ids=lambda p: p.name)
@@ -144,11 +152,18 @@ def test_document_bytes_and_expected_keys(folder: Path) -> None:
     kind = exp.get("kind", "annual_report")
     assert set(kind if isinstance(kind, list) else [kind]) <= KINDS
     assert exp["form"] and exp["traits"]
+    coverage = exp.get("coverage", "whole")
+    assert coverage in COVERAGES
+    assert isinstance(exp.get("format_in_document", True), bool)
     meta = exp["metadata"]
-    assert meta["title"] and meta["agency"]
+    # a whole document states its title and agency; an excerpt may lack them (null: not scored)
+    if coverage == "whole":
+        assert meta["title"] and meta["agency"]
     assert 2008 <= meta["year"] <= 2030
     assert meta["published"] is None or re.fullmatch(r"\d{4}-\d\d-\d\d", meta["published"])
-    assert meta["title"] in document.read_text(encoding="utf-8", errors="replace")
+    if meta["title"]:
+        text = document.read_text(encoding="utf-8", errors="replace")
+        assert _norm(meta["title"]) in _norm(text)
 
 
 @pytest.mark.parametrize("folder", FOLDERS, ids=lambda p: p.name)
@@ -162,6 +177,11 @@ def test_cells_and_stats_use_canonical_keys(folder: Path) -> None:
     assert set(exp.get("inconsistent_rules", [])) <= CHECK_RULES
     if exp["format"] == "narrative":
         assert not exp["cells"]
+    elif exp.get("coverage", "whole") == "excerpt":
+        # only the cells the excerpt shows; a row cut by the excerpt end keeps its visible cells
+        sections = {k.split(".")[0] for k in exp["cells"]}
+        assert sections <= {"proactive", "requests", "appeals"}
+        assert len([k for k in exp["cells"] if k.startswith("appeals.")]) in (0, 15)
     else:
         # tables typed in full: every 表三 row in all seven applicant columns, and 表四
         rows = {k.split(".")[1] for k in exp["cells"] if k.startswith("requests.")}
@@ -179,6 +199,9 @@ def test_provenance_recorded(folder: Path) -> None:
         assert prov["path"] and re.fullmatch(r"[0-9a-f]{40}", prov["commit"])
     assert prov["agency"] and prov["year"] and prov["form"]
     assert prov["typed_by"]
+    if _expected(folder).get("coverage") == "excerpt":
+        assert all(prov.get(k) for k in EXCERPT_PROVENANCE)
+        assert re.fullmatch(r"\d{4}-\d\d-\d\d", prov["retrieved"])
     text = (folder / "PROVENANCE.md").read_text(encoding="utf-8")
     assert prov.get("repository", prov.get("archived_url", "")) in text
 
