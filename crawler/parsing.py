@@ -1,8 +1,8 @@
 """Pure parsers for list pages and report pages of the CMS families in spec/portals.md.
 
 `parse_list(body, url, cms)` finds report links and further list pages; `parse_detail(body, url)`
-finds attachments and continuation pages. Bytes are decoded with w3lib's rules (HTTP header, BOM,
-<meta>, GBK family read as gb18030). No I/O here: the spiders only route.
+finds attachments and continuation pages. Bytes are decoded by postprocess.storage.decode, the
+decoder the build uses too. No I/O here: the spiders only route.
 """
 
 from __future__ import annotations
@@ -12,9 +12,9 @@ from dataclasses import dataclass, field
 from urllib.parse import parse_qsl, urlencode, urljoin, urlsplit, urlunsplit
 
 import lxml.html
-from w3lib.encoding import html_to_unicode, resolve_encoding
 
 from crawler.urls import canonical_url
+from postprocess.storage.decode import decode_html
 
 # --- what a report link looks like ------------------------------------------------------------
 
@@ -171,21 +171,6 @@ class DetailPage:
     title: str | None = None
     attachments: list[Link] = field(default_factory=list)
     continuations: list[str] = field(default_factory=list)
-
-
-# --- decoding --------------------------------------------------------------------------------
-
-
-def decode_body(
-    body: bytes | str, content_type: str | None = None, encoding: str | None = None
-) -> str:
-    """Text of a response: a forced encoding wins, else header, BOM, <meta>, then utf-8."""
-    if isinstance(body, str):
-        return body
-    if encoding:
-        return body.decode(resolve_encoding(encoding) or encoding, errors="replace")
-    _enc, text = html_to_unicode(content_type, body)
-    return text
 
 
 def _doc(text: str, url: str) -> lxml.html.HtmlElement | None:
@@ -443,7 +428,7 @@ def parse_list(
     """Report links and further list pages of one list page (or Hanweb dataproxy answer)."""
     if cms not in ("trs", "hanweb", "generic"):
         raise ValueError(f"parse_list: unknown CMS family {cms!r} for {url}")
-    text = decode_body(body, content_type, encoding)
+    text = decode_html(body, content_type, encoding)
     result = ListPage()
     seen: set[str] = set()
 
@@ -516,7 +501,7 @@ def parse_detail(
     body: bytes | str, url: str, *, content_type: str | None = None, encoding: str | None = None
 ) -> DetailPage:
     """Title, attachment links and continuation pages (TRS t..._1.html) of a report page."""
-    text = decode_body(body, content_type, encoding)
+    text = decode_html(body, content_type, encoding)
     doc = _doc(text, url)
     page = DetailPage()
     if doc is None:
@@ -589,7 +574,6 @@ __all__ = [
     "DetailPage",
     "ListPage",
     "ListRequest",
-    "decode_body",
     "detect_block",
     "is_attachment_url",
     "is_report_link",

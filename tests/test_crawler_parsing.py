@@ -10,7 +10,6 @@ import pytest
 
 from crawler.parsing import (
     ListRequest,
-    decode_body,
     detect_block,
     is_attachment_url,
     parse_detail,
@@ -80,25 +79,6 @@ def test_fixture_folders_are_not_empty() -> None:
     families = {p.parent.name for p in _cases("lists")}
     assert families == {"trs", "hanweb", "generic"}
     assert len(_cases("details")) >= 3
-
-
-def test_decode_body_reads_gbk_page_without_charset_header() -> None:
-    raw = (FIXTURES / "lists/trs/gbk_index.html").read_bytes()
-    with pytest.raises(UnicodeDecodeError):
-        raw.decode("utf-8")
-    text = decode_body(raw, "text/html")
-    assert "天津市和平区人民政府2022年政府信息公开工作年度报告" in text
-
-
-def test_decode_body_maps_gb2312_to_gb18030() -> None:
-    # 镕 is outside GB2312 but inside GB18030: a page labelled gb2312 still decodes it.
-    raw = "<meta charset=gb2312><p>朱镕基</p>".encode("gb18030")
-    assert "朱镕基" in decode_body(raw, "text/html; charset=gb2312")
-
-
-def test_decode_body_source_encoding_overrides_header() -> None:
-    raw = "<p>政府信息公开年报</p>".encode("gbk")
-    assert "政府信息公开年报" in decode_body(raw, "text/html; charset=utf-8", encoding="gbk")
 
 
 def test_parse_list_rejects_unknown_family() -> None:
