@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import re
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
@@ -66,4 +67,26 @@ def host_allowed(url: str, domains: tuple[str, ...] | list[str]) -> bool:
     return any(host == d.lower() or host.endswith("." + d.lower()) for d in domains if d)
 
 
-__all__ = ["canonical_url", "host_allowed", "host_of"]
+def address_problem(address: str) -> str | None:
+    """Why an IP address must not be fetched for a real portal, or None when it is global."""
+    try:
+        ip = ipaddress.ip_address(address.split("%", 1)[0])
+    except ValueError:
+        return None
+    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
+        ip = ip.ipv4_mapped
+    for label, flag in (
+        ("loopback", ip.is_loopback),
+        ("link-local", ip.is_link_local),
+        ("private", ip.is_private),
+        ("unspecified", ip.is_unspecified),
+        ("multicast", ip.is_multicast),
+        ("reserved", ip.is_reserved),
+        ("not globally routable", not ip.is_global),
+    ):
+        if flag:
+            return f"{label} address {ip}"
+    return None
+
+
+__all__ = ["address_problem", "canonical_url", "host_allowed", "host_of"]
