@@ -16,7 +16,7 @@ from twisted.python.failure import Failure
 from crawler import parsing
 from crawler.scope import source_hosts
 from crawler.sources import DEFAULT_SOURCES, Source, load_sources
-from crawler.urls import canonical_url, host_allowed
+from crawler.urls import canonical_url, host_allowed, url_key
 
 HTML_TYPES = (b"text/html", b"application/xhtml", b"text/xml", b"application/xml", b"text/plain")
 
@@ -85,7 +85,7 @@ class PortalSpider(scrapy.Spider):
         start: bool = False,
     ) -> scrapy.Request | None:
         form = inherited_form if page.inherit_form else page.form
-        key = f"{page.method} {page.url} {form or ''}"
+        key = f"{page.method} {url_key(page.url)} {form or ''}"
         if key in self.seen[source.id]:
             return None
         if self.list_budget[source.id] >= self.max_pages(source):
@@ -119,9 +119,10 @@ class PortalSpider(scrapy.Spider):
         parent: int | None = None,
         continuation_of: str | None = None,
     ) -> scrapy.Request | None:
-        if url in self.seen[source.id]:
+        key = url_key(url)
+        if key in self.seen[source.id]:
             return None
-        self.seen[source.id].add(url)
+        self.seen[source.id].add(key)
         meta = {"role": "report", "source_id": source.id}
         if parent is not None:
             meta["parent_capture"] = parent
