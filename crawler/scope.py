@@ -1,12 +1,12 @@
 """Crawl scope: a source fetches only from the hosts it names, and never from private addresses.
 
-Scrapy's OffsiteMiddleware does the filtering; `should_follow` asks the request's source (its
-start-URL hosts and `allowed_domains`, plus `attachment_domains` below a list page). Redirects
-are new requests and pass through here again. Refusals raise `ScopeRefused`, which the capture
-middleware records as a fetch_errors row with the reason. Hosts of sources without
-`allow_private` (or `demo`) are resolved once per crawl and refused when any address is
-loopback, private, link-local or otherwise not global (a portal must not reach an internal
-service).
+Scrapy's OffsiteMiddleware does the host filtering; our `should_follow` asks the request's source
+(its start-URL hosts and `allowed_domains`, plus `attachment_domains` below a list page).
+PrivateAddressMiddleware resolves the hosts of sources without `allow_private` (or `demo`) and
+refuses them when any address is loopback, private, link-local or otherwise not global (a portal
+must not make us reach an internal service). Redirects are new requests and pass through both
+again. Refusals raise `ScopeRefused`, which the capture middleware records in fetch_errors with
+the reason.
 """
 
 from __future__ import annotations
@@ -17,9 +17,9 @@ import socket
 from urllib.parse import urlsplit
 
 from scrapy import Request, Spider
+from scrapy.crawler import Crawler
 from scrapy.downloadermiddlewares.offsite import OffsiteMiddleware
 from scrapy.exceptions import IgnoreRequest
-from scrapy.statscollectors import StatsCollector
 from scrapy.utils.defer import maybe_deferred_to_future
 from twisted.internet.threads import deferToThread
 
@@ -78,10 +78,6 @@ class SourceOffsiteMiddleware(OffsiteMiddleware):
     goes through the downloader middlewares' process_exception and is recorded.
     """
 
-    def __init__(self, stats: StatsCollector) -> None:
-        super().__init__(stats)
-        self.addresses: dict[str, str | None] = {}  # host -> why refused (None: fine)
-
     def request_scheduled(self, request: Request, spider: Spider) -> None:
         return None
 
@@ -94,37 +90,55 @@ class SourceOffsiteMiddleware(OffsiteMiddleware):
         hosts = source_hosts(source, request.meta.get("role"))
         if host_allowed(request.url, hosts):
             return None
-        why = f"{host} is not a host of source {source.id} ({', '.join(hosts)})"
-        redirects = request.meta.get("redirect_urls")
-        if redirects:
-            why = f"redirect from {redirects[-1]} refused: {why}"
-        return why
+        return _via_redirect(
+            request, f"{host} is not a host of source {source.id} ({', '.join(hosts)})"
+        )
 
     def should_follow(self, request: Request, spider: Spider) -> bool:
         return self.refusal(request, spider) is None
 
-    async def process_request(self, request: Request) -> None:
-        spider = self.crawler.spider
+    def process_request(self, request: Request, spider: Spider | None = None) -> None:
         try:
             super().process_request(request)
         except IgnoreRequest:
-            why = self.refusal(request, spider) or "off-site"
+            why = self.refusal(request, self.crawler.spider) or "off-site"
             logger.info("refused (%s) %s", why, request.url)
             raise ScopeRefused(OFFSITE, why) from None
-        source = source_of_request(spider, request)
+
+
+def _via_redirect(request: Request, why: str) -> str:
+    redirects = request.meta.get("redirect_urls")
+    return f"redirect from {redirects[-1]} refused: {why}" if redirects else why
+
+
+class PrivateAddressMiddleware:
+    """Refuse hosts that are or resolve to non-global addresses, unless the source allows them.
+
+    Runs after SourceOffsiteMiddleware; each host is looked up once per crawl, off the reactor
+    thread. (A host that changes its answer between this lookup and the download is not caught.)
+    """
+
+    def __init__(self, crawler: Crawler) -> None:
+        self.crawler = crawler
+        self.addresses: dict[str, str | None] = {}  # host -> why refused (None: fine)
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> PrivateAddressMiddleware:
+        return cls(crawler)
+
+    async def process_request(self, request: Request) -> None:
+        source = source_of_request(self.crawler.spider, request)
         if source is None or source.private_ok:
             return None
         host = urlsplit(request.url).hostname or ""
         if host not in self.addresses:
             self.addresses[host] = await self._address_refusal(host)
-        why = self.addresses[host]
-        if why is None:
+        problem = self.addresses[host]
+        if problem is None:
             return None
-        self.stats.inc_value("offsite/private_address")
-        redirects = request.meta.get("redirect_urls")
-        if redirects:
-            why = f"redirect from {redirects[-1]} refused: {why}"
-        why += f"; source {source.id} is not marked allow_private"
+        assert self.crawler.stats is not None
+        self.crawler.stats.inc_value("offsite/private_address")
+        why = _via_redirect(request, problem) + f"; source {source.id} is not marked allow_private"
         logger.warning("refused (%s) %s", why, request.url)
         raise ScopeRefused(PRIVATE, why)
 
@@ -151,6 +165,7 @@ __all__ = [
     "OFFSITE",
     "PRIVATE",
     "ScopeRefused",
+    "PrivateAddressMiddleware",
     "SourceOffsiteMiddleware",
     "source_hosts",
     "source_of_request",

@@ -81,6 +81,7 @@ DOWNLOADER_MIDDLEWARES = {
     # (100), so off-scope hosts are not even asked for their robots.txt
     "scrapy.downloadermiddlewares.offsite.OffsiteMiddleware": None,
     "crawler.scope.SourceOffsiteMiddleware": 50,
+    "crawler.scope.PrivateAddressMiddleware": 55,
     # closest to the downloader: sees robots.txt, 3xx before redirects, 5xx before retries
     "crawler.middlewares.CaptureMiddleware": 950,
 }

@@ -21,7 +21,13 @@ from conftest import run_crawler
 from scrapy import Request
 from scrapy.utils.test import get_crawler
 
-from crawler.scope import OFFSITE, PRIVATE, ScopeRefused, SourceOffsiteMiddleware
+from crawler.scope import (
+    OFFSITE,
+    PRIVATE,
+    PrivateAddressMiddleware,
+    ScopeRefused,
+    SourceOffsiteMiddleware,
+)
 from crawler.sources import Source
 from crawler.spiders.generic import GenericSpider
 from crawler.urls import address_problem
@@ -227,20 +233,30 @@ LOCAL = Source(
 DNS = {"www.hrbhl.gov.cn": ["221.207.4.10"], "files.hrbhl.gov.cn": ["10.8.0.3", "221.207.4.11"]}
 
 
-def _middleware(*sources: Source) -> SourceOffsiteMiddleware:
-    crawler = get_crawler(GenericSpider)
-    crawler.spider = GenericSpider(sources=list(sources))
-    middleware = SourceOffsiteMiddleware.from_crawler(crawler)
+class _Scope:
+    """Both scope middlewares in settings order, with a fixed DNS (no network in tests)."""
 
-    async def lookup(host: str) -> list[str]:  # no network in tests: a fixed DNS
-        return DNS.get(host, [])
+    def __init__(self, *sources: Source) -> None:
+        crawler = get_crawler(GenericSpider)
+        crawler.spider = GenericSpider(sources=list(sources))
+        self.crawler = crawler
+        self.offsite = SourceOffsiteMiddleware.from_crawler(crawler)
+        self.private = PrivateAddressMiddleware.from_crawler(crawler)
 
-    middleware.lookup = lookup  # type: ignore[method-assign]
-    return middleware
+        async def lookup(host: str) -> list[str]:
+            return DNS.get(host, [])
+
+        self.private.lookup = lookup  # type: ignore[method-assign]
 
 
-def _check(mw: SourceOffsiteMiddleware, url: str, **meta: object) -> None:
-    asyncio.run(mw.process_request(Request(url, meta=meta)))
+def _middleware(*sources: Source) -> _Scope:
+    return _Scope(*sources)
+
+
+def _check(mw: _Scope, url: str, **meta: object) -> None:
+    request = Request(url, meta=meta)
+    mw.offsite.process_request(request)
+    asyncio.run(mw.private.process_request(request))
 
 
 def test_lists_stay_on_the_portal_reports_and_attachments_may_use_attachment_hosts() -> None:
@@ -291,7 +307,7 @@ def test_host_name_resolving_to_any_private_address_is_refused_once_looked_up() 
             "files.hrbhl.gov.cn resolves to private address 10.8.0.3; "
             "source hulan is not marked allow_private"
         )
-    assert mw.addresses == {
+    assert mw.private.addresses == {
         "www.hrbhl.gov.cn": None,
         "files.hrbhl.gov.cn": "files.hrbhl.gov.cn resolves to private address 10.8.0.3",
     }
