@@ -112,7 +112,10 @@ def _check_url(url: str) -> str | None:
     """Why `url` is not a usable http(s) start URL, or None when it is."""
     if any(c.isspace() for c in url):
         return "contains white space"
-    parts = urlsplit(url)
+    try:
+        parts = urlsplit(url)
+    except ValueError as exc:  # e.g. "Invalid IPv6 URL"
+        return str(exc)
     if parts.scheme not in ("http", "https"):
         return "must start with http:// or https://"
     if not parts.hostname or not _HOST.match(parts.hostname) or "@" in parts.netloc:

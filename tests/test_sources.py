@@ -306,6 +306,10 @@ BASE = {
             {"start_urls": ["http:///zwgk/"]},
             "field 'start_urls': not an http(s) URL (has no valid host name): 'http:///zwgk/'",
         ),
+        (
+            {"start_urls": ["http://[::1/zwgk/"]},
+            "field 'start_urls': not an http(s) URL (Invalid IPv6 URL): 'http://[::1/zwgk/'",
+        ),
         ({"id": "Jiu Quan"}, "field 'id': must be a lower-case slug (a-z, 0-9, - and _)"),
         ({"verified": "no"}, "field 'verified': must be true or false"),
         ({"max_pages": True}, "field 'max_pages': must be a positive whole number"),
