@@ -50,11 +50,14 @@ def counts_from_stats(stats: dict) -> tuple[dict[str, int], dict[str, dict[str, 
 
 
 def progress_line(name: str, totals: dict[str, int]) -> str:
-    return (
+    line = (
         f"{name}: {totals.get('pages', 0)} list pages, {totals.get('reports', 0)} reports, "
         f"{totals.get('attachments', 0)} attachments, {totals.get('errors', 0)} errors, "
         f"{totals.get('captures', 0)} captures"
     )
+    if totals.get("offsite"):
+        line += f", {totals['offsite']} refused (out of scope)"
+    return line
 
 
 class CrawlProgress:

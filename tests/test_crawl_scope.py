@@ -194,6 +194,13 @@ def test_every_refused_url_has_a_fetch_error_with_its_reason(scope_crawl) -> Non
     assert private.endswith("; source looks-real is not marked allow_private")
 
 
+def test_refusals_counted_in_the_progress_summary(scope_crawl) -> None:
+    db, _, _, _, _ = scope_crawl
+    log = (db.parent / "crawl.log").read_text(encoding="utf-8")
+    assert "5 refused (out of scope)" in log
+    assert "  looks-real: offsite 1" in log
+
+
 def test_redirect_responses_themselves_are_archived(scope_crawl) -> None:
     db, base, internal, _, _ = scope_crawl
     rows = _rows(db, "SELECT url, role, status, note FROM captures WHERE status = 302 ORDER BY url")
