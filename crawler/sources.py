@@ -316,8 +316,8 @@ def _yaml_problem(exc: yaml.YAMLError) -> str:
     if not problem:
         return " ".join(str(exc).split())
     context = getattr(exc, "context", None)
-    where = f"{context}{at(exc.context_mark)}: " if context else ""
-    return f"{where}{problem}{at(exc.problem_mark)}"
+    where = f"{context}{at(getattr(exc, 'context_mark', None))}: " if context else ""
+    return f"{where}{problem}{at(getattr(exc, 'problem_mark', None))}"
 
 
 def with_port(source: Source, port: int) -> Source:
