@@ -1,4 +1,4 @@
-"""Downloader middlewares: keep every response (WARC + captures row) and keep sources in scope."""
+"""Downloader middleware: keep every response (WARC + captures row); scope is crawler/scope.py."""
 
 from __future__ import annotations
 
@@ -32,6 +32,7 @@ from twisted.web._newclient import ResponseFailed, ResponseNeverReceived
 
 from crawler.parsing import detect_block
 from crawler.progress import count
+from crawler.scope import ScopeRefused
 from crawler.sources import Source
 from crawler.urls import host_allowed
 from postprocess.storage import db as archive
@@ -97,33 +98,6 @@ def source_for_host(sources: dict[str, Source], url: str) -> str | None:
         if host_allowed(url, source.domains + source.attachment_domains):
             return source.id
     return None
-
-
-class SourceScopeMiddleware:
-    """Keep list and report requests (redirects included) on their source's hosts.
-
-    Attachments are the one exception: a report page may link to or redirect to a file host.
-    """
-
-    def __init__(self, crawler: Crawler):
-        self.crawler = crawler
-
-    @classmethod
-    def from_crawler(cls, crawler: Crawler) -> SourceScopeMiddleware:
-        return cls(crawler)
-
-    def process_request(self, request: Request) -> None:
-        role = request.meta.get("role")
-        if role is None or role == "attachment":
-            return None
-        source = sources_of(self.crawler.spider).get(request.meta.get("source_id", ""))
-        if source is None:
-            raise IgnoreRequest(f"request without a known source: {request.url}")
-        if host_allowed(request.url, source.domains):
-            return None
-        count(self.crawler.stats, source.id, "offsite")
-        logger.info("off-site %s request dropped for %s: %s", role, source.id, request.url)
-        raise IgnoreRequest(f"off-site for {source.id}: {request.url}")
 
 
 class CaptureMiddleware:
@@ -299,8 +273,13 @@ class CaptureMiddleware:
             sources_of(self.crawler.spider), request.url
         )
         role = meta.get("role") or (ROBOTS_ROLE if meta.get("dont_obey_robotstxt") else None)
+        if isinstance(exception, ScopeRefused):
+            # Not fetched: another host than the source names, or a private address.
+            count(self.crawler.stats, source_id, "offsite")
+            self._fetch_error(request, source_id, role, exception.kind, exception.reason, None)
+            return None
         if isinstance(exception, IgnoreRequest):
-            # Not a fetch: robots.txt said no, or the scope middleware dropped it.
+            # Not a fetch: robots.txt said no.
             if str(exception) == ROBOTS_FORBIDDEN:
                 count(self.crawler.stats, source_id, "robots_forbidden")
                 self._fetch_error(

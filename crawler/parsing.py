@@ -1,8 +1,8 @@
 """Pure parsers for list pages and report pages of the CMS families in spec/portals.md.
 
 `parse_list(body, url, cms)` finds report links and further list pages; `parse_detail(body, url)`
-finds attachments and continuation pages. Bytes are decoded with w3lib's rules (HTTP header, BOM,
-<meta>, GBK family read as gb18030). No I/O here: the spiders only route.
+finds attachments and continuation pages. Bytes are decoded by postprocess.storage.decode, the
+decoder the build uses too. No I/O here: the spiders only route.
 """
 
 from __future__ import annotations
@@ -12,9 +12,10 @@ from dataclasses import dataclass, field
 from urllib.parse import parse_qsl, urlencode, urljoin, urlsplit, urlunsplit
 
 import lxml.html
-from w3lib.encoding import html_to_unicode, resolve_encoding
+from parsel import Selector
 
-from crawler.urls import canonical_url
+from crawler.urls import canonical_url, url_key
+from postprocess.storage.decode import decode_html
 
 # --- what a report link looks like ------------------------------------------------------------
 
@@ -97,11 +98,8 @@ TRS_COUNT_PAGE = re.compile(r"\bvar\s+countPage\s*=\s*['\"]?(\d+)")
 TRS_PAGE_NAME = re.compile(r"\bvar\s+(?:pageName|sPageName)\s*=\s*['\"]([^'\"]+)['\"]")
 TRS_PAGE_EXT = re.compile(r"\bvar\s+(?:pageExt|sPageExt)\s*=\s*['\"]\.?([^'\"]+)['\"]")
 
-# Hanweb jpage: records inside <script type="text/xml"><datastore>, more via dataproxy.jsp.
-HANWEB_RECORD = re.compile(r"<record>\s*<!\[CDATA\[(.*?)\]\]>\s*</record>", re.S | re.I)
-HANWEB_DATASTORE = re.compile(r"<datastore>.*?</datastore>", re.S | re.I)
-HANWEB_NEXTGROUP = re.compile(r"<nextgroup>\s*<!\[CDATA\[(.*?)\]\]>", re.S | re.I)
-HANWEB_TOTAL_XML = re.compile(r"<totalrecord>\s*(\d+)\s*</totalrecord>", re.I)
+# Hanweb jpage: records inside <script type="text/xml"><datastore>, more via dataproxy.jsp. The
+# XML is read with parsel; the jpage options below are JavaScript, which no parser here reads.
 HANWEB_OPTION = {
     "proxy": re.compile(r"proxyUrl\s*:\s*['\"]([^'\"]+)['\"]"),
     "perpage": re.compile(r"perPage\s*:\s*['\"]?(\d+)"),
@@ -171,21 +169,6 @@ class DetailPage:
     title: str | None = None
     attachments: list[Link] = field(default_factory=list)
     continuations: list[str] = field(default_factory=list)
-
-
-# --- decoding --------------------------------------------------------------------------------
-
-
-def decode_body(
-    body: bytes | str, content_type: str | None = None, encoding: str | None = None
-) -> str:
-    """Text of a response: a forced encoding wins, else header, BOM, <meta>, then utf-8."""
-    if isinstance(body, str):
-        return body
-    if encoding:
-        return body.decode(resolve_encoding(encoding) or encoding, errors="replace")
-    _enc, text = html_to_unicode(content_type, body)
-    return text
 
 
 def _doc(text: str, url: str) -> lxml.html.HtmlElement | None:
@@ -344,7 +327,44 @@ def _trs_pages(text: str, url: str) -> list[str]:
     return [urljoin(url, f"{name}.{ext}" if i == 0 else f"{name}_{i}.{ext}") for i in range(count)]
 
 
-def _hanweb_form(text: str) -> tuple[str, dict[str, str]] | None:
+@dataclass(frozen=True)
+class Datastore:
+    """What a Hanweb jpage <datastore> holds: record fragments, the nextgroup link, the total."""
+
+    records: tuple[str, ...] = ()
+    nextgroup: str | None = None
+    total: int | None = None
+    is_answer: bool = False  # the whole body is a dataproxy.jsp answer, not a page
+
+
+XML_DECLARATION = re.compile(r"^\s*<\?xml[^>]*\?>")
+
+
+def hanweb_datastore(text: str, doc: lxml.html.HtmlElement | None = None) -> Datastore:
+    """Read the datastore XML of a dataproxy answer, or of a column page's
+    <script type="text/xml"> (pass the parsed page as `doc`), with parsel."""
+    body = XML_DECLARATION.sub("", text, count=1)  # lxml refuses str with an encoding declaration
+    is_answer = body.lstrip()[:10].lower() == "<datastore"
+    if is_answer:
+        parts = [body]
+    elif doc is not None and "datastore" in text:
+        parts = [t for t in doc.xpath("//script/text()") if "<datastore" in t]
+    else:
+        parts = []
+    records: list[str] = []
+    nextgroup: str | None = None
+    total: int | None = None
+    for part in parts:
+        xml = Selector(text=part, type="xml")
+        records += [r.strip() for r in xml.xpath("//record/text()").getall()]
+        nextgroup = nextgroup or xml.xpath("//nextgroup/text()").get()
+        count = (xml.xpath("//totalrecord/text()").get() or "").strip()
+        if total is None and count.isdigit():
+            total = int(count)
+    return Datastore(tuple(records), nextgroup, total, is_answer)
+
+
+def _hanweb_form(text: str, store: Datastore) -> tuple[str, dict[str, str]] | None:
     """The dataproxy path and form read from a Hanweb page's jpage script or nextgroup link."""
     params: dict[str, str] = {}
     proxy = None
@@ -352,15 +372,13 @@ def _hanweb_form(text: str) -> tuple[str, dict[str, str]] | None:
     if match:
         for key, q1, q2, bare in HANWEB_JS_PAIR.findall(match[1]):
             params[key] = q1 or q2 or bare
-    nextgroup = HANWEB_NEXTGROUP.search(text)
-    if nextgroup:
-        href = re.search(r"href=['\"]([^'\"]+)['\"]", nextgroup[1])
-        if href:
-            parts = urlsplit(href[1].replace("&amp;", "&"))
-            if HANWEB_PROXY_PATH.search(parts.path):
-                proxy = parts.path
-            for key, value in parse_qsl(parts.query, keep_blank_values=True):
-                params.setdefault(key, value)
+    href = Selector(text=store.nextgroup).xpath("//a/@href").get() if store.nextgroup else None
+    if href:
+        parts = urlsplit(href)
+        if HANWEB_PROXY_PATH.search(parts.path):
+            proxy = parts.path
+        for key, value in parse_qsl(parts.query, keep_blank_values=True):
+            params.setdefault(key, value)
     option = HANWEB_OPTION["proxy"].search(text)
     if option:
         proxy = option[1]
@@ -380,8 +398,9 @@ def _proxy_url(base: str, proxy: str, start: int, end: int, perpage: int) -> str
     return urljoin(base, proxy) + "?" + query
 
 
-def _hanweb_pages(text: str, url: str, records: int) -> list[ListRequest]:
+def _hanweb_pages(text: str, url: str, store: Datastore) -> list[ListRequest]:
     """POST dataproxy requests for the records a Hanweb column does not show statically."""
+    records = len(store.records)
     parts = urlsplit(url)
     if HANWEB_PROXY_PATH.search(parts.path):
         # A dataproxy answer: ask for the next group until the announced total is reached.
@@ -391,8 +410,7 @@ def _hanweb_pages(text: str, url: str, records: int) -> list[ListRequest]:
             perpage = int(query.get("perpage", HANWEB_PERPAGE))
         except (KeyError, ValueError):
             return []
-        total_match = HANWEB_TOTAL_XML.search(text)
-        total = int(total_match[1]) if total_match else None
+        total = store.total
         size = end - start + 1
         if (total is not None and end >= total) or (total is None and records < size):
             return []
@@ -402,7 +420,7 @@ def _hanweb_pages(text: str, url: str, records: int) -> list[ListRequest]:
                 _proxy_url(url, parts.path, end + 1, new_end, perpage), "POST", inherit_form=True
             )
         ]
-    found = _hanweb_form(text)
+    found = _hanweb_form(text, store)
     if not found:
         return []
     proxy, form = found
@@ -443,47 +461,49 @@ def parse_list(
     """Report links and further list pages of one list page (or Hanweb dataproxy answer)."""
     if cms not in ("trs", "hanweb", "generic"):
         raise ValueError(f"parse_list: unknown CMS family {cms!r} for {url}")
-    text = decode_body(body, content_type, encoding)
+    text = decode_html(body, content_type, encoding)
     result = ListPage()
     seen: set[str] = set()
+    here = url_key(url)
 
     def add_report(link: Link) -> None:
-        if link.url not in seen and link.url != canonical_url(url):
-            seen.add(link.url)
+        key = url_key(link.url)
+        if key not in seen and key != here:
+            seen.add(key)
             result.reports.append(link)
 
-    page_text = text
-    records = 0
-    if cms == "hanweb" or HANWEB_RECORD.search(text):
-        # jpage records are the column's own list: every link in them is an item of the column.
-        for fragment in HANWEB_RECORD.findall(text):
-            records += 1
-            for link in _anchors(_doc(f"<div>{fragment}</div>", url)):
-                if is_report_link(link, url, report_url_pattern) or (
-                    not report_url_pattern
-                    and not NAV_TEXT.match(link.text)
-                    and not COLUMN_URL.search(urlsplit(link.url).path)
-                ):
-                    add_report(link)
-        page_text = HANWEB_DATASTORE.sub("", text)
-    links = _anchors(_doc(page_text, url))
+    doc = _doc(text, url)
+    store = hanweb_datastore(text, doc)
+    records = len(store.records)
+    # jpage records are the column's own list: every link in them is an item of the column.
+    for fragment in store.records:
+        for link in _anchors(_doc(f"<div>{fragment}</div>", url)):
+            if is_report_link(link, url, report_url_pattern) or (
+                not report_url_pattern
+                and not NAV_TEXT.match(link.text)
+                and not COLUMN_URL.search(urlsplit(link.url).path)
+            ):
+                add_report(link)
+    # A dataproxy answer is XML, not a page; a column page's datastore sits in a <script>,
+    # which the HTML parser keeps as text (its records are not read twice).
+    links = [] if store.is_answer else _anchors(doc)
     for link in links:
         if is_report_link(link, url, report_url_pattern):
             add_report(link)
-        elif COLUMN_TEXT.match(re.sub(r"\s+", "", link.text)) and link.url != canonical_url(url):
+        elif COLUMN_TEXT.match(re.sub(r"\s+", "", link.text)) and url_key(link.url) != here:
             result.columns.append(link)
     page_urls: list[ListRequest] = []
     if cms == "trs" or TRS_CREATE_PAGE.search(text):
         page_urls += [ListRequest(u) for u in _trs_pages(text, url)]
     if cms == "hanweb" or records:
-        page_urls += _hanweb_pages(text, url, records)
+        page_urls += _hanweb_pages(text, url, store)
     page_urls += [ListRequest(u) for u in _generic_pages(links, url)]
-    here = canonical_url(url)
     known: set[tuple[str, str]] = set()
     for page in page_urls:
         page = ListRequest(canonical_url(page.url), page.method, page.form, page.inherit_form)
-        key = (page.method, page.url)
-        if key in known or (page.method == "GET" and page.url == here) or page.url in seen:
+        page_key = url_key(page.url)
+        key = (page.method, page_key)
+        if key in known or (page.method == "GET" and page_key == here) or page_key in seen:
             continue
         known.add(key)
         result.pages.append(page)
@@ -516,7 +536,7 @@ def parse_detail(
     body: bytes | str, url: str, *, content_type: str | None = None, encoding: str | None = None
 ) -> DetailPage:
     """Title, attachment links and continuation pages (TRS t..._1.html) of a report page."""
-    text = decode_body(body, content_type, encoding)
+    text = decode_html(body, content_type, encoding)
     doc = _doc(text, url)
     page = DetailPage()
     if doc is None:
@@ -544,8 +564,9 @@ def parse_detail(
         if not is_attachment_url(target):
             continue
         target = canonical_url(target)
-        if target not in seen and target != canonical_url(url):
-            seen.add(target)
+        key = url_key(target)
+        if key not in seen and key != url_key(url):
+            seen.add(key)
             page.attachments.append(Link(target, link.text))
     page.continuations = _continuations(text, candidates, url)
     return page
@@ -589,7 +610,6 @@ __all__ = [
     "DetailPage",
     "ListPage",
     "ListRequest",
-    "decode_body",
     "detect_block",
     "is_attachment_url",
     "is_report_link",

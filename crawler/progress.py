@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import logging
+from typing import Any
 
-from scrapy import signals
+from scrapy import Spider, signals
 from scrapy.crawler import Crawler
+from scrapy.exceptions import NotConfigured
 from scrapy.statscollectors import StatsCollector
-from twisted.internet import task
+from scrapy.utils.asyncio import create_looping_call
 
 logger = logging.getLogger(__name__)
 
@@ -48,40 +50,52 @@ def counts_from_stats(stats: dict) -> tuple[dict[str, int], dict[str, dict[str, 
 
 
 def progress_line(name: str, totals: dict[str, int]) -> str:
-    return (
+    line = (
         f"{name}: {totals.get('pages', 0)} list pages, {totals.get('reports', 0)} reports, "
         f"{totals.get('attachments', 0)} attachments, {totals.get('errors', 0)} errors, "
         f"{totals.get('captures', 0)} captures"
     )
+    if totals.get("offsite"):
+        line += f", {totals['offsite']} refused (out of scope)"
+    return line
 
 
 class CrawlProgress:
-    """Logs one progress line per spider every NIANBAO_PROGRESS_INTERVAL seconds."""
+    """LogStats for our counters: one progress line per spider every NIANBAO_PROGRESS_INTERVAL
+    seconds and a per-source summary at the end; off (NotConfigured) when the interval is 0."""
 
     def __init__(self, crawler: Crawler, interval: float):
         self.crawler = crawler
+        self.stats: StatsCollector = crawler.stats
         self.interval = interval
-        self.loop: task.LoopingCall | None = None
-        crawler.signals.connect(self.spider_opened, signal=signals.spider_opened)
-        crawler.signals.connect(self.spider_closed, signal=signals.spider_closed)
+        self.task: Any = None
+        self.previous = 0
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> CrawlProgress:
-        return cls(crawler, crawler.settings.getfloat("NIANBAO_PROGRESS_INTERVAL", 10.0))
+        interval = crawler.settings.getfloat("NIANBAO_PROGRESS_INTERVAL")
+        if interval <= 0:
+            raise NotConfigured("NIANBAO_PROGRESS_INTERVAL is 0")
+        extension = cls(crawler, interval)
+        crawler.signals.connect(extension.spider_opened, signal=signals.spider_opened)
+        crawler.signals.connect(extension.spider_closed, signal=signals.spider_closed)
+        return extension
 
-    def spider_opened(self, spider) -> None:
-        if self.interval > 0:
-            self.loop = task.LoopingCall(self.report)
-            self.loop.start(self.interval, now=False)
+    def spider_opened(self, spider: Spider) -> None:
+        self.task = create_looping_call(self.report, spider)
+        self.task.start(self.interval, now=False)
 
-    def report(self) -> None:
-        totals, _ = counts_from_stats(self.crawler.stats.get_stats())
-        logger.info("progress %s", progress_line(self.crawler.spider.name, totals))
+    def report(self, spider: Spider) -> None:
+        totals, _ = counts_from_stats(self.stats.get_stats())
+        captures = totals.get("captures", 0)
+        rate = (captures - self.previous) * 60.0 / self.interval
+        self.previous = captures
+        logger.info("progress %s (%d/min)", progress_line(spider.name, totals), rate)
 
-    def spider_closed(self, spider, reason: str) -> None:
-        if self.loop is not None and self.loop.running:
-            self.loop.stop()
-        totals, per_source = counts_from_stats(self.crawler.stats.get_stats())
+    def spider_closed(self, spider: Spider, reason: str) -> None:
+        if self.task is not None and self.task.running:
+            self.task.stop()
+        totals, per_source = counts_from_stats(self.stats.get_stats())
         logger.info("done %s (%s)", progress_line(spider.name, totals), reason)
         for source_id, values in sorted(per_source.items()):
             logger.info(

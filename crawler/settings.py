@@ -77,8 +77,11 @@ LOG_LEVEL = os.environ.get("NIANBAO_LOG_LEVEL", "INFO")
 
 # --- components ------------------------------------------------------------------------------
 DOWNLOADER_MIDDLEWARES = {
-    # before robots.txt, so off-scope hosts are not even asked for their robots.txt
-    "crawler.middlewares.SourceScopeMiddleware": 60,
+    # Scrapy's OffsiteMiddleware with per-source hosts (crawler/scope.py); before robots.txt
+    # (100), so off-scope hosts are not even asked for their robots.txt
+    "scrapy.downloadermiddlewares.offsite.OffsiteMiddleware": None,
+    "crawler.scope.SourceOffsiteMiddleware": 50,
+    "crawler.scope.PrivateAddressMiddleware": 55,
     # closest to the downloader: sees robots.txt, 3xx before redirects, 5xx before retries
     "crawler.middlewares.CaptureMiddleware": 950,
 }

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import codecs
 import difflib
 import re
 from dataclasses import dataclass, fields, replace
@@ -10,6 +9,9 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 import yaml
+
+from crawler.urls import address_problem
+from postprocess.storage.decode import codec_name
 
 DEFAULT_SOURCES = Path(__file__).with_name("sources.yml")
 
@@ -45,13 +47,25 @@ class Source:
     encoding: str | None = None
     report_url_pattern: str | None = None
     demo: bool = False
+    # a local test portal: loopback/private addresses may be fetched (demo sources may too)
+    allow_private: bool = False
 
     @property
     def domains(self) -> tuple[str, ...]:
-        """Hosts the spider may crawl for this source (attachment hosts come on top)."""
-        if self.allowed_domains:
-            return self.allowed_domains
-        return tuple(dict.fromkeys(urlsplit(u).hostname or "" for u in self.start_urls))
+        """Hosts the spider may crawl for this source: start-URL hosts and allowed_domains
+        (with their subdomains); attachment hosts come on top for reports and attachments."""
+        hosts = [urlsplit(u).hostname or "" for u in self.start_urls]
+        covered = [
+            h for h in hosts if any(h == d or h.endswith("." + d) for d in self.allowed_domains)
+        ]
+        return tuple(
+            dict.fromkeys([*self.allowed_domains, *(h for h in hosts if h not in covered)])
+        )
+
+    @property
+    def private_ok(self) -> bool:
+        """True when the source says its hosts may be private or loopback addresses."""
+        return self.allow_private or self.demo
 
     def as_row(self) -> dict:
         return {
@@ -98,7 +112,10 @@ def _check_url(url: str) -> str | None:
     """Why `url` is not a usable http(s) start URL, or None when it is."""
     if any(c.isspace() for c in url):
         return "contains white space"
-    parts = urlsplit(url)
+    try:
+        parts = urlsplit(url)
+    except ValueError as exc:  # e.g. "Invalid IPv6 URL"
+        return str(exc)
     if parts.scheme not in ("http", "https"):
         return "must start with http:// or https://"
     if not parts.hostname or not _HOST.match(parts.hostname) or "@" in parts.netloc:
@@ -180,7 +197,7 @@ def parse_entry(raw: object, index: int, origin: str = "sources") -> Source:
             ):
                 raise _fail(index, entry_id, name, "must be a list of host names")
             values[name] = tuple(items)
-    for name in ("verified", "demo"):
+    for name in ("verified", "demo", "allow_private"):
         if name in raw and not isinstance(raw[name], bool):
             raise _fail(index, entry_id, name, "must be true or false")
     max_pages = raw.get("max_pages", 1)
@@ -204,14 +221,20 @@ def parse_entry(raw: object, index: int, origin: str = "sources") -> Source:
     for name in ("province", "city", "notes", "encoding"):
         if raw.get(name) is not None and not isinstance(raw[name], str):
             raise _fail(index, entry_id, name, "must be text")
-    if raw.get("encoding") is not None:
-        try:
-            codecs.lookup(raw["encoding"])
-        except LookupError as exc:
-            raise _fail(
-                index, entry_id, "encoding", f"unknown encoding {raw['encoding']!r}"
-            ) from exc
-    return Source(**values)
+    if raw.get("encoding") is not None and codec_name(raw["encoding"]) is None:
+        raise _fail(index, entry_id, "encoding", f"unknown encoding {raw['encoding']!r}")
+    source = Source(**values)
+    if not source.private_ok:
+        for url in source.start_urls:
+            problem = address_problem(urlsplit(url).hostname or "")
+            if problem:
+                raise _fail(
+                    index,
+                    entry_id,
+                    "start_urls",
+                    f"{url!r} is a {problem}; a local test portal needs allow_private: true",
+                )
+    return source
 
 
 def parse_sources(data: object, origin: str = "sources") -> list[Source]:
@@ -293,8 +316,8 @@ def _yaml_problem(exc: yaml.YAMLError) -> str:
     if not problem:
         return " ".join(str(exc).split())
     context = getattr(exc, "context", None)
-    where = f"{context}{at(exc.context_mark)}: " if context else ""
-    return f"{where}{problem}{at(exc.problem_mark)}"
+    where = f"{context}{at(getattr(exc, 'context_mark', None))}: " if context else ""
+    return f"{where}{problem}{at(getattr(exc, 'problem_mark', None))}"
 
 
 def with_port(source: Source, port: int) -> Source:

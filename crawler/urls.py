@@ -1,9 +1,18 @@
-"""URL canonicalisation and spider-trap rules (pure functions, no I/O)."""
+"""URL canonicalisation and spider-trap rules (pure functions, no I/O).
+
+w3lib does the escaping (`safe_url_string`, as Scrapy does for every request) and the dedup key
+(`canonicalize_url`, as Scrapy's request fingerprints do). Session ids and calendar parameters
+are ours: w3lib's `url_query_cleaner` only drops fixed names, these depend on case, prefixes
+(ASPSESSIONIDxxxx) and values. The query order of a fetched URL is kept (portals may care).
+"""
 
 from __future__ import annotations
 
+import ipaddress
 import re
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
+from w3lib.url import canonicalize_url, safe_url_string
 
 # Session ids some CMSs glue onto every link; they make one page look like many.
 SESSION_PATH_PARAM = re.compile(r";(?:jsessionid|phpsessid|sid|sessionid)=[^/?#]*", re.I)
@@ -40,8 +49,9 @@ def _is_calendar_param(name: str, value: str, names: set[str]) -> bool:
 
 
 def canonical_url(url: str) -> str:
-    """The URL without fragment, session ids and calendar parameters; host lower-cased."""
-    parts = urlsplit(url.strip())
+    """The URL to fetch: escaped by w3lib, without fragment, session ids, calendar parameters
+    and default port; host lower-cased."""
+    parts = urlsplit(safe_url_string(url.strip()))
     path = SESSION_PATH_PARAM.sub("", parts.path) or "/"
     pairs = parse_qsl(parts.query, keep_blank_values=True)
     names = {k.lower() for k, _ in pairs}
@@ -56,6 +66,11 @@ def canonical_url(url: str) -> str:
     return urlunsplit((parts.scheme.lower(), netloc, path, query, ""))
 
 
+def url_key(url: str) -> str:
+    """Dedup key of a URL: w3lib's canonical form (sorted query, normalised escapes)."""
+    return canonicalize_url(canonical_url(url))
+
+
 def host_of(url: str) -> str:
     return (urlsplit(url).hostname or "").lower()
 
@@ -66,4 +81,26 @@ def host_allowed(url: str, domains: tuple[str, ...] | list[str]) -> bool:
     return any(host == d.lower() or host.endswith("." + d.lower()) for d in domains if d)
 
 
-__all__ = ["canonical_url", "host_allowed", "host_of"]
+def address_problem(address: str) -> str | None:
+    """Why an IP address must not be fetched for a real portal, or None when it is global."""
+    try:
+        ip = ipaddress.ip_address(address.split("%", 1)[0])
+    except ValueError:
+        return None
+    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
+        ip = ip.ipv4_mapped
+    for label, flag in (
+        ("loopback", ip.is_loopback),
+        ("link-local", ip.is_link_local),
+        ("private", ip.is_private),
+        ("unspecified", ip.is_unspecified),
+        ("multicast", ip.is_multicast),
+        ("reserved", ip.is_reserved),
+        ("not globally routable", not ip.is_global),
+    ):
+        if flag:
+            return f"{label} address {ip}"
+    return None
+
+
+__all__ = ["address_problem", "canonical_url", "host_allowed", "host_of", "url_key"]

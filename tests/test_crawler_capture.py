@@ -9,11 +9,11 @@ from pathlib import Path
 
 import pytest
 from scrapy import Request
-from scrapy.exceptions import DownloadTimeoutError, IgnoreRequest
+from scrapy.exceptions import DownloadTimeoutError
 from scrapy.http import HtmlResponse
 from scrapy.utils.test import get_crawler
 
-from crawler.middlewares import CaptureMiddleware, SourceScopeMiddleware
+from crawler.middlewares import CaptureMiddleware
 from crawler.run import run_crawl
 from crawler.sources import Source
 from crawler.spiders.generic import GenericSpider
@@ -106,30 +106,6 @@ def test_capture_records_timeout_in_fetch_errors(capture) -> None:
     assert not _rows(root / "archive.db", "SELECT 1 FROM captures")
 
 
-def test_scope_drops_offsite_report_but_lets_attachments_go_anywhere() -> None:
-    crawler = get_crawler(GenericSpider)
-    crawler.spider = GenericSpider(sources=[SOURCE])
-    scope = SourceScopeMiddleware.from_crawler(crawler)
-    with pytest.raises(IgnoreRequest, match="off-site for hulan"):
-        scope.process_request(
-            Request("http://www.gov.cn/a.html", meta={"role": "report", "source_id": "hulan"})
-        )
-    assert (
-        scope.process_request(
-            Request("http://www.hrbhl.gov.cn/b.html", meta={"role": "list", "source_id": "hulan"})
-        )
-        is None
-    )
-    assert (
-        scope.process_request(
-            Request(
-                "http://cdn.example.com/r.pdf", meta={"role": "attachment", "source_id": "hulan"}
-            )
-        )
-        is None
-    )
-
-
 def test_run_crawl_fatal_when_data_dir_cannot_be_written(tmp_path: Path) -> None:
     blocker = tmp_path / "file"
     blocker.write_text("not a directory")
@@ -148,7 +124,8 @@ def test_run_crawl_fatal_when_every_source_fails(tmp_path: Path) -> None:
     sources = tmp_path / "sources.yml"
     sources.write_text(
         "sources:\n- id: closed\n  agency: 测试\n  division_code: '230111'\n  level: county\n"
-        "  cms: generic\n  start_urls: ['http://127.0.0.6:9/xxgk/gknb/index.html']\n",
+        "  cms: generic\n  allow_private: true\n"
+        "  start_urls: ['http://127.0.0.6:9/xxgk/gknb/index.html']\n",
         encoding="utf-8",
     )
     proc = run_crawler(["--sources", str(sources)], tmp_path, {"RETRY_TIMES": "0"})

@@ -10,13 +10,12 @@ import pytest
 
 from crawler.parsing import (
     ListRequest,
-    decode_body,
     detect_block,
     is_attachment_url,
     parse_detail,
     parse_list,
 )
-from crawler.urls import canonical_url, host_allowed
+from crawler.urls import canonical_url, host_allowed, url_key
 
 FIXTURES = Path(__file__).parent / "fixtures"
 
@@ -82,25 +81,6 @@ def test_fixture_folders_are_not_empty() -> None:
     assert len(_cases("details")) >= 3
 
 
-def test_decode_body_reads_gbk_page_without_charset_header() -> None:
-    raw = (FIXTURES / "lists/trs/gbk_index.html").read_bytes()
-    with pytest.raises(UnicodeDecodeError):
-        raw.decode("utf-8")
-    text = decode_body(raw, "text/html")
-    assert "天津市和平区人民政府2022年政府信息公开工作年度报告" in text
-
-
-def test_decode_body_maps_gb2312_to_gb18030() -> None:
-    # 镕 is outside GB2312 but inside GB18030: a page labelled gb2312 still decodes it.
-    raw = "<meta charset=gb2312><p>朱镕基</p>".encode("gb18030")
-    assert "朱镕基" in decode_body(raw, "text/html; charset=gb2312")
-
-
-def test_decode_body_source_encoding_overrides_header() -> None:
-    raw = "<p>政府信息公开年报</p>".encode("gbk")
-    assert "政府信息公开年报" in decode_body(raw, "text/html; charset=utf-8", encoding="gbk")
-
-
 def test_parse_list_rejects_unknown_family() -> None:
     with pytest.raises(ValueError, match="unknown CMS family 'vsb'"):
         parse_list(b"<html></html>", "http://a.gov.cn/", "vsb")
@@ -144,6 +124,31 @@ def test_parse_list_hanweb_dataproxy_without_total_chains_while_groups_are_full(
     ]
     short = xml.replace(records, records.split("</record>")[0] + "</record>")
     assert parse_list(short, url, "hanweb").pages == []
+
+
+def test_hanweb_records_read_as_xml_cdata_or_escaped() -> None:
+    link = '<li><a href="/art/2020/1/2/art_9_2.html" title="x">2019年度报告</a></li>'
+    escaped = link.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    url = "http://h.gov.cn/module/jpage/dataproxy.jsp?startrecord=1&endrecord=3&perpage=3"
+    for record in (f"<![CDATA[{link}]]>", escaped):
+        xml = (
+            '<?xml version="1.0" encoding="UTF-8"?>\n<datastore><totalrecord>1</totalrecord>'
+            f"<recordset><record>{record}</record></recordset></datastore>"
+        )
+        result = parse_list(xml.encode(), url, "hanweb", content_type="text/xml;charset=UTF-8")
+        assert [(r.url, r.text) for r in result.reports] == [
+            ("http://h.gov.cn/art/2020/1/2/art_9_2.html", "2019年度报告")
+        ]
+        assert result.pages == []
+
+
+def test_url_key_ignores_query_order_but_fetch_url_keeps_it() -> None:
+    a = "http://h.gov.cn/module/web/jpage/dataproxy.jsp?startrecord=1&endrecord=17&perpage=15"
+    b = "http://h.gov.cn/module/web/jpage/dataproxy.jsp?endrecord=17&startrecord=1&perpage=15"
+    assert canonical_url(a) == a and url_key(a) == url_key(b)
+    assert canonical_url("HTTP://WWW.A.gov.cn:80/x/年报.html#top") == (
+        "http://www.a.gov.cn/x/%E5%B9%B4%E6%8A%A5.html"
+    )
 
 
 def test_canonical_url_strips_session_ids_and_calendar_params() -> None:

@@ -306,6 +306,10 @@ BASE = {
             {"start_urls": ["http:///zwgk/"]},
             "field 'start_urls': not an http(s) URL (has no valid host name): 'http:///zwgk/'",
         ),
+        (
+            {"start_urls": ["http://[::1/zwgk/"]},
+            "field 'start_urls': not an http(s) URL (Invalid IPv6 URL): 'http://[::1/zwgk/'",
+        ),
         ({"id": "Jiu Quan"}, "field 'id': must be a lower-case slug (a-z, 0-9, - and _)"),
         ({"verified": "no"}, "field 'verified': must be true or false"),
         ({"max_pages": True}, "field 'max_pages': must be a positive whole number"),
@@ -328,6 +332,18 @@ BASE = {
             "field 'allowed_domains': must be a list of host names",
         ),
         ({"encoding": "gbk-ish"}, "field 'encoding': unknown encoding 'gbk-ish'"),
+        ({"encoding": "rot13"}, "field 'encoding': unknown encoding 'rot13'"),
+        ({"allow_private": "yes"}, "field 'allow_private': must be true or false"),
+        (
+            {"start_urls": ["http://127.0.0.1:8080/gknb/"]},
+            "field 'start_urls': 'http://127.0.0.1:8080/gknb/' is a loopback address 127.0.0.1; "
+            "a local test portal needs allow_private: true",
+        ),
+        (
+            {"start_urls": ["http://192.168.10.4/gknb/"]},
+            "field 'start_urls': 'http://192.168.10.4/gknb/' is a private address 192.168.10.4; "
+            "a local test portal needs allow_private: true",
+        ),
         ({"notes": ["a"]}, "field 'notes': must be text"),
     ],
 )
@@ -358,3 +374,19 @@ def test_mapping_with_sources_key_and_optional_fields():
     assert source.allowed_domains == ("jiuquan.gov.cn",)
     assert source.domains == ("jiuquan.gov.cn",)
     assert (source.encoding, source.max_pages) == ("gb2312", 5)
+
+
+def test_local_portal_says_it_is_private() -> None:
+    local = {**BASE, "start_urls": ["http://127.0.0.1:8080/gknb/"]}
+    for flag in ({"allow_private": True}, {"demo": True}):
+        [source] = parse_sources([{**local, **flag}])
+        assert source.private_ok and source.domains == ("127.0.0.1",)
+    [real] = parse_sources([BASE])
+    assert not real.private_ok and not real.allow_private
+
+
+def test_domains_are_start_hosts_and_allowed_domains() -> None:
+    [source] = parse_sources(
+        [{**BASE, "allowed_domains": ["gz.gov.cn"], "start_urls": ["http://www.jiuquan.gov.cn/"]}]
+    )
+    assert source.domains == ("gz.gov.cn", "www.jiuquan.gov.cn")

@@ -14,8 +14,9 @@ from scrapy.http import Response
 from twisted.python.failure import Failure
 
 from crawler import parsing
+from crawler.scope import source_hosts
 from crawler.sources import DEFAULT_SOURCES, Source, load_sources
-from crawler.urls import canonical_url, host_allowed
+from crawler.urls import canonical_url, host_allowed, url_key
 
 HTML_TYPES = (b"text/html", b"application/xhtml", b"text/xml", b"application/xml", b"text/plain")
 
@@ -84,7 +85,7 @@ class PortalSpider(scrapy.Spider):
         start: bool = False,
     ) -> scrapy.Request | None:
         form = inherited_form if page.inherit_form else page.form
-        key = f"{page.method} {page.url} {form or ''}"
+        key = f"{page.method} {url_key(page.url)} {form or ''}"
         if key in self.seen[source.id]:
             return None
         if self.list_budget[source.id] >= self.max_pages(source):
@@ -119,9 +120,10 @@ class PortalSpider(scrapy.Spider):
         continuation_of: str | None = None,
         parent_record: str | None = None,
     ) -> scrapy.Request | None:
-        if url in self.seen[source.id]:
+        key = url_key(url)
+        if key in self.seen[source.id]:
             return None
-        self.seen[source.id].add(url)
+        self.seen[source.id].add(key)
         meta = {"role": "report", "source_id": source.id}
         if parent is not None:
             meta["parent_capture"] = parent
@@ -150,35 +152,28 @@ class PortalSpider(scrapy.Spider):
             encoding=source.encoding,
             report_url_pattern=source.report_url_pattern,
         )
-        reports = []
+        # Scope is decided by crawler.scope.SourceOffsiteMiddleware, which records refusals.
+        in_scope = 0
         for link in result.reports:
-            in_scope = host_allowed(link.url, source.domains) or (
-                parsing.is_attachment_url(link.url)
-                and host_allowed(link.url, source.attachment_domains)
-            )
-            if in_scope:
-                request = self._report_request(source, link.url)
-                if request is not None:
-                    reports.append(request)
-        yield from reports
+            request = self._report_request(source, link.url)
+            if request is not None:
+                in_scope += host_allowed(link.url, source_hosts(source, "report"))
+                yield request
         # A column found on a start page (e.g. the portal's 政务公开 page) is crawled as a start.
         if response.meta.get("start"):
             for link in result.columns:
-                if host_allowed(link.url, source.domains):
-                    request = self._list_request(
-                        source, parsing.ListRequest(link.url), None, start=True
-                    )
-                    if request is not None:
-                        yield request
-        # Trap guard: a page that adds no report ends pagination on this branch.
-        if not reports and not response.meta.get("start"):
+                request = self._list_request(
+                    source, parsing.ListRequest(link.url), None, start=True
+                )
+                if request is not None:
+                    yield request
+        # Trap guard: a page that adds no report on the source's hosts ends pagination here.
+        if not in_scope and not response.meta.get("start"):
             self.logger.debug(
                 "%s: no new reports on %s, not paginating further", source.id, response.url
             )
             return
         for page in result.pages:
-            if not host_allowed(page.url, source.domains):
-                continue
             request = self._list_request(source, page, response.meta.get("list_form"))
             if request is not None:
                 yield request
@@ -213,10 +208,9 @@ class PortalSpider(scrapy.Spider):
         first_capture = response.meta.get("parent_capture") if continued else capture
         first_record = response.meta.get("parent_record") if continued else record
         for url in detail.continuations:
-            if host_allowed(url, source.domains):
-                request = self._report_request(source, url, first_capture, first_url, first_record)
-                if request is not None:
-                    yield request
+            request = self._report_request(source, url, first_capture, first_url, first_record)
+            if request is not None:
+                yield request
 
     def parse_attachment(self, response: Response):
         """Attachments are archived by the capture middleware; nothing to follow."""

@@ -11,53 +11,17 @@ import logging
 import re
 from dataclasses import dataclass, field
 
-import charset_normalizer
 import trafilatura
 from lxml import etree
 from lxml import html as lxml_html
-from w3lib.encoding import html_to_unicode, resolve_encoding
 
 from postprocess.extract.grids import cell_text, expand_html_table
 from postprocess.extract.model import Table
 
+# The one decoder for HTML bytes (crawler and build alike) is the storage layer's; re-exported.
+from postprocess.storage.decode import decode_html as decode_html
+
 log = logging.getLogger(__name__)
-
-# --- decoding -----------------------------------------------------------------------------------
-
-# The GBK family is decoded as its superset gb18030 (as w3lib and browsers do).
-GB_FAMILY = {"gbk", "gb2312", "gb_2312-80", "gb18030", "x-gbk", "cp936", "euc-cn", "hz-gb-2312"}
-MAX_REPLACEMENTS = 3  # more U+FFFD than this after a declared charset: the declaration lies
-
-
-def _sniff(body: bytes) -> str | None:
-    """Charset guessed from the bytes alone (charset-normalizer), GBK family as gb18030."""
-    best = charset_normalizer.from_bytes(body[:200_000]).best()
-    if best is None:
-        return None
-    return _python_encoding(best.encoding)
-
-
-def _python_encoding(name: str | None) -> str | None:
-    if not name:
-        return None
-    if name.lower().replace("_", "-") in GB_FAMILY or name.lower() in GB_FAMILY:
-        return "gb18030"
-    return resolve_encoding(name) or name
-
-
-def decode_html(body: bytes, content_type: str | None) -> str:
-    """Text of an HTML (or plain-text) body: header charset, BOM, <meta>, then sniffing."""
-    _enc, text = html_to_unicode(content_type, body, auto_detect_fun=_sniff)
-    if text.count("\ufffd") > MAX_REPLACEMENTS:
-        # a wrong declaration (utf-8 header on a GBK page is common): trust the bytes instead
-        guess = _sniff(body)
-        if guess:
-            alt = body.decode(guess, errors="replace")
-            if alt.count("\ufffd") < text.count("\ufffd"):
-                log.info("charset declaration contradicted by the bytes; decoded as %s", guess)
-                text = alt
-    return text.lstrip("\ufeff")
-
 
 # --- chrome -------------------------------------------------------------------------------------
 
