@@ -157,6 +157,7 @@ class ListRequest:
 class Link:
     url: str
     text: str = ""
+    date: str = ""  # YYYY-MM-DD printed beside the link on its list page, "" when none
 
 
 @dataclass
@@ -212,7 +213,8 @@ def _clean(text: str | None) -> str:
 
 
 def _anchors(doc: lxml.html.HtmlElement | None) -> list[Link]:
-    """Every followable <a href> with its visible text (or its title when that says more)."""
+    """Every followable <a href> with its visible text (or its title when that says more) and
+    the date its list entry prints beside it."""
     if doc is None:
         return []
     found: list[Link] = []
@@ -221,11 +223,73 @@ def _anchors(doc: lxml.html.HtmlElement | None) -> list[Link]:
         if not href.startswith(("http://", "https://")):
             continue
         text = _clean(a.text_content())
+        date = ""
+        inside = ENTRY_DATE.search(text)
+        if inside and len(text) - len(inside.group(0)) >= MIN_TITLE_CHARS:
+            # a date printed inside the link (<a>title<span>2023-01-18</span></a>)
+            date = _iso_date(inside)
+            text = _clean(text[: inside.start()] + text[inside.end() :]).strip("[]【】()（） ")
         title = _clean(a.get("title"))
         if title and (len(title) > len(text) or text.endswith(("...", "…", ".."))):
             text = title
-        found.append(Link(canonical_url(href), text))
+        found.append(Link(canonical_url(href), text, date or _entry_date(a)))
     return found
+
+
+# --- list entries ----------------------------------------------------------------------------
+
+# A date as list pages print it: 2023-01-18, 2023/1/18, 2023.01.18, 2023年1月18日, [2023-01-18].
+ENTRY_DATE = re.compile(
+    r"[\[【(（]?\s*((?:19|20)\d{2})\s*[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})\s*日?\s*[\]】)）]?"
+)
+MIN_TITLE_CHARS = 4
+ENTRY_LEVELS = 3  # how far up from the link an entry (<li>, <tr>, <div>) may sit
+
+
+def _iso_date(m: re.Match) -> str:
+    year, month, day = int(m[1]), int(m[2]), int(m[3])
+    if not (1 <= month <= 12 and 1 <= day <= 31):
+        return ""
+    return f"{year:04d}-{month:02d}-{day:02d}"
+
+
+def _entry_date(a: lxml.html.HtmlElement) -> str:
+    """The date of the list entry holding a link: the nearest ancestor that holds no other
+    link, searched outside the link's own text."""
+    node = a
+    for _ in range(ENTRY_LEVELS):
+        parent = node.getparent()
+        if parent is None:
+            return ""
+        if any(other is not a and other.get("href") for other in parent.iter("a")):
+            return ""  # the parent is the whole list, not this entry
+        node = parent
+        text = _clean(" ".join(_outside(node, a)))
+        m = ENTRY_DATE.search(text)
+        if m:
+            return _iso_date(m)
+    return ""
+
+
+def _outside(root: lxml.html.HtmlElement, skip: lxml.html.HtmlElement) -> list[str]:
+    """Text pieces of root, without the text inside `skip` (its tail is kept)."""
+    pieces: list[str] = []
+
+    def walk(el: lxml.html.HtmlElement) -> None:
+        if el is skip:
+            pieces.append(el.tail or "")
+            return
+        if isinstance(el.tag, str) and el.tag.lower() in ("script", "style"):
+            pieces.append(el.tail or "")
+            return
+        pieces.append(el.text or "")
+        for child in el:
+            walk(child)
+        if el is not root:
+            pieces.append(el.tail or "")
+
+    walk(root)
+    return pieces
 
 
 # --- report links ----------------------------------------------------------------------------
@@ -253,6 +317,22 @@ def _in_column(link: str, list_url: str, kind: str) -> bool:
     return column_dir != "/" and apath.startswith(column_dir)
 
 
+# An entry titled only by its year (some 年报 columns list "2022年度"): a report by its column.
+YEAR_ONLY = re.compile(r"^[（(]?\s*(?:(?:19|20)\d{2}|[〇零一二][〇零一二三四五六七八九]{3})\s*年?度?\s*[）)]?$")
+TRUNCATED = ("...", "…", "..", "。。。")
+NEWS_TITLE_CHARS = 6  # a headline is longer than this; shorter texts are labels (详情, 查看)
+
+
+def is_news_title(text: str) -> bool:
+    """True when a link's title says it is something other than a report: a full title (not
+    cut short, not just a year, not a two-word label such as 详情) that names no
+    年度报告/年报/工作报告. News items and notices share 年报 columns with the reports."""
+    text = re.sub(r"\s+", "", text)
+    if len(text) < NEWS_TITLE_CHARS or text.endswith(TRUNCATED) or YEAR_ONLY.match(text):
+        return False
+    return not REPORT_WORDS.search(text)
+
+
 def is_report_link(link: Link, list_url: str, pattern: str | None = None) -> bool:
     """Decide whether a link on a list page points at a report (page or document)."""
     url, text = link.url, link.text
@@ -265,7 +345,8 @@ def is_report_link(link: Link, list_url: str, pattern: str | None = None) -> boo
     titled = bool(REPORT_WORDS.search(text))
     kind = _article_kind(url)
     if kind:
-        return titled or _in_column(url, list_url, kind)
+        # in the column, an article is a report unless its own title says it is not
+        return titled or (_in_column(url, list_url, kind) and not is_news_title(text))
     if is_attachment_url(url):
         return titled
     path = urlsplit(url).path
@@ -463,6 +544,7 @@ def parse_list(
                     not report_url_pattern
                     and not NAV_TEXT.match(link.text)
                     and not COLUMN_URL.search(urlsplit(link.url).path)
+                    and not is_news_title(link.text)
                 ):
                     add_report(link)
         page_text = HANWEB_DATASTORE.sub("", text)

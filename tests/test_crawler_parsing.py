@@ -61,7 +61,8 @@ def detail_result(page: Path) -> dict:
     result = parse_detail(page.read_bytes(), meta["url"], content_type=meta["content_type"])
     return {
         "title": result.title,
-        "attachments": [asdict(a) for a in result.attachments],
+        # attachments carry no list date: a report page is not a list entry
+        "attachments": [{"url": a.url, "text": a.text} for a in result.attachments],
         "continuations": result.continuations,
     }
 

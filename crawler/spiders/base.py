@@ -1,7 +1,8 @@
 """What every family spider shares: list -> report -> attachments, with spider-trap guards.
 
 The spiders only route: parsing lives in crawler/parsing.py. Each request carries
-meta role (list | report | attachment), source_id and, below a report page, parent_capture.
+meta role (list | report | attachment), source_id and, below a report page, parent_capture;
+a report request followed from a list also carries that entry's list_title and list_date.
 """
 
 from __future__ import annotations
@@ -117,11 +118,16 @@ class PortalSpider(scrapy.Spider):
         url: str,
         parent: int | None = None,
         continuation_of: str | None = None,
+        entry: parsing.Link | None = None,
     ) -> scrapy.Request | None:
         if url in self.seen[source.id]:
             return None
         self.seen[source.id].add(url)
         meta = {"role": "report", "source_id": source.id}
+        if entry is not None:
+            # the list entry's title and date, stored with the capture (captures.list_title/date)
+            meta["list_title"] = entry.text or None
+            meta["list_date"] = entry.date or None
         if parent is not None:
             meta["parent_capture"] = parent
             meta["continuation_of"] = continuation_of
@@ -155,7 +161,7 @@ class PortalSpider(scrapy.Spider):
                 and host_allowed(link.url, source.attachment_domains)
             )
             if in_scope:
-                request = self._report_request(source, link.url)
+                request = self._report_request(source, link.url, entry=link)
                 if request is not None:
                     reports.append(request)
         yield from reports
