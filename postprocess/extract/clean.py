@@ -18,6 +18,7 @@ from lxml import html as lxml_html
 from w3lib.encoding import html_to_unicode, resolve_encoding
 
 from postprocess.extract.grids import cell_text, expand_html_table
+from postprocess.extract.metadata import TITLE_LABEL, bare_title
 from postprocess.extract.model import Table
 
 log = logging.getLogger(__name__)
@@ -656,7 +657,11 @@ MAX_TITLE_LINE = 60
 
 def text_title(text: str) -> str | None:
     """Title of a plain-text document: its leading short lines up to one naming the document."""
-    lines = [ln.strip() for ln in text.splitlines()[:4] if ln.strip()]
+    # labels and Markdown markup are not part of the title ("标题: X", "# X")
+    first = next((ln for ln in text.splitlines() if ln.strip()), "")
+    if TITLE_LABEL.match(first) and bare_title(first):
+        return bare_title(first)  # a capture that labels its title says which line it is
+    lines = [bare_title(ln) for ln in text.splitlines()[:4] if bare_title(ln)]
     taken: list[str] = []
     for line in lines[:3]:
         if len(line) > MAX_TITLE_LINE or SENTENCE_END.search(line):
