@@ -320,17 +320,23 @@ def _in_column(link: str, list_url: str, kind: str) -> bool:
 # An entry titled only by its year (some 年报 columns list "2022年度"): a report by its column.
 YEAR_ONLY = re.compile(r"^[（(]?\s*(?:(?:19|20)\d{2}|[〇零一二][〇零一二三四五六七八九]{3})\s*年?度?\s*[）)]?$")
 TRUNCATED = ("...", "…", "..", "。。。")
+DISCLOSURE_WORDS = re.compile(r"政务公开|信息公开|政府公开|政務公開|信息公開")
 NEWS_TITLE_CHARS = 6  # a headline is longer than this; shorter texts are labels (详情, 查看)
 
 
 def is_news_title(text: str) -> bool:
     """True when a link's title says it is something other than a report: a full title (not
     cut short, not just a year, not a two-word label such as 详情) that names no
-    年度报告/年报/工作报告. News items and notices share 年报 columns with the reports."""
+    年度报告/年报/工作报告 (nor a year of 政务公开/信息公开 work). News items share 年报 columns
+    with the reports."""
     text = re.sub(r"\s+", "", text)
     if len(text) < NEWS_TITLE_CHARS or text.endswith(TRUNCATED) or YEAR_ONLY.match(text):
         return False
-    return not REPORT_WORDS.search(text)
+    if REPORT_WORDS.search(text):
+        return False
+    # a year's disclosure work under another name (2016年政务公开工作“成绩单”) is archived and
+    # typed by the build (work_summary); other titles are the column's news
+    return not (YEAR_IN_TITLE.search(text) and DISCLOSURE_WORDS.search(text))
 
 
 def is_report_link(link: Link, list_url: str, pattern: str | None = None) -> bool:
