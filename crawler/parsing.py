@@ -318,7 +318,9 @@ def _in_column(link: str, list_url: str, kind: str) -> bool:
 
 
 # An entry titled only by its year (some 年报 columns list "2022年度"): a report by its column.
-YEAR_ONLY = re.compile(r"^[（(]?\s*(?:(?:19|20)\d{2}|[〇零一二][〇零一二三四五六七八九]{3})\s*年?度?\s*[）)]?$")
+YEAR_ONLY = re.compile(
+    r"^[（(]?\s*(?:(?:19|20)\d{2}|[〇零一二][〇零一二三四五六七八九]{3})\s*年?度?\s*[）)]?$"
+)
 TRUNCATED = ("...", "…", "..", "。。。")
 DISCLOSURE_WORDS = re.compile(r"政务公开|信息公开|政府公开|政務公開|信息公開")
 NEWS_TITLE_CHARS = 6  # a headline is longer than this; shorter texts are labels (详情, 查看)
