@@ -7,6 +7,8 @@ finds attachments and continuation pages. Bytes are decoded with w3lib's rules (
 
 from __future__ import annotations
 
+import json
+import math
 import re
 from dataclasses import dataclass, field
 from urllib.parse import parse_qsl, urlencode, urljoin, urlsplit, urlunsplit
@@ -96,6 +98,43 @@ TRS_CREATE_PAGE = re.compile(
 TRS_COUNT_PAGE = re.compile(r"\bvar\s+countPage\s*=\s*['\"]?(\d+)")
 TRS_PAGE_NAME = re.compile(r"\bvar\s+(?:pageName|sPageName)\s*=\s*['\"]([^'\"]+)['\"]")
 TRS_PAGE_EXT = re.compile(r"\bvar\s+(?:pageExt|sPageExt)\s*=\s*['\"]\.?([^'\"]+)['\"]")
+
+# TRS "动静结合" lists: the first pages are static, the rest come from a JSON API that the page's
+# script loads through the list2.trsapi module, e.g.
+#   require(['list2.trsapi'], function (listModel) { listModel({ maxStaticIndex: 0,
+#     url: '/…/api', params: {…}, pagebar: { prepage: 10, recordCount: '20' } }) })
+TRSAPI_MARK = re.compile(r"list2\.trsapi", re.I)
+TRSAPI_NUMBER = {
+    "total": re.compile(r"\b(?:recordCount|totalRecord|totalCount|total)\s*:\s*['\"]?(\d+)"),
+    "size": re.compile(r"\b(?:prepage|pageSize|perPage|pagesize)\s*:\s*['\"]?(\d+)"),
+    "static": re.compile(r"\bmaxStaticIndex\s*:\s*['\"]?(\d+)"),
+}
+TRSAPI_URL = re.compile(
+    r"\b(?:url|apiUrl|api|dataUrl|searchUrl|ajaxUrl|action|source)\s*:\s*['\"]([^'\"]+)['\"]"
+)
+TRSAPI_PARAMS = re.compile(r"\b(?:params|param|data|ajaxParam|query)\s*:\s*\{([^{}]*)\}", re.S)
+TRSAPI_METHOD = re.compile(r"\b(?:type|method)\s*:\s*['\"](post|get)['\"]", re.I)
+TRSAPI_PAGE_KEY = re.compile(r"\b(?:pageKey|pageParam|pageName)\s*:\s*['\"](\w+)['\"]")
+TRSAPI_PAGE_DEFAULT = "page"
+TRSAPI_SIZE_DEFAULT = 10
+# Field names of the items a list API answers with (TRS WCM/hybase names and common ones).
+JSON_URL_KEYS = ("url", "docpuburl", "docurl", "link", "href", "puburl", "linkurl")
+JSON_TITLE_KEYS = ("title", "doctitle", "name", "docname", "topic", "subject")
+JSON_DATE_KEYS = (
+    "pubtime",
+    "pubdate",
+    "docreltime",
+    "publishdate",
+    "publishtime",
+    "releasetime",
+    "date",
+    "time",
+    "crtime",
+)
+JSON_TOTAL_KEYS = ("total", "totalcount", "recordcount", "totalrecord", "totalelements")
+JSON_PAGES_KEYS = ("pagecount", "totalpage", "totalpages", "pages")
+JSON_MAX_ITEMS = 10_000
+SIZE_PARAMS = ("prepage", "pagesize", "perpage", "size", "rows", "limit")
 
 # Hanweb jpage: records inside <script type="text/xml"><datastore>, more via dataproxy.jsp.
 HANWEB_RECORD = re.compile(r"<record>\s*<!\[CDATA\[(.*?)\]\]>\s*</record>", re.S | re.I)
@@ -323,6 +362,7 @@ YEAR_ONLY = re.compile(
 )
 TRUNCATED = ("...", "…", "..", "。。。")
 DISCLOSURE_WORDS = re.compile(r"政务公开|信息公开|政府公开|政務公開|信息公開")
+SUMMARY_WORDS = re.compile(r"成绩单|总结|工作情况|综述|回顾|盘点|成效|亮点")
 NEWS_TITLE_CHARS = 6  # a headline is longer than this; shorter texts are labels (详情, 查看)
 
 
@@ -336,9 +376,11 @@ def is_news_title(text: str) -> bool:
         return False
     if REPORT_WORDS.search(text):
         return False
-    # a year's disclosure work under another name (2016年政务公开工作“成绩单”) is archived and
-    # typed by the build (work_summary); other titles are the column's news
-    return not (YEAR_IN_TITLE.search(text) and DISCLOSURE_WORDS.search(text))
+    # a year's disclosure work summed up under another name (2016年政务公开工作“成绩单”) is
+    # archived and typed by the build (work_summary); other titles are the column's news
+    return not (
+        YEAR_IN_TITLE.search(text) and DISCLOSURE_WORDS.search(text) and SUMMARY_WORDS.search(text)
+    )
 
 
 def is_report_link(link: Link, list_url: str, pattern: str | None = None) -> bool:
@@ -517,6 +559,134 @@ def _hanweb_pages(text: str, url: str, records: int) -> list[ListRequest]:
     return pages
 
 
+def _js_pairs(body: str) -> list[tuple[str, str]]:
+    return [(k, q1 or q2 or bare) for k, q1, q2, bare in HANWEB_JS_PAIR.findall(body)]
+
+
+def _trsapi_pages(text: str, url: str) -> list[ListRequest]:
+    """Requests for the pages a TRS "动静结合" list loads from its JSON API (list2.trsapi):
+    static pages 0..maxStaticIndex are index.html, index_1.html…, the later ones are asked of
+    the API with the page number, the page size and the config's own parameters."""
+    if not TRSAPI_MARK.search(text):
+        return []
+    numbers = {k: (int(m[1]) if (m := p.search(text)) else None) for k, p in TRSAPI_NUMBER.items()}
+    api = TRSAPI_URL.search(text[TRSAPI_MARK.search(text).start() :]) or TRSAPI_URL.search(text)
+    if api is None or numbers["total"] is None:
+        return []
+    size = numbers["size"] or TRSAPI_SIZE_DEFAULT
+    static = (numbers["static"] or 0) + 1  # maxStaticIndex counts from 0 (index.html)
+    last = min(math.ceil(numbers["total"] / size), PAGE_FILL_LIMIT)
+    params_match = TRSAPI_PARAMS.search(text)
+    params = _js_pairs(params_match[1]) if params_match else []
+    page_key_match = TRSAPI_PAGE_KEY.search(text)
+    page_key = page_key_match[1] if page_key_match else TRSAPI_PAGE_DEFAULT
+    method = (TRSAPI_METHOD.search(text)[1] if TRSAPI_METHOD.search(text) else "get").upper()
+    base = urljoin(url, api[1])
+    pages: list[ListRequest] = []
+    for n in range(static + 1, last + 1):
+        pairs = [(k, v) for k, v in params if k != page_key] + [
+            (page_key, str(n)),
+            ("prepage", str(size)) if "prepage" not in dict(params) else ("", ""),
+        ]
+        pairs = [(k, v) for k, v in pairs if k]
+        if method == "POST":
+            pages.append(ListRequest(base, "POST", tuple(pairs)))
+        else:
+            query = urlencode(pairs)
+            sep = "&" if urlsplit(base).query else "?"
+            pages.append(ListRequest(f"{base}{sep}{query}"))
+    # the static pages after the first, named as TRS names them
+    if static > 1 and not TRS_CREATE_PAGE.search(text):
+        name = urlsplit(url).path.rsplit("/", 1)[-1] or "index.html"
+        stem, _, ext = name.rpartition(".")
+        stem = re.sub(r"_\d+$", "", stem) or "index"
+        pages += [ListRequest(urljoin(url, f"{stem}_{i}.{ext}")) for i in range(1, static)]
+    return pages
+
+
+def _json_items(data: object) -> list[dict]:
+    """Every object in a JSON answer that names a link (a URL field beside a title field)."""
+    found: list[dict] = []
+    stack = [data]
+    while stack and len(found) < JSON_MAX_ITEMS:
+        node = stack.pop()
+        if isinstance(node, dict):
+            lower = {str(k).lower(): v for k, v in node.items()}
+            if any(isinstance(lower.get(k), str) for k in JSON_URL_KEYS) and any(
+                isinstance(lower.get(k), str) for k in JSON_TITLE_KEYS
+            ):
+                found.append(lower)
+                continue
+            stack.extend(reversed(list(node.values())))
+        elif isinstance(node, list):
+            stack.extend(reversed(node))
+    return found
+
+
+def _json_number(data: object, keys: tuple[str, ...]) -> int | None:
+    stack = [data]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, dict):
+            for k, v in node.items():
+                if str(k).lower() in keys and str(v).isdigit():
+                    return int(v)
+            stack.extend(v for v in node.values() if isinstance(v, dict))
+    return None
+
+
+def _first(item: dict, keys: tuple[str, ...]) -> str:
+    return next((item[k] for k in keys if isinstance(item.get(k), str) and item[k].strip()), "")
+
+
+def parse_json_list(text: str, url: str) -> ListPage | None:
+    """Items and further pages of a list API's JSON answer; None when the body is not JSON."""
+    stripped = text.strip()
+    if not stripped.startswith(("{", "[")):
+        return None
+    try:
+        data = json.loads(stripped)
+    except ValueError:
+        return None
+    result = ListPage()
+    for item in _json_items(data):
+        href = urljoin(url, _first(item, JSON_URL_KEYS).strip())
+        if not href.startswith(("http://", "https://")):
+            continue
+        title = _clean(re.sub(r"<[^>]+>", "", _first(item, JSON_TITLE_KEYS)))
+        m = ENTRY_DATE.search(_first(item, JSON_DATE_KEYS))
+        link = Link(canonical_url(href), title, _iso_date(m) if m else "")
+        # the answer is the column's own list: its items are reports unless titled as news
+        if is_report_link(link, url) or not is_news_title(link.text):
+            if not NAV_TEXT.match(link.text):
+                result.reports.append(link)
+    # later pages when the answer says how many there are and this one is not the last
+    found = _page_template(url)
+    if found and result.reports:
+        template, n = found
+        pages = _json_number(data, JSON_PAGES_KEYS)
+        total = _json_number(data, JSON_TOTAL_KEYS)
+        size = len(_json_items(data))
+        if pages is None and total is not None and size:
+            pages = math.ceil(total / size)
+        asked = next(
+            (
+                int(v)
+                for k, v in parse_qsl(urlsplit(url).query)
+                if k.lower() in SIZE_PARAMS and v.isdigit()
+            ),
+            None,
+        )
+        if pages is None and asked and size >= asked:
+            pages = n + 1  # no count given: a full page asks for the next (trap guard ends it)
+        if pages is not None:
+            result.pages += [
+                ListRequest(template.format(n=k))
+                for k in range(n + 1, min(pages, n + PAGE_FILL_LIMIT) + 1)
+            ]
+    return result
+
+
 # --- entry points ----------------------------------------------------------------------------
 
 
@@ -533,6 +703,10 @@ def parse_list(
     if cms not in ("trs", "hanweb", "generic"):
         raise ValueError(f"parse_list: unknown CMS family {cms!r} for {url}")
     text = decode_body(body, content_type, encoding)
+    if "json" in (content_type or "").lower() or text.lstrip().startswith(("{", "[")):
+        answer = parse_json_list(text, url)
+        if answer is not None:
+            return answer
     result = ListPage()
     seen: set[str] = set()
 
@@ -565,6 +739,7 @@ def parse_list(
     page_urls: list[ListRequest] = []
     if cms == "trs" or TRS_CREATE_PAGE.search(text):
         page_urls += [ListRequest(u) for u in _trs_pages(text, url)]
+    page_urls += _trsapi_pages(text, url)
     if cms == "hanweb" or records:
         page_urls += _hanweb_pages(text, url, records)
     page_urls += [ListRequest(u) for u in _generic_pages(links, url)]
@@ -682,7 +857,9 @@ __all__ = [
     "decode_body",
     "detect_block",
     "is_attachment_url",
+    "is_news_title",
     "is_report_link",
     "parse_detail",
+    "parse_json_list",
     "parse_list",
 ]

@@ -18,7 +18,15 @@ from crawler import parsing
 from crawler.sources import DEFAULT_SOURCES, Source, load_sources
 from crawler.urls import canonical_url, host_allowed
 
-HTML_TYPES = (b"text/html", b"application/xhtml", b"text/xml", b"application/xml", b"text/plain")
+HTML_TYPES = (
+    b"text/html",
+    b"application/xhtml",
+    b"text/xml",
+    b"application/xml",
+    b"text/plain",
+    b"application/json",  # list APIs (TRS list2.trsapi) answer JSON
+    b"text/json",
+)
 
 
 def select_sources(
