@@ -67,7 +67,7 @@ INLINE_CHROME = [
     # the QR caption family: 扫一扫在手机打开当前页 / 扫一扫在手机上查看当前页面 / 扫一扫 手机浏览
     re.compile(
         r"(?:扫一扫|扫描二维码|扫码)\s*[:：]?[^。！？\n]{0,10}?(?:手机|移动端|微信)[^。！？\n]{0,8}?"
-        r"(?:打开|查看|浏览|阅读|访问|分享)(?:当前|本|此|该)?(?:页面?|文章|网页|内容)?"
+        r"(?:打开|查看|浏览|阅读|访问|分享)(?:当前|本|此|该)?(?:页面?|文章?|网页|内容|全文)?"
     ),
     re.compile(r"(?:用|使用)?(?:手机|微信)扫(?:一扫|描)?(?:二维码)?(?:打开|查看|浏览|阅读|分享)"),
     re.compile(
@@ -339,7 +339,7 @@ REPORT_MARKERS = re.compile(
     r"政府信息公开行政复议|存在的主要问题|其他需要报告)|统计期限|主动公开政府信息|依申请公开"
 )
 CONTENT_SHARE = 0.5  # a child holding more than this share of its parent's text is the body
-MIN_CONTENT_CHARS = 200  # less text than this found by content: leave it to trafilatura
+MIN_CONTENT_CHARS = 100  # less text than this found by content: leave it to trafilatura
 CONTENT_TAGS = {"div", "td", "article", "section", "main", "ucapcontent", "font", "span", "form"}
 
 
