@@ -226,7 +226,7 @@ def narrative_stats(text: str) -> list[Stat]:
             if parts and all(v is not None for v in values):
                 found["requests_unable"] = Stat(
                     "requests_unable",
-                    sum(values),
+                    sum(v for v in values if v is not None),
                     " + ".join(norm[m.start() : m.end()] for m in parts),
                     any(bool(m["approx"]) for m in parts),
                     "sentence",
@@ -281,10 +281,12 @@ def _zero_stats(found: dict[str, Stat], sentence: str, norm: str, previous: str 
         found["fees_yuan"] = Stat("fees_yuan", 0, m.group(0), False, "sentence", sentence)
     if "公开" not in norm:
         return
-    if "requests_new" not in found and ZERO_REQUESTS.search(norm):
-        m = ZERO_REQUESTS.search(norm)
-        if not any(w in m.group(0) for w in MID_NOT_REQUEST):
-            found["requests_new"] = Stat("requests_new", 0, m.group(0), False, "sentence", sentence)
+    zero = ZERO_REQUESTS.search(norm)
+    if "requests_new" not in found and zero is not None:
+        if not any(w in zero.group(0) for w in MID_NOT_REQUEST):
+            found["requests_new"] = Stat(
+                "requests_new", 0, zero.group(0), False, "sentence", sentence
+            )
     for key, pattern in ZERO_APPEAL.items():
         m = pattern.search(norm)
         if key not in found and m:

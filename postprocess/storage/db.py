@@ -347,13 +347,14 @@ def m_list_entry_and_published_source(db: Database) -> None:
     """The list entry a report was found under (captures.list_title, list_date: the link text
     and the date printed beside it) and which source gave a report's publication date
     (reports.published_source: meta | label | list | signature)."""
+    captures, reports = db.table("captures"), db.table("reports")
     for column in ("list_title", "list_date"):
-        if column not in db["captures"].columns_dict:
-            db["captures"].add_column(column, str)
-    if "published_source" not in db["reports"].columns_dict:
-        db["reports"].add_column("published_source", str)
+        if column not in captures.columns_dict:
+            captures.add_column(column, str)
+    if "published_source" not in reports.columns_dict:
+        reports.add_column("published_source", str)
         long_columns = ("kind_reason", "parse_error", "text")  # kept last, as m002 does
-        columns = [c.name for c in db["reports"].columns]
-        db["reports"].transform(
+        columns = [c.name for c in reports.columns]
+        reports.transform(
             column_order=[c for c in columns if c not in long_columns] + list(long_columns)
         )
