@@ -68,3 +68,16 @@ def test_qr_caption_family_is_chrome(caption):
 def test_qr_family_keeps_sentences_about_phones():
     line = "市民可通过手机打开“政务服务”小程序查看办事指南。"
     assert strip_chrome(line)[0] == line
+
+
+def test_title_naming_the_report_beats_box_headings_and_site_names():
+    html = (
+        "<html><head><title>某县2023年政府信息公开工作年度报告_某县人民政府</title></head><body>"
+        '<h1 class="logo">某县人民政府</h1><div class="box"><div class="box-title">通知公告</div>'
+        '<ul><li><a href="/a/">关于春节放假的通知</a></li></ul></div>'
+        f'<div class="zw">{REPORT}</div>'
+        "</body></html>"
+    )
+    assert clean_html(html, "http://www.a.gov.cn/x.html").title == (
+        "某县2023年政府信息公开工作年度报告"
+    )

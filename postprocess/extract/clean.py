@@ -492,7 +492,23 @@ def _title(doc) -> str | None:
     fragment = _fragment_title(doc)
     if fragment:
         found.append(fragment)
-    return next((t for t in found if TITLE_WORDS.search(t)), found[0] if found else None)
+    if not found:
+        return None
+    # a title naming the report beats one naming any document (a 通知公告 box heading), which
+    # beats a bare name (the site's name in <title>, a logo in <h1>)
+    return min(found, key=_title_rank)
+
+
+REPORT_TITLE = re.compile(r"年度报告|年报|工作报告|成绩单|总结")
+MIN_DOCUMENT_TITLE = 8
+
+
+def _title_rank(title: str) -> int:
+    if len(title) >= MIN_DOCUMENT_TITLE and REPORT_TITLE.search(title):
+        return 0
+    if len(title) >= MIN_DOCUMENT_TITLE and TITLE_WORDS.search(title):
+        return 1
+    return 2
 
 
 def _page_lines(doc, body: list) -> list[str]:
