@@ -18,7 +18,7 @@ from lxml import html as lxml_html
 from w3lib.encoding import html_to_unicode, resolve_encoding
 
 from postprocess.extract.grids import cell_text, expand_html_table
-from postprocess.extract.metadata import TITLE_LABEL, bare_title
+from postprocess.extract.metadata import TITLE_LABEL, agency_of, bare_title
 from postprocess.extract.model import Table
 
 log = logging.getLogger(__name__)
@@ -138,6 +138,8 @@ CHROME_TOKENS = {
     "微博",
     "QQ空间",
     "扫一扫",
+    "登录",
+    "注册",
     "-",
     "—",
     "【",
@@ -682,9 +684,11 @@ def text_title(text: str) -> str | None:
     for line in lines[:3]:
         if len(line) > MAX_TITLE_LINE or SENTENCE_END.search(line):
             break
-        taken.append(line)
         if TITLE_WORDS.search(line):
-            return "".join(taken)
+            return "".join(taken) + line
+        # a line above the title joins it only when it names the body (沭阳县人民政府 /
+        # 2023年…报告); a column name or a login link above it does not
+        taken = taken + [line] if agency_of(line) else []
     return None
 
 

@@ -154,6 +154,13 @@ def _agency_name(raw: str) -> str | None:
     return None
 
 
+# "本报告由南平市人民政府信息公开工作领导小组办公室根据…编制": the compiler named in the opening
+COMPILER = re.compile(
+    r"本(?:年度)?报告由(?P<name>[^，,。；;()（）《]{2,40}?)(?:根据|依据|按照|编制|汇总|负责)"
+)
+GOVERNMENT_IN_NAME = re.compile(r"^.+?人民政府")
+
+
 def agency_in_text(text: str) -> str | None:
     """The body named on a line of its own: the heading above the title (# 沐阳县人民政府) or
     the signature above the closing date. Only lines that are nothing but a name count."""
@@ -168,6 +175,11 @@ def agency_in_text(text: str) -> str | None:
             name = _agency_name(candidate)
             if name:
                 return name
+    m = COMPILER.search(normalise("\n".join(lines[:5])))
+    if m:
+        # an office compiling for its government: the government publishes the report
+        gov = GOVERNMENT_IN_NAME.match(m["name"])
+        return _agency_name(gov.group(0) if gov else m["name"])
     return None
 
 
