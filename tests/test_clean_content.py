@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from postprocess.extract.clean import clean_html, strip_chrome
+from postprocess.extract.metadata import parse_date
 
 REPORT = (
     "<p>本报告中所列数据的统计期限自2023年1月1日起至2023年12月31日止。</p>"
@@ -81,3 +82,22 @@ def test_title_naming_the_report_beats_box_headings_and_site_names():
     assert clean_html(html, "http://www.a.gov.cn/x.html").title == (
         "某县2023年政府信息公开工作年度报告"
     )
+
+
+@pytest.mark.parametrize(
+    "meta",
+    [
+        '<meta name="PubDate" content="2024-01-20 09:30">',
+        '<meta name="firstpublishedtime" content="2024-01-20-09:30:00">',
+        '<meta name="FirstPublishedTime" content="2024-01-20-09:30:00">',
+        '<meta property="article:published_time" content="2024-01-20T09:30:00+08:00">',
+        '<meta itemprop="datePublished" content="2024/1/20">',
+    ],
+)
+def test_published_date_from_meta_tags_in_any_case(meta):
+    html = (
+        f"<html><head>{meta}<meta name='lastmodifiedtime' content='2024-03-01'></head><body>"
+        f"<div>发布时间：2024-01-22</div><div class='zw'>{REPORT}</div></body></html>"
+    )
+    page = clean_html(html, "http://www.a.gov.cn/x.html")
+    assert (parse_date(page.published_raw), page.published_from) == ("2024-01-20", "meta")

@@ -262,15 +262,17 @@ BLOCK_TAGS = {
 }
 
 TITLE_META = ("ArticleTitle", "articletitle", "title", "Title", "og:title")
+# <meta> names (name, property or itemprop; any case) holding the publication date, in order
 DATE_META = (
-    "PubDate",
     "pubdate",
     "publishdate",
-    "PublishDate",
     "firstpublishedtime",
     "article:published_time",
+    "datepublished",
+    "publishtime",
+    "releasedate",
+    "dc.date.issued",
     "dc.date",
-    "DC.Date",
 )
 TITLE_SUFFIX = re.compile(r"\s*(?:[_|｜]|--|—|\s-\s).*$")
 # A Hanweb/gkml metadata table: label cells followed by their value.
@@ -550,11 +552,15 @@ def _page_lines(doc, body: list) -> list[str]:
 def _published(doc, body: list) -> tuple[str | None, str | None]:
     """(raw date, meta | label): <meta> tags, a metadata table, then a labelled date anywhere
     outside the body, whatever else shares its element or source line."""
+    metas: dict[str, str] = {}
+    for meta in doc.iter("meta"):
+        key = (meta.get("name") or meta.get("property") or meta.get("itemprop") or "").lower()
+        m = ANY_DATE.search(meta.get("content") or "")
+        if key in DATE_META and m and key not in metas:
+            metas[key] = m.group(0)
     for name in DATE_META:
-        for value in doc.xpath(f"//meta[@name='{name}' or @property='{name}']/@content"):
-            m = ANY_DATE.search(value)
-            if m:
-                return m.group(0), "meta"
+        if name in metas:
+            return metas[name], "meta"
     for td in doc.xpath("//td|//th|//span|//li|//dt|//label|//strong|//b"):
         label = cell_text(td.text_content())
         label_key = label.rstrip("：: ")
