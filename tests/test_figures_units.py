@@ -362,3 +362,20 @@ def test_narrative_of_a_department_yields_its_figures():
         "reviews": 0,
         "lawsuits": 0,
     }
+
+
+@pytest.mark.parametrize(
+    "text, new",
+    [
+        ("本年度依申请公开信息0件。", 0),
+        ("全年无依申请公开事项。", 0),
+        ("本局未发生依申请公开情况。", 0),
+        ("全年共办理依申请公开5件，均按时答复。", 5),
+    ],
+)
+def test_narrative_department_request_wording(text, new):
+    assert _narrative(text) == {"requests_new": new}
+
+
+def test_narrative_no_review_about_requests_is_not_zero_requests():
+    assert _narrative("无依申请公开信息的行政复议案件。") == {"reviews": 0}

@@ -55,6 +55,14 @@ NUMBER_RULES: list[tuple[str, re.Pattern]] = [
             + r"\s*(?:件|起|宗|份|条)"
         ),
     ),
+    # departments: 依申请公开信息0件 / 共办理依申请公开5件
+    (
+        "requests_new",
+        re.compile(
+            r"(?P<mid>)(?:受理|收到|接到|接收|办理)?依申请公开(?:政府)?(?:信息|事项)?(?:申请)?"
+            r"(?:共|为|数)?" + _NUM + r"\s*(?:件|起|宗|份|条)"
+        ),
+    ),
     (
         "requests_granted",
         re.compile(r"(?:同意公开|予以公开|全部公开)" + _GAP + _NUM + r"\s*(?:件|条)"),
@@ -114,7 +122,10 @@ NEGATION = (
     r"(?:未发生|没有发生|未收到|没有收到|未接到|没有接到|尚未接到|尚未收到|未出现|没有出现|无)"
 )
 # 没有接到依申请公开事项的申请 / 尚未接到…书面申请 => 0 requests
-ZERO_REQUESTS = re.compile(r"(?:没有|尚未|均未|未)(?:接到|收到|受理)[^。;,，]{0,30}?申请[^。;,，]*")
+ZERO_REQUESTS = re.compile(
+    r"(?:没有|尚未|均未|未)(?:接到|收到|受理)[^。;,，]{0,30}?申请[^。;,，]*|"
+    r"(?:无|未发生|没有发生|未产生|未有)依申请公开[^。;,，]*"
+)
 ZERO_APPEAL = {
     "reviews": re.compile(NEGATION + r"[^。;]{0,30}?行政复议"),
     "lawsuits": re.compile(NEGATION + r"[^。;]{0,40}?行政诉讼"),
