@@ -639,7 +639,7 @@ def _first(item: dict, keys: tuple[str, ...]) -> str:
     return next((item[k] for k in keys if isinstance(item.get(k), str) and item[k].strip()), "")
 
 
-def parse_json_list(text: str, url: str) -> ListPage | None:
+def parse_json_list(text: str, url: str, pattern: str | None = None) -> ListPage | None:
     """Items and further pages of a list API's JSON answer; None when the body is not JSON."""
     stripped = text.strip()
     if not stripped.startswith(("{", "[")):
@@ -657,7 +657,10 @@ def parse_json_list(text: str, url: str) -> ListPage | None:
         m = ENTRY_DATE.search(_first(item, JSON_DATE_KEYS))
         link = Link(canonical_url(href), title, _iso_date(m) if m else "")
         # the answer is the column's own list: its items are reports unless titled as news
-        if is_report_link(link, url) or not is_news_title(link.text):
+        if pattern:
+            if re.search(pattern, link.url):
+                result.reports.append(link)
+        elif is_report_link(link, url) or not is_news_title(link.text):
             if not NAV_TEXT.match(link.text):
                 result.reports.append(link)
     # later pages when the answer says how many there are and this one is not the last
@@ -704,7 +707,7 @@ def parse_list(
         raise ValueError(f"parse_list: unknown CMS family {cms!r} for {url}")
     text = decode_body(body, content_type, encoding)
     if "json" in (content_type or "").lower() or text.lstrip().startswith(("{", "[")):
-        answer = parse_json_list(text, url)
+        answer = parse_json_list(text, url, report_url_pattern)
         if answer is not None:
             return answer
     result = ListPage()

@@ -188,3 +188,10 @@ def test_metadata_agency_from_signature_when_the_title_names_none():
 )
 def test_metadata_year_from_statistics_period_or_body(text, year):
     assert year_covered("政府信息公开工作年度报告", text) == year
+
+
+def test_metadata_list_title_replaces_a_site_name_title():
+    meta = read_metadata(_doc(REPORT_TEXT, "某县人民政府"), "某县2023年政府信息公开工作年度报告")
+    assert (meta.title, meta.kind) == ("某县2023年政府信息公开工作年度报告", "annual_report")
+    meta = read_metadata(_doc(REPORT_TEXT, "某县2023年政务公开工作总结"), "某县2023年年报")
+    assert meta.title == "某县2023年政务公开工作总结"

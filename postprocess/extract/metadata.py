@@ -77,6 +77,7 @@ ANNUAL_TITLE = re.compile(
 )
 SUMMARY_TITLE = re.compile(r"成绩单|工作总结|总结|工作情况|综述|亮点|成效|回顾|盘点")
 REPORT_OPENING = re.compile(r"年度报告|年报")
+DOCUMENT_WORDS = re.compile(r"报告|年报|成绩单|总结|公开工作|解读|通知|公告")
 
 
 def normalise(text: str | None) -> str:
@@ -296,7 +297,13 @@ def read_metadata(
     than guessed.
     """
     text = normalise(doc.text) if doc.text else ""
-    title = bare_title(normalise(doc.title)) or bare_title(normalise(list_title)) or None
+    title = bare_title(normalise(doc.title)) or None
+    listed = bare_title(normalise(list_title)) or None
+    # the list's link text names the report where the page's title is only a site name
+    if listed and (
+        title is None or (not DOCUMENT_WORDS.search(title) and DOCUMENT_WORDS.search(listed))
+    ):
+        title = listed
     kind, reason = kind_of(title or "", text)
     if title is None and kind == "other" and CONTENT_FARM.search(text[:400]):
         m = FARM_TOPIC.search(text[:400])
