@@ -264,8 +264,10 @@ def _anchors(doc: lxml.html.HtmlElement | None) -> list[Link]:
         text = _clean(a.text_content())
         date = ""
         inside = ENTRY_DATE.search(text)
-        if inside and len(text) - len(inside.group(0)) >= MIN_TITLE_CHARS:
-            # a date printed inside the link (<a>title<span>2023-01-18</span></a>)
+        at_edge = inside and (inside.start() == 0 or inside.end() == len(text))
+        if inside and at_edge and len(text) - len(inside.group(0)) >= MIN_TITLE_CHARS:
+            # a date printed inside the link, before or after its title
+            # (<a>title<span>2023-01-18</span></a>); a date within a title stays in it
             date = _iso_date(inside)
             text = _clean(text[: inside.start()] + text[inside.end() :]).strip("[]【】()（） ")
         title = _clean(a.get("title"))
@@ -583,12 +585,11 @@ def _trsapi_pages(text: str, url: str) -> list[ListRequest]:
     method = (TRSAPI_METHOD.search(text)[1] if TRSAPI_METHOD.search(text) else "get").upper()
     base = urljoin(url, api[1])
     pages: list[ListRequest] = []
+    sized = any(k.lower() in SIZE_PARAMS for k, _ in params)
     for n in range(static + 1, last + 1):
-        pairs = [(k, v) for k, v in params if k != page_key] + [
-            (page_key, str(n)),
-            ("prepage", str(size)) if "prepage" not in dict(params) else ("", ""),
-        ]
-        pairs = [(k, v) for k, v in pairs if k]
+        pairs = [(k, v) for k, v in params if k != page_key] + [(page_key, str(n))]
+        if not sized:
+            pairs.append(("prepage", str(size)))
         if method == "POST":
             pages.append(ListRequest(base, "POST", tuple(pairs)))
         else:

@@ -269,3 +269,23 @@ def test_parse_list_column_news_are_not_reports() -> None:
 </ul>"""
     result = parse_list(body, "http://www.a.gov.cn/zwgk/gknb/index.html", "trs")
     assert [r.url.rsplit("_", 1)[1] for r in result.reports] == ["1.htm", "4.htm", "5.htm", "6.htm"]
+
+
+def test_parse_list_entry_dates_beside_inside_or_around_links() -> None:
+    body = """<table>
+<tr><td><a href="./202401/t20240126_1.htm">某县2023年政府信息公开工作年度报告</a></td>
+<td>2024/1/26</td></tr>
+<tr><td><a href="./202301/t20230120_2.htm">某县2022年政府信息公开工作年度报告
+<span>[2023-01-20]</span></a></td></tr>
+<tr><td><a href="./202201/t20220125_3.htm">某县2021年政府信息公开工作年度报告</a>
+<span>2022年1月25日</span></td></tr>
+</table><p><a href="./202101/t20210130_4.htm">某县2020年政府信息公开工作年度报告</a>
+<a href="./202001/t20200130_5.htm">某县2019年政府信息公开工作年度报告</a> 2020-01-30</p>"""
+    result = parse_list(body, "http://www.a.gov.cn/zwgk/gknb/index.html", "trs")
+    assert [(r.text[2:6], r.date) for r in result.reports] == [
+        ("2023", "2024-01-26"),
+        ("2022", "2023-01-20"),
+        ("2021", "2022-01-25"),
+        ("2020", ""),  # two links share the paragraph: its date belongs to neither for sure
+        ("2019", ""),
+    ]
