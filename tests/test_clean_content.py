@@ -101,3 +101,13 @@ def test_published_date_from_meta_tags_in_any_case(meta):
     )
     page = clean_html(html, "http://www.a.gov.cn/x.html")
     assert (parse_date(page.published_raw), page.published_from) == ("2024-01-20", "meta")
+
+
+def test_published_label_and_date_in_sibling_cells():
+    html = (
+        "<html><body><ul class='meta'><li>发布时间：</li><li>2024-01-23</li><li>来源：</li>"
+        f"<li>某局</li></ul><div class='zw'>{REPORT}</div><div>【我要纠错】 加入收藏 返回列表</div>"
+        "</body></html>"
+    )
+    page = clean_html(html, "http://www.a.gov.cn/x.html")
+    assert (page.published_raw, page.published_from) == ("2024-01-23", "label")

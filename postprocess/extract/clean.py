@@ -138,6 +138,10 @@ CHROME_TOKENS = {
     "微博",
     "QQ空间",
     "扫一扫",
+    "我要纠错",
+    "纠错",
+    "加入收藏",
+    "返回列表",
     "登录",
     "注册",
     "-",
@@ -276,7 +280,15 @@ DATE_META = (
 )
 TITLE_SUFFIX = re.compile(r"\s*(?:[_|｜]|--|—|\s-\s).*$")
 # A Hanweb/gkml metadata table: label cells followed by their value.
-INDEX_TABLE_DATE_LABELS = ("发布日期", "成文日期", "生成日期", "公开日期", "发文日期")
+INDEX_TABLE_DATE_LABELS = (
+    "发布日期",
+    "成文日期",
+    "生成日期",
+    "公开日期",
+    "发文日期",
+    "发布时间",
+    "公开时间",
+)
 
 
 @dataclass
