@@ -195,3 +195,9 @@ def test_metadata_list_title_replaces_a_site_name_title():
     assert (meta.title, meta.kind) == ("某县2023年政府信息公开工作年度报告", "annual_report")
     meta = read_metadata(_doc(REPORT_TEXT, "某县2023年政务公开工作总结"), "某县2023年年报")
     assert meta.title == "某县2023年政务公开工作总结"
+
+
+def test_metadata_list_title_never_turns_a_soft_404_into_a_report():
+    doc = _doc("您访问的页面不存在或已被删除！", "提示信息")
+    meta = read_metadata(doc, "关于更正某县2011年政府信息公开年度报告有关数据的说明", "2012-03-30")
+    assert (meta.title, meta.kind) == ("提示信息", "other")

@@ -299,12 +299,16 @@ def read_metadata(
     text = normalise(doc.text) if doc.text else ""
     title = bare_title(normalise(doc.title)) or None
     listed = bare_title(normalise(list_title)) or None
-    # the list's link text names the report where the page's title is only a site name
-    if listed and (
-        title is None or (not DOCUMENT_WORDS.search(title) and DOCUMENT_WORDS.search(listed))
+    kind, reason = kind_of(title or "", text)
+    # the list's link text names the report where the page's title is only a site name; a page
+    # that says it does not exist stays what it is, whatever the link promised
+    if (
+        listed
+        and not reason.startswith("soft 404")
+        and (title is None or (not DOCUMENT_WORDS.search(title) and DOCUMENT_WORDS.search(listed)))
     ):
         title = listed
-    kind, reason = kind_of(title or "", text)
+        kind, reason = kind_of(title, text)
     if title is None and kind == "other" and CONTENT_FARM.search(text[:400]):
         m = FARM_TOPIC.search(text[:400])
         title = m.group(1) if m else None
