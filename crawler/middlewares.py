@@ -235,6 +235,8 @@ class CaptureMiddleware:
                 "last_modified": _header(response, "Last-Modified"),
                 "blocked": int(bool(blocked)),
                 "note": "; ".join(notes) or None,
+                "list_title": meta.get("list_title"),
+                "list_date": meta.get("list_date"),
             },
         )
         meta["capture_id"] = capture_id

@@ -7,6 +7,8 @@ decoder the build uses too. No I/O here: the spiders only route.
 
 from __future__ import annotations
 
+import json
+import math
 import re
 from dataclasses import dataclass, field
 from urllib.parse import parse_qsl, urlencode, urljoin, urlsplit, urlunsplit
@@ -98,6 +100,43 @@ TRS_COUNT_PAGE = re.compile(r"\bvar\s+countPage\s*=\s*['\"]?(\d+)")
 TRS_PAGE_NAME = re.compile(r"\bvar\s+(?:pageName|sPageName)\s*=\s*['\"]([^'\"]+)['\"]")
 TRS_PAGE_EXT = re.compile(r"\bvar\s+(?:pageExt|sPageExt)\s*=\s*['\"]\.?([^'\"]+)['\"]")
 
+# TRS "动静结合" lists: the first pages are static, the rest come from a JSON API that the page's
+# script loads through the list2.trsapi module, e.g.
+#   require(['list2.trsapi'], function (listModel) { listModel({ maxStaticIndex: 0,
+#     url: '/…/api', params: {…}, pagebar: { prepage: 10, recordCount: '20' } }) })
+TRSAPI_MARK = re.compile(r"list2\.trsapi", re.I)
+TRSAPI_NUMBER = {
+    "total": re.compile(r"\b(?:recordCount|totalRecord|totalCount|total)\s*:\s*['\"]?(\d+)"),
+    "size": re.compile(r"\b(?:prepage|pageSize|perPage|pagesize)\s*:\s*['\"]?(\d+)"),
+    "static": re.compile(r"\bmaxStaticIndex\s*:\s*['\"]?(\d+)"),
+}
+TRSAPI_URL = re.compile(
+    r"\b(?:url|apiUrl|api|dataUrl|searchUrl|ajaxUrl|action|source)\s*:\s*['\"]([^'\"]+)['\"]"
+)
+TRSAPI_PARAMS = re.compile(r"\b(?:params|param|data|ajaxParam|query)\s*:\s*\{([^{}]*)\}", re.S)
+TRSAPI_METHOD = re.compile(r"\b(?:type|method)\s*:\s*['\"](post|get)['\"]", re.I)
+TRSAPI_PAGE_KEY = re.compile(r"\b(?:pageKey|pageParam|pageName)\s*:\s*['\"](\w+)['\"]")
+TRSAPI_PAGE_DEFAULT = "page"
+TRSAPI_SIZE_DEFAULT = 10
+# Field names of the items a list API answers with (TRS WCM/hybase names and common ones).
+JSON_URL_KEYS = ("url", "docpuburl", "docurl", "link", "href", "puburl", "linkurl")
+JSON_TITLE_KEYS = ("title", "doctitle", "name", "docname", "topic", "subject")
+JSON_DATE_KEYS = (
+    "pubtime",
+    "pubdate",
+    "docreltime",
+    "publishdate",
+    "publishtime",
+    "releasetime",
+    "date",
+    "time",
+    "crtime",
+)
+JSON_TOTAL_KEYS = ("total", "totalcount", "recordcount", "totalrecord", "totalelements")
+JSON_PAGES_KEYS = ("pagecount", "totalpage", "totalpages", "pages")
+JSON_MAX_ITEMS = 10_000
+SIZE_PARAMS = ("prepage", "pagesize", "perpage", "size", "rows", "limit")
+
 # Hanweb jpage: records inside <script type="text/xml"><datastore>, more via dataproxy.jsp. The
 # XML is read with parsel; the jpage options below are JavaScript, which no parser here reads.
 HANWEB_OPTION = {
@@ -155,6 +194,7 @@ class ListRequest:
 class Link:
     url: str
     text: str = ""
+    date: str = ""  # YYYY-MM-DD printed beside the link on its list page, "" when none
 
 
 @dataclass
@@ -195,7 +235,8 @@ def _clean(text: str | None) -> str:
 
 
 def _anchors(doc: lxml.html.HtmlElement | None) -> list[Link]:
-    """Every followable <a href> with its visible text (or its title when that says more)."""
+    """Every followable <a href> with its visible text (or its title when that says more) and
+    the date its list entry prints beside it."""
     if doc is None:
         return []
     found: list[Link] = []
@@ -204,11 +245,75 @@ def _anchors(doc: lxml.html.HtmlElement | None) -> list[Link]:
         if not href.startswith(("http://", "https://")):
             continue
         text = _clean(a.text_content())
+        date = ""
+        inside = ENTRY_DATE.search(text)
+        at_edge = inside and (inside.start() == 0 or inside.end() == len(text))
+        if inside and at_edge and len(text) - len(inside.group(0)) >= MIN_TITLE_CHARS:
+            # a date printed inside the link, before or after its title
+            # (<a>title<span>2023-01-18</span></a>); a date within a title stays in it
+            date = _iso_date(inside)
+            text = _clean(text[: inside.start()] + text[inside.end() :]).strip("[]【】()（） ")
         title = _clean(a.get("title"))
         if title and (len(title) > len(text) or text.endswith(("...", "…", ".."))):
             text = title
-        found.append(Link(canonical_url(href), text))
+        found.append(Link(canonical_url(href), text, date or _entry_date(a)))
     return found
+
+
+# --- list entries ----------------------------------------------------------------------------
+
+# A date as list pages print it: 2023-01-18, 2023/1/18, 2023.01.18, 2023年1月18日, [2023-01-18].
+ENTRY_DATE = re.compile(
+    r"[\[【(（]?\s*((?:19|20)\d{2})\s*[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})\s*日?\s*[\]】)）]?"
+)
+MIN_TITLE_CHARS = 4
+ENTRY_LEVELS = 3  # how far up from the link an entry (<li>, <tr>, <div>) may sit
+
+
+def _iso_date(m: re.Match) -> str:
+    year, month, day = int(m[1]), int(m[2]), int(m[3])
+    if not (1 <= month <= 12 and 1 <= day <= 31):
+        return ""
+    return f"{year:04d}-{month:02d}-{day:02d}"
+
+
+def _entry_date(a: lxml.html.HtmlElement) -> str:
+    """The date of the list entry holding a link: the nearest ancestor that holds no other
+    link, searched outside the link's own text."""
+    node = a
+    for _ in range(ENTRY_LEVELS):
+        parent = node.getparent()
+        if parent is None:
+            return ""
+        if any(other is not a and other.get("href") for other in parent.iter("a")):
+            return ""  # the parent is the whole list, not this entry
+        node = parent
+        text = _clean(" ".join(_outside(node, a)))
+        m = ENTRY_DATE.search(text)
+        if m:
+            return _iso_date(m)
+    return ""
+
+
+def _outside(root: lxml.html.HtmlElement, skip: lxml.html.HtmlElement) -> list[str]:
+    """Text pieces of root, without the text inside `skip` (its tail is kept)."""
+    pieces: list[str] = []
+
+    def walk(el: lxml.html.HtmlElement) -> None:
+        if el is skip:
+            pieces.append(el.tail or "")
+            return
+        if isinstance(el.tag, str) and el.tag.lower() in ("script", "style"):
+            pieces.append(el.tail or "")
+            return
+        pieces.append(el.text or "")
+        for child in el:
+            walk(child)
+        if el is not root:
+            pieces.append(el.tail or "")
+
+    walk(root)
+    return pieces
 
 
 # --- report links ----------------------------------------------------------------------------
@@ -236,6 +341,33 @@ def _in_column(link: str, list_url: str, kind: str) -> bool:
     return column_dir != "/" and apath.startswith(column_dir)
 
 
+# An entry titled only by its year (some 年报 columns list "2022年度"): a report by its column.
+YEAR_ONLY = re.compile(
+    r"^[（(]?\s*(?:(?:19|20)\d{2}|[〇零一二][〇零一二三四五六七八九]{3})\s*年?度?\s*[）)]?$"
+)
+TRUNCATED = ("...", "…", "..", "。。。")
+DISCLOSURE_WORDS = re.compile(r"政务公开|信息公开|政府公开|政務公開|信息公開")
+SUMMARY_WORDS = re.compile(r"成绩单|总结|工作情况|综述|回顾|盘点|成效|亮点")
+NEWS_TITLE_CHARS = 6  # a headline is longer than this; shorter texts are labels (详情, 查看)
+
+
+def is_news_title(text: str) -> bool:
+    """True when a link's title says it is something other than a report: a full title (not
+    cut short, not just a year, not a two-word label such as 详情) that names no
+    年度报告/年报/工作报告 (nor a year of 政务公开/信息公开 work). News items share 年报 columns
+    with the reports."""
+    text = re.sub(r"\s+", "", text)
+    if len(text) < NEWS_TITLE_CHARS or text.endswith(TRUNCATED) or YEAR_ONLY.match(text):
+        return False
+    if REPORT_WORDS.search(text):
+        return False
+    # a year's disclosure work summed up under another name (2016年政务公开工作“成绩单”) is
+    # archived and typed by the build (work_summary); other titles are the column's news
+    return not (
+        YEAR_IN_TITLE.search(text) and DISCLOSURE_WORDS.search(text) and SUMMARY_WORDS.search(text)
+    )
+
+
 def is_report_link(link: Link, list_url: str, pattern: str | None = None) -> bool:
     """Decide whether a link on a list page points at a report (page or document)."""
     url, text = link.url, link.text
@@ -248,7 +380,8 @@ def is_report_link(link: Link, list_url: str, pattern: str | None = None) -> boo
     titled = bool(REPORT_WORDS.search(text))
     kind = _article_kind(url)
     if kind:
-        return titled or _in_column(url, list_url, kind)
+        # in the column, an article is a report unless its own title says it is not
+        return titled or (_in_column(url, list_url, kind) and not is_news_title(text))
     if is_attachment_url(url):
         return titled
     path = urlsplit(url).path
@@ -446,6 +579,136 @@ def _hanweb_pages(text: str, url: str, store: Datastore) -> list[ListRequest]:
     return pages
 
 
+def _js_pairs(body: str) -> list[tuple[str, str]]:
+    return [(k, q1 or q2 or bare) for k, q1, q2, bare in HANWEB_JS_PAIR.findall(body)]
+
+
+def _trsapi_pages(text: str, url: str) -> list[ListRequest]:
+    """Requests for the pages a TRS "动静结合" list loads from its JSON API (list2.trsapi):
+    static pages 0..maxStaticIndex are index.html, index_1.html…, the later ones are asked of
+    the API with the page number, the page size and the config's own parameters."""
+    if not TRSAPI_MARK.search(text):
+        return []
+    numbers = {k: (int(m[1]) if (m := p.search(text)) else None) for k, p in TRSAPI_NUMBER.items()}
+    api = TRSAPI_URL.search(text[TRSAPI_MARK.search(text).start() :]) or TRSAPI_URL.search(text)
+    if api is None or numbers["total"] is None:
+        return []
+    size = numbers["size"] or TRSAPI_SIZE_DEFAULT
+    static = (numbers["static"] or 0) + 1  # maxStaticIndex counts from 0 (index.html)
+    last = min(math.ceil(numbers["total"] / size), PAGE_FILL_LIMIT)
+    params_match = TRSAPI_PARAMS.search(text)
+    params = _js_pairs(params_match[1]) if params_match else []
+    page_key_match = TRSAPI_PAGE_KEY.search(text)
+    page_key = page_key_match[1] if page_key_match else TRSAPI_PAGE_DEFAULT
+    method = (TRSAPI_METHOD.search(text)[1] if TRSAPI_METHOD.search(text) else "get").upper()
+    base = urljoin(url, api[1])
+    pages: list[ListRequest] = []
+    sized = any(k.lower() in SIZE_PARAMS for k, _ in params)
+    for n in range(static + 1, last + 1):
+        pairs = [(k, v) for k, v in params if k != page_key] + [(page_key, str(n))]
+        if not sized:
+            pairs.append(("prepage", str(size)))
+        if method == "POST":
+            pages.append(ListRequest(base, "POST", tuple(pairs)))
+        else:
+            query = urlencode(pairs)
+            sep = "&" if urlsplit(base).query else "?"
+            pages.append(ListRequest(f"{base}{sep}{query}"))
+    # the static pages after the first, named as TRS names them
+    if static > 1 and not TRS_CREATE_PAGE.search(text):
+        name = urlsplit(url).path.rsplit("/", 1)[-1] or "index.html"
+        stem, _, ext = name.rpartition(".")
+        stem = re.sub(r"_\d+$", "", stem) or "index"
+        pages += [ListRequest(urljoin(url, f"{stem}_{i}.{ext}")) for i in range(1, static)]
+    return pages
+
+
+def _json_items(data: object) -> list[dict]:
+    """Every object in a JSON answer that names a link (a URL field beside a title field)."""
+    found: list[dict] = []
+    stack = [data]
+    while stack and len(found) < JSON_MAX_ITEMS:
+        node = stack.pop()
+        if isinstance(node, dict):
+            lower = {str(k).lower(): v for k, v in node.items()}
+            if any(isinstance(lower.get(k), str) for k in JSON_URL_KEYS) and any(
+                isinstance(lower.get(k), str) for k in JSON_TITLE_KEYS
+            ):
+                found.append(lower)
+                continue
+            stack.extend(reversed(list(node.values())))
+        elif isinstance(node, list):
+            stack.extend(reversed(node))
+    return found
+
+
+def _json_number(data: object, keys: tuple[str, ...]) -> int | None:
+    stack = [data]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, dict):
+            for k, v in node.items():
+                if str(k).lower() in keys and str(v).isdigit():
+                    return int(v)
+            stack.extend(v for v in node.values() if isinstance(v, dict))
+    return None
+
+
+def _first(item: dict, keys: tuple[str, ...]) -> str:
+    return next((item[k] for k in keys if isinstance(item.get(k), str) and item[k].strip()), "")
+
+
+def parse_json_list(text: str, url: str, pattern: str | None = None) -> ListPage | None:
+    """Items and further pages of a list API's JSON answer; None when the body is not JSON."""
+    stripped = text.strip()
+    if not stripped.startswith(("{", "[")):
+        return None
+    try:
+        data = json.loads(stripped)
+    except ValueError:
+        return None
+    result = ListPage()
+    for item in _json_items(data):
+        href = urljoin(url, _first(item, JSON_URL_KEYS).strip())
+        if not href.startswith(("http://", "https://")):
+            continue
+        title = _clean(re.sub(r"<[^>]+>", "", _first(item, JSON_TITLE_KEYS)))
+        m = ENTRY_DATE.search(_first(item, JSON_DATE_KEYS))
+        link = Link(canonical_url(href), title, _iso_date(m) if m else "")
+        # the answer is the column's own list: its items are reports unless titled as news
+        if pattern:
+            if re.search(pattern, link.url):
+                result.reports.append(link)
+        elif is_report_link(link, url) or not is_news_title(link.text):
+            if not NAV_TEXT.match(link.text):
+                result.reports.append(link)
+    # later pages when the answer says how many there are and this one is not the last
+    found = _page_template(url)
+    if found and result.reports:
+        template, n = found
+        pages = _json_number(data, JSON_PAGES_KEYS)
+        total = _json_number(data, JSON_TOTAL_KEYS)
+        size = len(_json_items(data))
+        if pages is None and total is not None and size:
+            pages = math.ceil(total / size)
+        asked = next(
+            (
+                int(v)
+                for k, v in parse_qsl(urlsplit(url).query)
+                if k.lower() in SIZE_PARAMS and v.isdigit()
+            ),
+            None,
+        )
+        if pages is None and asked and size >= asked:
+            pages = n + 1  # no count given: a full page asks for the next (trap guard ends it)
+        if pages is not None:
+            result.pages += [
+                ListRequest(template.format(n=k))
+                for k in range(n + 1, min(pages, n + PAGE_FILL_LIMIT) + 1)
+            ]
+    return result
+
+
 # --- entry points ----------------------------------------------------------------------------
 
 
@@ -462,6 +725,10 @@ def parse_list(
     if cms not in ("trs", "hanweb", "generic"):
         raise ValueError(f"parse_list: unknown CMS family {cms!r} for {url}")
     text = decode_html(body, content_type, encoding)
+    if "json" in (content_type or "").lower() or text.lstrip().startswith(("{", "[")):
+        answer = parse_json_list(text, url, report_url_pattern)
+        if answer is not None:
+            return answer
     result = ListPage()
     seen: set[str] = set()
     here = url_key(url)
@@ -482,6 +749,7 @@ def parse_list(
                 not report_url_pattern
                 and not NAV_TEXT.match(link.text)
                 and not COLUMN_URL.search(urlsplit(link.url).path)
+                and not is_news_title(link.text)
             ):
                 add_report(link)
     # A dataproxy answer is XML, not a page; a column page's datastore sits in a <script>,
@@ -495,6 +763,7 @@ def parse_list(
     page_urls: list[ListRequest] = []
     if cms == "trs" or TRS_CREATE_PAGE.search(text):
         page_urls += [ListRequest(u) for u in _trs_pages(text, url)]
+    page_urls += _trsapi_pages(text, url)
     if cms == "hanweb" or records:
         page_urls += _hanweb_pages(text, url, store)
     page_urls += [ListRequest(u) for u in _generic_pages(links, url)]
@@ -612,7 +881,9 @@ __all__ = [
     "ListRequest",
     "detect_block",
     "is_attachment_url",
+    "is_news_title",
     "is_report_link",
     "parse_detail",
+    "parse_json_list",
     "parse_list",
 ]

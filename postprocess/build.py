@@ -244,8 +244,9 @@ def _build_one(
         tables=chosen.tables,
         title=page.title or chosen.title,
         published_raw=page.published_raw or chosen.published_raw,
+        published_from=page.published_from if page.published_raw else chosen.published_from,
     )
-    meta = read_metadata(described)
+    meta = read_metadata(described, row.get("list_title"), row.get("list_date"))
     source = sources.get(row["source_id"]) or {}
     agency = meta.agency or source.get("agency")
     meta.agency = agency
@@ -267,6 +268,7 @@ def _build_one(
         "agency": agency,
         "year": meta.year,
         "published": meta.published,
+        "published_source": meta.published_source,
         "kind": meta.kind,
         "kind_reason": meta.kind_reason,
         "format": figures.format,

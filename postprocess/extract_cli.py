@@ -65,6 +65,7 @@ def extract(target: str) -> dict:
         "agency": meta.agency,
         "year": meta.year,
         "published": meta.published,
+        "published_source": meta.published_source,
         "kind": meta.kind,
         "format": figures.format,
         "cells": [

@@ -58,6 +58,8 @@ CHROME = [
     "[bookmark",
     "索引号",
     "成文日期",
+    "手机上查看",
+    "打开当前页",
 ]
 
 
@@ -96,6 +98,7 @@ def test_clean_page_metadata(path):
         "agency": meta.agency,
         "year": meta.year,
         "published": meta.published,
+        "published_source": meta.published_source,
         "kind": meta.kind,
     }
     assert got == {k: expected[k] for k in got}

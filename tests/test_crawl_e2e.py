@@ -116,6 +116,24 @@ def test_demo_crawl_report_pages_exactly(demo_crawl) -> None:
     assert got == _expected_reports(port)
 
 
+def test_demo_crawl_report_captures_keep_their_list_entry(demo_crawl) -> None:
+    # the title and date printed beside each link on the list page travel with the capture
+    db_path, _, port = demo_crawl
+    rows = _rows(
+        db_path,
+        "SELECT url, list_title, list_date FROM captures WHERE role = 'report' AND status = 200",
+    )
+    got = {r["url"]: (r["list_title"], r["list_date"]) for r in rows}
+    expected = {
+        _url(e["host"], e["path"], port): (e["title"], e["uploaded"])
+        for e in site.catalog()
+        if _url(e["host"], e["path"], port) in got
+    }
+    assert expected and {url: got[url] for url in expected} == expected
+    continuations = [r for r in rows if r["url"] not in expected and "_1." in r["url"]]
+    assert continuations and all(r["list_date"] is None for r in continuations)
+
+
 def test_demo_crawl_attachments_exactly(demo_crawl) -> None:
     db_path, _, port = demo_crawl
     rows = _rows(db_path, "SELECT url, status FROM captures WHERE role = 'attachment'")

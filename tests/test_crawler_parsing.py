@@ -24,7 +24,9 @@ def _cases(kind: str) -> list[Path]:
     return sorted(
         p
         for p in (FIXTURES / kind).glob("*/*")
-        if p.suffix in (".html", ".xml") and (p.with_suffix(".meta.json")).exists()
+        if p.suffix in (".html", ".xml", ".json")
+        and not p.name.endswith((".meta.json", ".expected.json"))
+        and (p.with_suffix(".meta.json")).exists()
     )
 
 
@@ -60,7 +62,8 @@ def detail_result(page: Path) -> dict:
     result = parse_detail(page.read_bytes(), meta["url"], content_type=meta["content_type"])
     return {
         "title": result.title,
-        "attachments": [asdict(a) for a in result.attachments],
+        # attachments carry no list date: a report page is not a list entry
+        "attachments": [{"url": a.url, "text": a.text} for a in result.attachments],
         "continuations": result.continuations,
     }
 
@@ -211,3 +214,83 @@ def test_parse_list_finds_annual_report_columns_on_a_portal_page():
         "http://www.yuci.gov.cn/zwgk/ndbg/index.html",
     ]
     assert [r.url for r in result.reports] == ["http://www.yuci.gov.cn/x/202001/t20200101_1.html"]
+
+
+TRSAPI_PAGE = """<html><body><ul class="list"><li>
+<a href="./202401/t20240126_1.htm">某县2023年政府信息公开工作年度报告</a>
+<span>2024-01-26</span></li></ul>
+<script>require(['list2.trsapi'], function (listModel) { listModel({ maxStaticIndex: %d,
+ url: '%s', type: '%s', params: { channelid: '88', page: '1' },
+ pagebar: { prepage: 15, recordCount: '50' } }); });</script></body></html>"""
+
+
+def test_parse_list_trsapi_asks_the_api_for_the_pages_after_the_static_ones() -> None:
+    url = "http://www.a.gov.cn/zwgk/gknb/index.html"
+    body = TRSAPI_PAGE % (1, "/trsapi/list.json", "get")
+    result = parse_list(body, url, "trs")
+    assert [r.date for r in result.reports] == ["2024-01-26"]
+    assert result.pages == [
+        ListRequest("http://www.a.gov.cn/trsapi/list.json?channelid=88&page=3&prepage=15"),
+        ListRequest("http://www.a.gov.cn/trsapi/list.json?channelid=88&page=4&prepage=15"),
+        ListRequest("http://www.a.gov.cn/zwgk/gknb/index_1.html"),
+    ]
+    post = parse_list(TRSAPI_PAGE % (2, "list2.trsapi", "post"), url, "trs")
+    assert post.pages == [
+        ListRequest(
+            "http://www.a.gov.cn/zwgk/gknb/list2.trsapi",
+            "POST",
+            (("channelid", "88"), ("page", "4"), ("prepage", "15")),
+        ),
+        *[ListRequest(f"http://www.a.gov.cn/zwgk/gknb/index_{i}.html") for i in (1, 2)],
+    ]
+
+
+def test_parse_list_json_answer_without_a_count_asks_for_the_next_page_while_full() -> None:
+    items = [
+        {
+            "DOCTITLE": f"某县{2000 + i}年政府信息公开工作年度报告",
+            "DOCPUBURL": f"/nb/t2020_{i}.html",
+        }
+        for i in range(3)
+    ]
+    url = "http://www.a.gov.cn/api/list?page=2&prepage=3"
+    full = parse_list(json.dumps({"docs": items}), url, "trs", content_type="application/json")
+    assert [r.url for r in full.reports] == [
+        f"http://www.a.gov.cn/nb/t2020_{i}.html" for i in range(3)
+    ]
+    assert full.pages == [ListRequest("http://www.a.gov.cn/api/list?page=3&prepage=3")]
+    short = parse_list(json.dumps({"docs": items[:2]}), url, "trs", content_type="application/json")
+    assert short.pages == []
+
+
+def test_parse_list_column_news_are_not_reports() -> None:
+    body = """<ul>
+<li><a href="./202401/t20240126_1.htm">某县2023年政府信息公开工作年度报告</a></li>
+<li><a href="./202401/t20240122_2.htm">县政府召开政务公开工作推进会</a></li>
+<li><a href="./202312/t20231215_3.htm">关于开展2023年政务公开培训的通知</a></li>
+<li><a href="./202303/t20230330_4.htm">某县2022年政务公开工作成绩单</a></li>
+<li><a href="./202301/t20230130_5.htm">2022年度</a></li>
+<li><a href="./202201/t20220128_6.htm">某县发展和改革局2021年政府信息公开工...</a></li>
+</ul>"""
+    result = parse_list(body, "http://www.a.gov.cn/zwgk/gknb/index.html", "trs")
+    assert [r.url.rsplit("_", 1)[1] for r in result.reports] == ["1.htm", "4.htm", "5.htm", "6.htm"]
+
+
+def test_parse_list_entry_dates_beside_inside_or_around_links() -> None:
+    body = """<table>
+<tr><td><a href="./202401/t20240126_1.htm">某县2023年政府信息公开工作年度报告</a></td>
+<td>2024/1/26</td></tr>
+<tr><td><a href="./202301/t20230120_2.htm">某县2022年政府信息公开工作年度报告
+<span>[2023-01-20]</span></a></td></tr>
+<tr><td><a href="./202201/t20220125_3.htm">某县2021年政府信息公开工作年度报告</a>
+<span>2022年1月25日</span></td></tr>
+</table><p><a href="./202101/t20210130_4.htm">某县2020年政府信息公开工作年度报告</a>
+<a href="./202001/t20200130_5.htm">某县2019年政府信息公开工作年度报告</a> 2020-01-30</p>"""
+    result = parse_list(body, "http://www.a.gov.cn/zwgk/gknb/index.html", "trs")
+    assert [(r.text[2:6], r.date) for r in result.reports] == [
+        ("2023", "2024-01-26"),
+        ("2022", "2023-01-20"),
+        ("2021", "2022-01-25"),
+        ("2020", ""),  # two links share the paragraph: its date belongs to neither for sure
+        ("2019", ""),
+    ]

@@ -281,3 +281,101 @@ def test_html_table_with_blank_leading_value_cells():
         ("new_published", 0, ""),
         ("total_published", 3, "3"),
     ]
+
+
+# --- issue 9 §5: narrative figures -----------------------------------------------------------
+
+
+def _narrative(text: str) -> dict[str, float]:
+    return {s.key: s.value for s in narrative_stats(text)}
+
+
+@pytest.mark.parametrize(
+    "text, total",
+    [
+        ("2022年，实验区全年主动公开政府信息3460条，其中政府采购信息189条。", 3460),
+        ("全年共公开政府信息3460条，其中主动公开政府采购信息189条。", 3460),
+        ("主动公开政府采购信息189条。全年共主动公开政府信息3460条。", 3460),
+        ("全年主动公开各类信息3460条（其中公开政府采购信息189条）。", 3460),
+    ],
+)
+def test_narrative_total_is_not_a_sub_count(text, total):
+    assert _narrative(text)["proactive_total"] == total
+
+
+def test_narrative_combined_results_fill_neither_part():
+    stats = _narrative("全年共受理政府信息公开申请45件，其中予以公开及部分公开42件，不予公开3件。")
+    assert stats == {"requests_new": 45, "requests_denied": 3}
+
+
+def test_narrative_combined_results_split_where_the_text_gives_a_part():
+    text = "全年共受理政府信息公开申请45件，予以公开及部分公开共42件，其中部分公开2件。"
+    stats = {s.key: s for s in narrative_stats(text)}
+    assert (stats["requests_granted"].value, stats["requests_partial"].value) == (40, 2)
+    assert stats["requests_granted"].raw == "予以公开及部分公开共42件 - 2件"
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "三、政府信息公开的收费及减免情况\n本机关提供政府信息，均为免费提供。",
+        "全年共收到政府信息公开申请12件，均已按时答复，均为免费提供。",
+        "本年度办理政府信息公开申请未收取任何费用。",
+    ],
+)
+def test_narrative_free_of_charge_is_fees_zero(text):
+    assert _narrative(text)["fees_yuan"] == 0
+
+
+def test_narrative_free_service_outside_disclosure_is_not_fees():
+    assert "fees_yuan" not in _narrative("为群众免费提供无线网络服务。")
+
+
+@pytest.mark.parametrize(
+    "text, new",
+    [
+        ("全年共办理政府信息公开申请15件，其中本年新收12件，上年结转3件。", 12),
+        ("全年共受理政府信息公开申请15件（含上年结转3件），均已按期答复。", 12),
+        ("本年度新收政府信息公开申请20件，加上年结转2件，共受理申请22件。", 20),
+        ("全年共受理政府信息公开申请9件。", 9),
+    ],
+)
+def test_narrative_requests_received_are_only_new(text, new):
+    assert _narrative(text)["requests_new"] == new
+
+
+def test_narrative_of_a_department_yields_its_figures():
+    text = (
+        "一、概述\n2017年，我局通过门户网站、政务微博、微信公众号等渠道共主动公开政府信息256条，"
+        "其中规范性文件4条。\n"
+        "二、依申请公开情况\n本局全年共收到政府信息公开申请3件，其中同意公开2件，"
+        "信息不存在1件。\n"
+        "三、收费及减免情况\n均为免费提供。\n"
+        "四、行政复议和行政诉讼情况\n全年未发生针对本局政府信息公开事务的行政复议和行政诉讼。"
+    )
+    assert _narrative(text) == {
+        "proactive_total": 256,
+        "requests_new": 3,
+        "requests_granted": 2,
+        "requests_unable": 1,
+        "fees_yuan": 0,
+        "reviews": 0,
+        "lawsuits": 0,
+    }
+
+
+@pytest.mark.parametrize(
+    "text, new",
+    [
+        ("本年度依申请公开信息0件。", 0),
+        ("全年无依申请公开事项。", 0),
+        ("本局未发生依申请公开情况。", 0),
+        ("全年共办理依申请公开5件，均按时答复。", 5),
+    ],
+)
+def test_narrative_department_request_wording(text, new):
+    assert _narrative(text) == {"requests_new": new}
+
+
+def test_narrative_no_review_about_requests_is_not_zero_requests():
+    assert _narrative("无依申请公开信息的行政复议案件。") == {"reviews": 0}

@@ -98,3 +98,106 @@ def test_kind_of_short_report_saying_information_does_not_exist_is_a_report():
 
     text = "本年度共收到申请3件，其中信息不存在1件。统计期限自2017年1月1日起至12月31日止。"
     assert kind_of("东城区2017年政府信息公开工作年度报告", text)[0] == "annual_report"
+
+
+# --- issue 9 §4: metadata that does not depend on the source's line breaks -----------------
+
+
+@pytest.mark.parametrize(
+    "title, agency",
+    [
+        ("标题: 平潭综合实验区", "平潭综合实验区"),
+        ("标题：平潭综合实验区2022年政府信息公开工作年度报告", "平潭综合实验区"),
+        ("# 沐阳县人民政府", "沐阳县人民政府"),
+        ("**沭阳县人民政府2023年政府信息公开工作年度报告**", "沭阳县人民政府"),
+        ("政府信息公开工作年度报告", None),
+    ],
+)
+def test_metadata_agency_without_labels_or_markup(title, agency):
+    assert agency_of(title) == agency
+
+
+def _doc(text: str, title: str | None = None, raw: str | None = None, source: str | None = None):
+    return Document(
+        url="u", media="html", text=text, title=title, published_raw=raw, published_from=source
+    )
+
+
+REPORT_TEXT = (
+    "本报告中所列数据的统计期限自2023年1月1日起至2023年12月31日止。\n"
+    "一、总体情况\n"
+    "全年主动公开政府信息120条。\n"
+    "某县人民政府办公室\n"
+    "2024年1月25日"
+)
+
+
+def test_metadata_published_sources_in_order():
+    title = "某县2023年政府信息公开工作年度报告"
+    meta = read_metadata(_doc(REPORT_TEXT, title, "2024-01-26 09:00", "meta"), None, "2024-01-27")
+    assert (meta.published, meta.published_source) == ("2024-01-26", "meta")
+    meta = read_metadata(_doc(REPORT_TEXT, title, "2024年01月26日", "label"), None, "2024-01-27")
+    assert (meta.published, meta.published_source) == ("2024-01-26", "label")
+    meta = read_metadata(_doc(REPORT_TEXT, title), None, "2024-01-27")
+    assert (meta.published, meta.published_source) == ("2024-01-27", "list")
+    meta = read_metadata(_doc(REPORT_TEXT, title))
+    assert (meta.published, meta.published_source) == ("2024-01-25", "signature")
+    meta = read_metadata(_doc("全年主动公开政府信息120条。", title))
+    assert (meta.published, meta.published_source) == (None, None)
+
+
+@pytest.mark.parametrize(
+    "closing, iso",
+    [
+        ("某县人民政府办公室\n2024年1月25日", "2024-01-25"),
+        ("某县人民政府办公室 2024年1月25日", "2024-01-25"),
+        ("某县人民政府办公室\n二〇二四年一月二十五日", "2024-01-25"),
+        ("某县人民政府办公室\n二〇二四年十二月三十一日", "2024-12-31"),
+        ("下一步，我县将于2024年3月1日前完成整改。", None),
+    ],
+)
+def test_metadata_signature_date(closing, iso):
+    from postprocess.extract.metadata import signature_date
+
+    assert signature_date("一、总体情况\n全年主动公开政府信息120条。\n" + closing) == iso
+
+
+def test_metadata_list_title_stands_in_for_a_missing_title():
+    meta = read_metadata(_doc(REPORT_TEXT), "某县2023年政府信息公开工作年度报告", "2024-01-27")
+    assert (meta.title, meta.agency, meta.year, meta.kind) == (
+        "某县2023年政府信息公开工作年度报告",
+        "某县",
+        2023,
+        "annual_report",
+    )
+
+
+def test_metadata_agency_from_signature_when_the_title_names_none():
+    meta = read_metadata(_doc(REPORT_TEXT, "2023年政府信息公开工作年度报告"))
+    assert meta.agency == "某县人民政府办公室"
+
+
+@pytest.mark.parametrize(
+    "text, year",
+    [
+        ("本报告中所列数据的统计期限自2023年1月1日起至2023年12月31日止。", 2023),
+        ("报告所列数据统计时间为2021年度。", 2021),
+        ("一、总体情况\n2022年，我区坚持以公开为常态、不公开为例外。", 2022),
+        ("一、总体情况\n我区坚持以公开为常态。2020年3月召开会议。", None),
+    ],
+)
+def test_metadata_year_from_statistics_period_or_body(text, year):
+    assert year_covered("政府信息公开工作年度报告", text) == year
+
+
+def test_metadata_list_title_replaces_a_site_name_title():
+    meta = read_metadata(_doc(REPORT_TEXT, "某县人民政府"), "某县2023年政府信息公开工作年度报告")
+    assert (meta.title, meta.kind) == ("某县2023年政府信息公开工作年度报告", "annual_report")
+    meta = read_metadata(_doc(REPORT_TEXT, "某县2023年政务公开工作总结"), "某县2023年年报")
+    assert meta.title == "某县2023年政务公开工作总结"
+
+
+def test_metadata_list_title_never_turns_a_soft_404_into_a_report():
+    doc = _doc("您访问的页面不存在或已被删除！", "提示信息")
+    meta = read_metadata(doc, "关于更正某县2011年政府信息公开年度报告有关数据的说明", "2012-03-30")
+    assert (meta.title, meta.kind) == ("提示信息", "other")

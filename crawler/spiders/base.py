@@ -1,7 +1,8 @@
 """What every family spider shares: list -> report -> attachments, with spider-trap guards.
 
 The spiders only route: parsing lives in crawler/parsing.py. Each request carries
-meta role (list | report | attachment), source_id and, below a report page, parent_capture.
+meta role (list | report | attachment), source_id and, below a report page, parent_capture;
+a report request followed from a list also carries that entry's list_title and list_date.
 """
 
 from __future__ import annotations
@@ -18,7 +19,15 @@ from crawler.scope import source_hosts
 from crawler.sources import DEFAULT_SOURCES, Source, load_sources
 from crawler.urls import canonical_url, host_allowed, url_key
 
-HTML_TYPES = (b"text/html", b"application/xhtml", b"text/xml", b"application/xml", b"text/plain")
+HTML_TYPES = (
+    b"text/html",
+    b"application/xhtml",
+    b"text/xml",
+    b"application/xml",
+    b"text/plain",
+    b"application/json",  # list APIs (TRS list2.trsapi) answer JSON
+    b"text/json",
+)
 
 
 def select_sources(
@@ -119,12 +128,17 @@ class PortalSpider(scrapy.Spider):
         parent: int | None = None,
         continuation_of: str | None = None,
         parent_record: str | None = None,
+        entry: parsing.Link | None = None,
     ) -> scrapy.Request | None:
         key = url_key(url)
         if key in self.seen[source.id]:
             return None
         self.seen[source.id].add(key)
         meta = {"role": "report", "source_id": source.id}
+        if entry is not None:
+            # the list entry's title and date, stored with the capture (captures.list_title/date)
+            meta["list_title"] = entry.text or None
+            meta["list_date"] = entry.date or None
         if parent is not None:
             meta["parent_capture"] = parent
             meta["parent_record"] = parent_record
@@ -155,7 +169,7 @@ class PortalSpider(scrapy.Spider):
         # Scope is decided by crawler.scope.SourceOffsiteMiddleware, which records refusals.
         in_scope = 0
         for link in result.reports:
-            request = self._report_request(source, link.url)
+            request = self._report_request(source, link.url, entry=link)
             if request is not None:
                 in_scope += host_allowed(link.url, source_hosts(source, "report"))
                 yield request

@@ -16,6 +16,7 @@ from lxml import etree
 from lxml import html as lxml_html
 
 from postprocess.extract.grids import cell_text, expand_html_table
+from postprocess.extract.metadata import TITLE_LABEL, agency_of, bare_title
 from postprocess.extract.model import Table
 
 # The one decoder for HTML bytes (crawler and build alike) is the storage layer's; re-exported.
@@ -27,7 +28,12 @@ log = logging.getLogger(__name__)
 
 # Removed wherever they occur inside a line.
 INLINE_CHROME = [
-    re.compile(r"扫一扫在手机(?:上)?打开(?:当前)?页面?"),
+    # the QR caption family: 扫一扫在手机打开当前页 / 扫一扫在手机上查看当前页面 / 扫一扫 手机浏览
+    re.compile(
+        r"(?:扫一扫|扫描二维码|扫码)\s*[:：]?[^。！？\n]{0,10}?(?:手机|移动端|微信)[^。！？\n]{0,8}?"
+        r"(?:打开|查看|浏览|阅读|访问|分享)(?:当前|本|此|该)?(?:页面?|文章?|网页|内容|全文)?"
+    ),
+    re.compile(r"(?:用|使用)?(?:手机|微信)扫(?:一扫|描)?(?:二维码)?(?:打开|查看|浏览|阅读|分享)"),
     re.compile(
         r"[【\[]\s*(?:打印(?:本页|此页)?|关闭(?:窗口|本页)?|收藏(?:本页)?|返回顶部)\s*[】\]]"
     ),
@@ -96,6 +102,12 @@ CHROME_TOKENS = {
     "微博",
     "QQ空间",
     "扫一扫",
+    "我要纠错",
+    "纠错",
+    "加入收藏",
+    "返回列表",
+    "登录",
+    "注册",
     "-",
     "—",
     "【",
@@ -112,6 +124,11 @@ DATE = (
 )
 LABELLED_DATE = re.compile(
     r"(?:发布时间|发布日期|发文日期|成文日期|日期|时间)\s*[:：]\s*(" + DATE + ")"
+)
+# labels that name the publication outright: trusted anywhere on the page, beside other fields
+PUBLISHED_LABEL = re.compile(
+    r"(?:发布时间|发布日期|发表时间|发表日期|公开日期|公开时间|发文日期|成文日期|上传时间)"
+    r"\s*[:：]?\s*[\[【(（]?\s*(" + DATE + ")"
 )
 ANY_DATE = re.compile(DATE)
 WS = re.compile(r"[ \t\u3000\xa0\u2002\u2003\u200b]+")
@@ -213,19 +230,29 @@ BLOCK_TAGS = {
 }
 
 TITLE_META = ("ArticleTitle", "articletitle", "title", "Title", "og:title")
+# <meta> names (name, property or itemprop; any case) holding the publication date, in order
 DATE_META = (
-    "PubDate",
     "pubdate",
     "publishdate",
-    "PublishDate",
     "firstpublishedtime",
     "article:published_time",
+    "datepublished",
+    "publishtime",
+    "releasedate",
+    "dc.date.issued",
     "dc.date",
-    "DC.Date",
 )
 TITLE_SUFFIX = re.compile(r"\s*(?:[_|｜]|--|—|\s-\s).*$")
 # A Hanweb/gkml metadata table: label cells followed by their value.
-INDEX_TABLE_DATE_LABELS = ("发布日期", "成文日期", "生成日期", "公开日期", "发文日期")
+INDEX_TABLE_DATE_LABELS = (
+    "发布日期",
+    "成文日期",
+    "生成日期",
+    "公开日期",
+    "发文日期",
+    "发布时间",
+    "公开时间",
+)
 
 
 @dataclass
@@ -235,6 +262,7 @@ class CleanPage:
     published_raw: str | None
     tables: list[Table] = field(default_factory=list)
     container: str | None = None  # the XPath of the body container used, None for trafilatura
+    published_from: str | None = None  # meta | label
 
 
 def _parse(html: str):
@@ -284,7 +312,69 @@ def _serialise(el, out: list[str], tables: list[Table]) -> None:
         out.append(el.tail)
 
 
+# What the report template prints: headings and phrases that mark the report's own text.
+# (the report's name, 政府信息公开工作年度报告, also sits in the title above the body: not counted)
+REPORT_MARKERS = re.compile(
+    r"[一二三四五六]、\s*(?:总体情况|概述|主动公开政府信息|收到和处理政府信息公开申请|"
+    r"政府信息公开行政复议|存在的主要问题|其他需要报告)|统计期限|主动公开政府信息|依申请公开"
+)
+CONTENT_SHARE = 0.5  # a child holding more than this share of its parent's text is the body
+MIN_CONTENT_CHARS = 100  # less text than this found by content: leave it to trafilatura
+CONTENT_TAGS = {"div", "td", "article", "section", "main", "ucapcontent", "font", "span", "form"}
+
+
+def _text_chars(root) -> dict:
+    """Characters of text outside links and scripts held by each element (one pass)."""
+    chars: dict = {}
+
+    def walk(el, in_link: bool) -> int:
+        tag = el.tag.lower() if isinstance(el.tag, str) else None
+        if tag is None or tag in SKIP_TAGS:
+            return 0
+        in_link = in_link or tag == "a"
+        n = 0 if in_link or not el.text else len(WS.sub("", el.text))
+        for child in el:
+            n += walk(child, in_link)
+            if child.tail and not in_link:
+                n += len(WS.sub("", child.tail))
+        chars[el] = n
+        return n
+
+    walk(root, False)
+    return chars
+
+
+def _markers(el) -> int:
+    return len(REPORT_MARKERS.findall(el.text_content()))
+
+
+def _content_container(doc) -> tuple[object, int] | None:
+    """The body found by content: from <body> down, step into the child that holds more than
+    half of the text outside links and every report marker, while there is one."""
+    body = doc.find(".//body")
+    current = body if body is not None else doc
+    chars = _text_chars(current)
+    markers = _markers(current)
+    while True:
+        step = None
+        for child in current:
+            tag = child.tag.lower() if isinstance(child.tag, str) else None
+            if tag not in CONTENT_TAGS or chars.get(child, 0) <= CONTENT_SHARE * chars[current]:
+                continue
+            child_markers = _markers(child)
+            if child_markers >= markers:
+                step = (child, child_markers)
+            break  # at most one child holds more than half
+        if step is None:
+            break
+        current, markers = step
+    if current is body or chars[current] < MIN_CONTENT_CHARS:
+        return None
+    return current, chars[current]
+
+
 def _containers(doc) -> tuple[str, list] | None:
+    known: tuple[str, list] | None = None
     for xpath in BODY_CONTAINERS:
         found = [
             el for el in doc.xpath(xpath) if len(cell_text(el.text_content())) >= MIN_BODY_CHARS
@@ -294,33 +384,159 @@ def _containers(doc) -> tuple[str, list] | None:
             el for el in found if not any(o is not el and el in o.iterdescendants() for o in found)
         ]
         if outer:
-            return xpath, outer
-    return None
+            known = xpath, outer
+            break
+    by_content = _content_container(doc)
+    if by_content is None:
+        return known
+    element, chars = by_content
+    if known is not None:
+        # a known class that holds the body (or most of it) wins; one beside the body does not
+        held = sum(_text_chars(el).get(el, 0) for el in known[1])
+        if held >= CONTENT_SHARE * chars or any(
+            element is el or element in el.iterdescendants() for el in known[1]
+        ):
+            return known
+    return doc.getroottree().getpath(element), [element]
+
+
+CENTRED = re.compile(r"text-align\s*:\s*center", re.I)
+BOLD = re.compile(r"font-weight\s*:\s*(?:bold|[6-9]00)", re.I)
+FRAGMENT_TITLE_LINES = 3
+MAX_FRAGMENT_TITLE = 80
+
+
+def _is_heading_paragraph(el) -> bool:
+    """A centred or bold paragraph: <center>, align=center, text-align:center, or text that is
+    entirely inside <b>/<strong> (or font-weight:bold)."""
+    if el.tag == "center" or (el.get("align") or "").lower() == "center":
+        return True
+    if CENTRED.search(el.get("style") or "") or BOLD.search(el.get("style") or ""):
+        return True
+    text = cell_text(el.text_content())
+    bold = "".join(cell_text(b.text_content()) for b in el.iter("b", "strong"))
+    styled = "".join(
+        cell_text(x.text_content())
+        for x in el.iterdescendants()
+        if isinstance(x.tag, str)
+        and (CENTRED.search(x.get("style") or "") or BOLD.search(x.get("style") or ""))
+    )
+    return bool(text) and (bold == text or styled == text)
+
+
+def _fragment_title(doc) -> str | None:
+    """Title of a page without <title>/<h1> (an HTML fragment, a Word export): its first centred
+    or bold paragraphs, joined up to the one naming the document."""
+    taken: list[str] = []
+    for el in doc.iter("p", "div", "center", "td"):
+        text = cell_text(el.text_content())
+        if not text or (el.tag in ("div", "td") and el.find(".//p") is not None):
+            continue
+        if not _is_heading_paragraph(el) or len(text) > MAX_FRAGMENT_TITLE:
+            break
+        taken.append(text)
+        if TITLE_WORDS.search(text):
+            return "".join(taken)
+        if len(taken) >= FRAGMENT_TITLE_LINES:
+            break
+    return taken[0] if len(taken) == 1 and TITLE_WORDS.search(taken[0]) else None
+
+
+TITLE_CLASS = (
+    "//*[contains(translate(@class, 'TITLE', 'title'), 'title') or "
+    "contains(translate(@id, 'TITLE', 'title'), 'title')]|//h2|//h3"
+)
+MAX_TITLE_CHARS = 100
 
 
 def _title(doc) -> str | None:
+    """The page's title: <meta> ArticleTitle, <ucaptitle>/<h1>, a title-classed heading, <title>,
+    else the first centred or bold paragraph. The first that names a document wins (a <title>
+    holding only the site's name loses to the heading above the body)."""
+    found: list[str] = []
     for name in TITLE_META:
         for value in doc.xpath(f"//meta[@name='{name}' or @property='{name}']/@content"):
             if cell_text(value):
-                return cell_text(value)
-    for xpath in ("//ucaptitle", "//h1"):
+                found.append(cell_text(value))
+    for xpath in ("//ucaptitle", "//h1", TITLE_CLASS):
         for el in doc.xpath(xpath):
+            if not isinstance(el.tag, str) or el.tag.lower() in ("title", "meta"):
+                continue
             text = cell_text(el.text_content())
-            if text:
-                return text
+            if text and len(text) <= MAX_TITLE_CHARS:
+                found.append(text)
     for el in doc.iter("title"):
         text = TITLE_SUFFIX.sub("", cell_text(el.text_content()))
         if text:
-            return text
-    return None
+            found.append(text)
+    fragment = _fragment_title(doc)
+    if fragment:
+        found.append(fragment)
+    if not found:
+        return None
+    # a title naming the report beats one naming any document (a 通知公告 box heading), which
+    # beats a bare name (the site's name in <title>, a logo in <h1>)
+    return min(found, key=_title_rank)
 
 
-def _published(doc) -> str | None:
+REPORT_TITLE = re.compile(r"年度报告|年报|工作报告|成绩单|总结")
+MIN_DOCUMENT_TITLE = 8
+
+
+def _title_rank(title: str) -> int:
+    if len(title) >= MIN_DOCUMENT_TITLE and REPORT_TITLE.search(title):
+        return 0
+    if len(title) >= MIN_DOCUMENT_TITLE and TITLE_WORDS.search(title):
+        return 1
+    return 2
+
+
+def _page_lines(doc, body: list) -> list[str]:
+    """The page outside the body, one block a line (independent of the source's line breaks)."""
+    root = doc.find(".//body")
+    if root is None:
+        root = doc
+    skip = set(body)
+    out: list[str] = []
+
+    def walk(el) -> None:
+        if el in skip:
+            if el.tail:
+                out.append(el.tail)
+            return
+        tag = el.tag.lower() if isinstance(el.tag, str) else None
+        if tag is None or tag in SKIP_TAGS:
+            if el.tail:
+                out.append(el.tail)
+            return
+        block = tag in BLOCK_TAGS or tag in ("table", "td", "th")
+        if block:
+            out.append("\n")
+        if el.text:
+            out.append(el.text)
+        for child in el:
+            walk(child)
+        if block:
+            out.append("\n")
+        if el.tail:
+            out.append(el.tail)
+
+    walk(root)
+    return [WS.sub(" ", ln).strip() for ln in "".join(out).splitlines() if ln.strip()]
+
+
+def _published(doc, body: list) -> tuple[str | None, str | None]:
+    """(raw date, meta | label): <meta> tags, a metadata table, then a labelled date anywhere
+    outside the body, whatever else shares its element or source line."""
+    metas: dict[str, str] = {}
+    for meta in doc.iter("meta"):
+        key = (meta.get("name") or meta.get("property") or meta.get("itemprop") or "").lower()
+        m = ANY_DATE.search(meta.get("content") or "")
+        if key in DATE_META and m and key not in metas:
+            metas[key] = m.group(0)
     for name in DATE_META:
-        for value in doc.xpath(f"//meta[@name='{name}' or @property='{name}']/@content"):
-            m = ANY_DATE.search(value)
-            if m:
-                return m.group(0)
+        if name in metas:
+            return metas[name], "meta"
     for td in doc.xpath("//td|//th|//span|//li|//dt|//label|//strong|//b"):
         label = cell_text(td.text_content())
         label_key = label.rstrip("：: ")
@@ -329,18 +545,23 @@ def _published(doc) -> str | None:
             if sibling is not None:
                 m = ANY_DATE.search(cell_text(sibling.text_content()))
                 if m:
-                    return m.group(0)
+                    return m.group(0), "label"
         elif any(label.startswith(lab) for lab in INDEX_TABLE_DATE_LABELS) and len(label) < 40:
             m = ANY_DATE.search(label)
             if m:
-                return m.group(0)
-    # a "发布日期：…" line outside the body (trafilatura drops such lines)
-    for line in doc.text_content().splitlines():
-        if _is_meta_line(line.strip()):
+                return m.group(0), "label"
+    lines = _page_lines(doc, body)
+    for line in lines:
+        m = PUBLISHED_LABEL.search(line)
+        if m:
+            return m.group(1), "label"
+    # weaker labels (日期：/时间：) only on a line that is page metadata, not a sentence
+    for line in lines:
+        if _is_meta_line(line):
             m = LABELLED_DATE.search(line)
             if m:
-                return m.group(1)
-    return None
+                return m.group(1), "label"
+    return None, None
 
 
 def _lines_of(rows: list[list[str]]) -> list[str]:
@@ -403,8 +624,8 @@ def clean_html(html: str, url: str) -> CleanPage:
     if doc is None:
         return CleanPage(text="", title=None, published_raw=None)
     title = _title(doc)
-    published = _published(doc)
     found = _containers(doc)
+    published, published_from = _published(doc, found[1] if found else [])
     if found is not None:
         xpath, elements = found
         out: list[str] = []
@@ -424,6 +645,7 @@ def clean_html(html: str, url: str) -> CleanPage:
         published_raw=published or chrome_date,
         tables=tables,
         container=xpath,
+        published_from=published_from or ("label" if chrome_date else None),
     )
 
 
@@ -435,18 +657,29 @@ MAX_TITLE_LINE = 60
 
 def text_title(text: str) -> str | None:
     """Title of a plain-text document: its leading short lines up to one naming the document."""
-    lines = [ln.strip() for ln in text.splitlines()[:4] if ln.strip()]
+    # labels and Markdown markup are not part of the title ("标题: X", "# X")
+    first = next((ln for ln in text.splitlines() if ln.strip()), "")
+    if TITLE_LABEL.match(first) and bare_title(first):
+        return bare_title(first)  # a capture that labels its title says which line it is
+    lines = [bare_title(ln) for ln in text.splitlines()[:4] if bare_title(ln)]
     taken: list[str] = []
     for line in lines[:3]:
         if len(line) > MAX_TITLE_LINE or SENTENCE_END.search(line):
             break
-        taken.append(line)
         if TITLE_WORDS.search(line):
-            return "".join(taken)
+            return "".join(taken) + line
+        # a line above the title joins it only when it names the body (沭阳县人民政府 /
+        # 2023年…报告); a column name or a login link above it does not
+        taken = taken + [line] if agency_of(line) else []
     return None
 
 
 def clean_text(text: str) -> CleanPage:
     """A captured plain-text page (chrome and all): chrome stripped, title from its first lines."""
     cleaned, chrome_date = strip_chrome(text)
-    return CleanPage(text=cleaned, title=text_title(cleaned), published_raw=chrome_date)
+    return CleanPage(
+        text=cleaned,
+        title=text_title(cleaned),
+        published_raw=chrome_date,
+        published_from="label" if chrome_date else None,
+    )

@@ -130,6 +130,7 @@ def _read_html(body: bytes, url: str, content_type: str | None) -> Document:
         tables=page.tables,
         title=page.title,
         published_raw=page.published_raw,
+        published_from=page.published_from,
     )
 
 
@@ -142,6 +143,7 @@ def _read_txt(body: bytes, url: str, content_type: str | None) -> Document:
         tables=text_tables(page.text),
         title=page.title,
         published_raw=page.published_raw,
+        published_from=page.published_from,
     )
 
 

@@ -30,6 +30,7 @@ class Document:
     tables: list[Table] = field(default_factory=list)
     title: str | None = None  # title as the page states it (<meta ArticleTitle>, <h1>, ...)
     published_raw: str | None = None  # date string found in page chrome or metadata
+    published_from: str | None = None  # meta (a <meta> tag) | label (发布时间：… in the page)
     parse_status: str = "ok"  # ok | not_parsed_yet | error
     parse_error: str | None = None
 
@@ -44,6 +45,7 @@ class ReportMeta:
     published: str | None  # YYYY-MM-DD
     kind: str  # annual_report | work_summary | other
     kind_reason: str = ""  # why the kind was chosen (e.g. 'content farm preface')
+    published_source: str | None = None  # meta | label | list | signature
 
 
 @dataclass

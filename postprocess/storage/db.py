@@ -374,3 +374,21 @@ def m002_reports_long_columns_last(db: Database) -> None:
 def m003_captures_parent_record(db: Database) -> None:
     """The parent page's WARC record id: unique across workers, unlike a capture id."""
     db.table("captures").add_column("parent_record_id", str)
+
+
+@migrations()
+def m_list_entry_and_published_source(db: Database) -> None:
+    """The list entry a report was found under (captures.list_title, list_date: the link text
+    and the date printed beside it) and which source gave a report's publication date
+    (reports.published_source: meta | label | list | signature)."""
+    captures, reports = db.table("captures"), db.table("reports")
+    for column in ("list_title", "list_date"):
+        if column not in captures.columns_dict:
+            captures.add_column(column, str)
+    if "published_source" not in reports.columns_dict:
+        reports.add_column("published_source", str)
+        long_columns = ("kind_reason", "parse_error", "text")  # kept last, as m002 does
+        columns = [c.name for c in reports.columns]
+        reports.transform(
+            column_order=[c for c in columns if c not in long_columns] + list(long_columns)
+        )
