@@ -98,7 +98,10 @@ def _check_url(url: str) -> str | None:
     """Why `url` is not a usable http(s) start URL, or None when it is."""
     if any(c.isspace() for c in url):
         return "contains white space"
-    parts = urlsplit(url)
+    try:
+        parts = urlsplit(url)
+    except ValueError as exc:  # e.g. "Invalid IPv6 URL"
+        return f"is not a valid URL ({exc})"
     if parts.scheme not in ("http", "https"):
         return "must start with http:// or https://"
     if not parts.hostname or not _HOST.match(parts.hostname) or "@" in parts.netloc:
@@ -210,6 +213,14 @@ def parse_entry(raw: object, index: int, origin: str = "sources") -> Source:
         except LookupError as exc:
             raise _fail(
                 index, entry_id, "encoding", f"unknown encoding {raw['encoding']!r}"
+            ) from exc
+        try:
+            "a".encode(raw["encoding"])  # rot13, base64 ...: codecs, but not charsets
+        except UnicodeError:
+            pass  # a text charset that has no "a" is still a charset
+        except LookupError as exc:
+            raise _fail(
+                index, entry_id, "encoding", f"{raw['encoding']!r} is not a text charset"
             ) from exc
     return Source(**values)
 

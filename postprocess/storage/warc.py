@@ -220,6 +220,7 @@ class ScannedRecord:
     rec_type: str
     record_id: str | None
     url: str | None
+    sha256: str | None = None  # of the HTTP payload as stored (response records)
 
 
 @dataclass
@@ -241,16 +242,23 @@ def scan_warc(data_dir: str | Path) -> Iterator[ScannedRecord | ScanProblem]:
             end = 0
             try:
                 for record in iterator:
-                    offset = iterator.get_record_offset()
+                    digest = None
+                    if record.rec_type == "response":
+                        # the payload as stored (still Content-Encoded when it was kept so)
+                        hasher = hashlib.sha256()
+                        while chunk := record.raw_stream.read(_READ_STEP):
+                            hasher.update(chunk)
+                        digest = hasher.hexdigest()
+                    iterator.read_to_end(record)
+                    offset = iterator.get_record_offset()  # reads to the end when not yet
                     yield ScannedRecord(
                         name,
                         offset,
                         record.rec_type,
                         record.rec_headers.get_header("WARC-Record-ID"),
                         record.rec_headers.get_header("WARC-Target-URI"),
+                        digest,
                     )
-                    # read the raw payload to the end so a torn body is found here
-                    iterator.read_to_end(record)
                     end = offset = offset + iterator.get_record_length()
             except (ArchiveLoadFailed, OSError, ValueError, EOFError, zlib.error) as exc:
                 yield ScanProblem(name, offset, f"unreadable from byte {offset}: {str(exc)[:120]}")
