@@ -270,9 +270,8 @@ class CaptureMiddleware:
         self.fatal = message
         logger.error("crawl stopped: %s", message)
         self.crawler.stats.set_value("nianbao/fatal", message)
-        engine = self.crawler.engine
-        if engine is not None and engine.running:
-            Deferred.fromCoroutine(engine.close_spider_async(reason="nianbao_fatal"))
+        if self.crawler.crawling and self.crawler.engine.running:
+            Deferred.fromCoroutine(self.crawler.engine.close_spider_async(reason="nianbao_fatal"))
 
     # --- requests: resume and revalidate -------------------------------------------------
 

@@ -199,8 +199,9 @@ def read_record(data_dir: str | Path, warc_file: str, offset: int) -> Replayed:
     raise ValueError(f"{warc_file}@{offset}: no WARC record there")
 
 
-def _bounded_read(stream, where: str, limit: int = MAX_PAYLOAD_BYTES) -> bytes:
+def _bounded_read(stream, where: str, limit: int | None = None) -> bytes:
     """The payload, inflated step by step and refused past `limit` (no bomb is inflated whole)."""
+    limit = MAX_PAYLOAD_BYTES if limit is None else limit
     parts: list[bytes] = []
     size = 0
     while True:
