@@ -28,7 +28,7 @@ from scrapy.exceptions import (
 )
 from scrapy.http import Response
 from scrapy.responsetypes import responsetypes
-from twisted.internet.defer import Deferred
+from scrapy.utils.defer import deferred_from_coro
 from twisted.internet.error import (
     ConnectError,
     ConnectionLost,
@@ -271,7 +271,7 @@ class CaptureMiddleware:
         logger.error("crawl stopped: %s", message)
         self.crawler.stats.set_value("nianbao/fatal", message)
         if self.crawler.crawling and self.crawler.engine.running:
-            Deferred.fromCoroutine(self.crawler.engine.close_spider_async(reason="nianbao_fatal"))
+            deferred_from_coro(self.crawler.engine.close_spider_async(reason="nianbao_fatal"))
 
     # --- requests: resume and revalidate -------------------------------------------------
 

@@ -21,7 +21,7 @@ from pathlib import Path
 from scrapy import signals
 from scrapy.crawler import CrawlerProcess
 from scrapy.settings import Settings
-from twisted.internet.defer import Deferred
+from scrapy.utils.defer import deferred_from_coro
 from twisted.internet.error import ReactorNotRestartable
 
 from crawler.progress import KEYS, counts_from_stats
@@ -153,7 +153,7 @@ def run_crawl(
         if reason == "nianbao_fatal":
             for other in crawlers:
                 if other.crawling:
-                    Deferred.fromCoroutine(other.stop_async())
+                    deferred_from_coro(other.stop_async())
 
     for cms, spider_cls in SPIDERS.items():
         family = [s for s in sources if s.cms == cms]

@@ -346,6 +346,8 @@ def m002_reports_long_columns_last(db: Database) -> None:
 
 RUNNING = "running"
 INTERRUPTED = "interrupted"  # the process died (SIGKILL, power loss) without closing its row
+FAILED = "failed"  # stopped on a fatal error (disk or database full ...)
+RESUMABLE = (INTERRUPTED, FAILED)
 
 
 @migrations()
@@ -472,8 +474,8 @@ def mark_interrupted(db: Database, host: str, alive: Callable[[int], bool]) -> l
 
 
 def resumable_crawls(db: Database, source_ids: Iterable[str], before: int) -> list[int]:
-    """The interrupted crawls a new crawl of these sources picks up: the unbroken run of
-    interrupted crawls sharing a source, newest first, back to the last crawl that ended."""
+    """The crawls a new crawl of these sources completes: the unbroken run of interrupted or
+    failed crawls sharing a source, newest first, back to the last crawl that finished."""
     wanted = set(source_ids)
     found = []
     for row in db.query(
@@ -481,7 +483,7 @@ def resumable_crawls(db: Database, source_ids: Iterable[str], before: int) -> li
     ):
         if not wanted & set(json.loads(row["sources"] or "[]")):
             continue
-        if row["status"] != INTERRUPTED:
+        if row["status"] not in RESUMABLE:
             break
         found.append(row["id"])
     return found
