@@ -13,7 +13,8 @@ REPO = Path(__file__).resolve().parent.parent
 DEFAULT_DB = "archive.db"
 DEFAULT_DATA = "data"
 PORT = click.IntRange(1, 65535)
-EXTRACT_DEADLINE = 120  # seconds for `nianbao extract` on one document, fetch included
+# seconds for `nianbao extract` on one document, fetch included
+EXTRACT_DEADLINE = float(os.environ.get("NIANBAO_EXTRACT_DEADLINE") or 120)
 
 
 def fail(message: str) -> None:
@@ -115,9 +116,8 @@ def extract(target, as_json) -> None:
     try:
         output, found = future.result(timeout=EXTRACT_DEADLINE)
     except concurrent.futures.TimeoutError:
-        click.echo(
-            f"nianbao: error: {target}: no result within {EXTRACT_DEADLINE} s (deadline)", err=True
-        )
+        deadline = f"no result within {EXTRACT_DEADLINE:g} s (deadline)"
+        click.echo(f"nianbao: error: {target}: {deadline}", err=True)
         sys.stdout.flush()
         os._exit(1)  # the worker thread cannot be interrupted; do not wait for it
     except (OSError, ValueError) as exc:
