@@ -4,7 +4,9 @@ marked, crawl_runs counts and monitoring warnings."""
 
 from __future__ import annotations
 
+import asyncio
 import json
+import shutil
 import sqlite3
 from pathlib import Path
 
@@ -14,6 +16,7 @@ from conftest import run_crawler
 from recrawl_portal import Portal, running
 
 from postprocess.build import build_archive
+from postprocess.publish.serve import make_datasette
 
 LIST = "/gknb/index.html"
 R1 = "/gknb/2023/1.html"
@@ -161,9 +164,19 @@ def test_edited_and_deleted_documents_listed_with_versions(recrawls) -> None:
     assert versions == [(1, 1, None), (2, 3, 1)]
 
 
-def test_build_after_recrawls_has_no_duplicate_attachments(recrawls) -> None:
+@pytest.fixture(scope="module")
+def built(recrawls, tmp_path_factory) -> Path:
+    """The re-crawled archive built (a copy; the crawl's db stays raw)."""
+    root, _, _ = recrawls
+    db = tmp_path_factory.mktemp("recrawl_built") / "archive.db"
+    shutil.copy(root / "archive.db", db)
+    build_archive(db, root / "data", echo=lambda _line: None)
+    return db
+
+
+def test_build_after_recrawls_has_no_duplicate_attachments(recrawls, built) -> None:
     root, portal, _ = recrawls
-    build_archive(root / "archive.db", root / "data", echo=lambda _line: None)
+    root = built.parent  # the built copy
     reports = _rows(
         root / "archive.db",
         "SELECT r.url, c.crawl_id FROM reports r JOIN captures c ON c.id = r.capture_id "
@@ -205,3 +218,28 @@ def test_layout_change_and_zero_reports_are_warnings(recrawls) -> None:
     assert _rows(root / "archive.db", "SELECT url, links FROM list_links ORDER BY crawl_id") == [
         (portal.url(LIST), 2)
     ] * 3 + [(portal.url(LIST), 0)]
+
+
+def test_canned_queries_list_edited_deleted_reports_and_sources_needing_attention(
+    recrawls, built
+) -> None:
+    _, portal, _ = recrawls
+    ds = make_datasette(built)
+    loop = asyncio.new_event_loop()
+    try:
+        changes = loop.run_until_complete(
+            ds.client.get("/archive/edited_and_deleted_reports.json?_shape=array")
+        ).json()
+        feed = loop.run_until_complete(ds.client.get("/archive/sources_needing_attention.atom"))
+    finally:
+        loop.close()
+    assert sorted((c["change"], c["url"], c["versions"], c["title"]) for c in changes) == [
+        ("deleted 已删除", portal.url(R2), 1, LINKS[1][1]),
+        ("edited 已修改", portal.url(R1), 2, LINKS[0][1]),
+    ]
+    assert feed.status_code == 200
+    assert feed.headers["content-type"].startswith("application/xml")
+    assert "<title>某区人民政府: no reports found on 1 list pages; list page no longer parses" in (
+        feed.text
+    )
+    assert "<id>tag:nianbao,2025:attention:edit-portal:4</id>" in feed.text
