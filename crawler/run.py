@@ -201,11 +201,14 @@ def run_crawl(
             f"all {len(sources)} sources failed: no list page could be fetched "
             f"({totals.get('errors', 0)} errors, {totals.get('blocked', 0)} blocked)"
         )
-    status = (
-        "failed"
-        if summary.fatal
-        else ("finished" if all(r == "finished" for r in reasons) else ",".join(reasons))
-    )
+    if summary.fatal:
+        status = archive.FAILED
+    elif all(r == "finished" for r in reasons):
+        status = "finished"
+    elif "shutdown" in reasons:
+        status = archive.INTERRUPTED  # Ctrl-C / SIGTERM: the next run resumes it
+    else:
+        status = ",".join(reasons)
     try:
         _record_runs(db, summary, sources, status, list_links)
         archive.finish_crawl(

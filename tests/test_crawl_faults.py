@@ -360,3 +360,59 @@ def test_verify_clean_archive_exits_zero(capture) -> None:
         "verify: 1 WARC response records, 1 captures: 0 records without a capture, 0 captures "
         "without a readable record, 0 damaged WARC files\n",
     )
+
+
+# --- monitoring ------------------------------------------------------------------------------
+
+
+def test_source_warnings_zero_reports_error_spike_layout_and_caps() -> None:
+    from crawler.run import source_warnings
+    from postprocess.storage import db as archive
+
+    db = archive.memory_db()
+    archive.upsert_sources(db, [SOURCE.as_row()])
+    first = archive.start_crawl(db, ["hulan"])
+    healthy = {"pages": 2, "reports": 9, "errors": 1, "fetched": 20}
+    assert source_warnings(db, first, "hulan", healthy, {"http://x/list": 9}) == []
+    row = {"crawl_id": first, "source_id": "hulan", "status": "finished", "errors": 1}
+    archive.record_crawl_runs(
+        db, [row], [{"crawl_id": first, "source_id": "hulan", "url": "http://x/list", "links": 9}]
+    )
+    second = archive.start_crawl(db, ["hulan"])
+    broken = {"pages": 1, "reports": 0, "errors": 3, "fetched": 30, "capped_attachments": 2950}
+    assert source_warnings(db, second, "hulan", broken, {"http://x/list": 0}) == [
+        "no reports found on 1 list pages",
+        "error spike: 3 errors (previous run 1)",
+        "list page no longer parses: http://x/list had 9 report links, now 0",
+        "attachment cap reached: 2950 attachment links not followed",
+    ]
+    # a first run has no history: a spike is most requests failing
+    other = archive.start_crawl(db, ["other"])
+    assert source_warnings(db, other, "other", {"pages": 0, "errors": 4, "fetched": 5}, {}) == [
+        "no list page could be fetched",
+        "error spike: 4 errors in 5 requests",
+    ]
+
+
+def test_attachment_cap_per_page(tmp_path: Path) -> None:
+    crawler = get_crawler(GenericSpider, {"NIANBAO_MAX_ATTACHMENTS": 3})
+    spider = GenericSpider.from_crawler(crawler, sources=[SOURCE])
+    crawler.stats.open_spider()
+    links = "".join(f'<a href="/files/{n}.pdf">附件{n}</a>' for n in range(40))
+    body = f"<html><body><h1>呼兰区2019年年报</h1><p>正文</p>{links}</body></html>".encode()
+    request = Request(URL, meta={"role": "report", "source_id": "hulan", "capture_id": 7})
+    response = HtmlResponse(URL, body=body, request=request, headers={"Content-Type": "text/html"})
+    follow = list(spider.parse_report(response))
+    assert [r.url for r in follow] == [f"http://www.hrbhl.gov.cn/files/{n}.pdf" for n in range(3)]
+    assert crawler.stats.get_value("nianbao/source/hulan/capped_attachments") == 37
+
+
+def test_oversized_html_refused_before_parsing() -> None:
+    from postprocess.extract.documents import MAX_HTML_BYTES, read_document
+
+    body = b"<html><body><p>" + b"a" * MAX_HTML_BYTES + b"</p></body></html>"
+    doc = read_document(body, URL, "text/html; charset=utf-8")
+    assert (doc.parse_status, doc.parse_error) == (
+        "error",
+        f"html of {len(body)} bytes (limit {MAX_HTML_BYTES})",
+    )

@@ -353,13 +353,13 @@ RESUMABLE = (INTERRUPTED, FAILED)
 @migrations()
 def m003_crawl_history(db: Database) -> None:
     """Who runs a crawl (to tell a dead one), per-source run counts, list links, versions."""
-    db["crawls"].add_column("pid", int)
-    db["crawls"].add_column("host", str)
-    db["crawls"].add_column("resumes", str)  # JSON list of interrupted crawl ids it completed
-    db["crawls"].add_column("warnings", str)  # JSON list of monitoring warnings
+    db.table("crawls").add_column("pid", int)
+    db.table("crawls").add_column("host", str)
+    db.table("crawls").add_column("resumes", str)  # JSON list of interrupted crawl ids it completed
+    db.table("crawls").add_column("warnings", str)  # JSON list of monitoring warnings
     # a 304 or an identical body: the capture whose bytes this one confirms
     db.execute("ALTER TABLE captures ADD COLUMN revisit_of INTEGER REFERENCES captures(id)")
-    db["crawl_runs"].create(
+    db.table("crawl_runs").create(
         {
             "id": int,
             "crawl_id": int,
@@ -383,13 +383,13 @@ def m003_crawl_history(db: Database) -> None:
         pk="id",
         foreign_keys=[("crawl_id", "crawls", "id"), ("source_id", "sources", "id")],
     )
-    db["crawl_runs"].create_index(["source_id", "crawl_id"])
-    db["list_links"].create(
+    db.table("crawl_runs").create_index(["source_id", "crawl_id"])
+    db.table("list_links").create(
         {"id": int, "crawl_id": int, "source_id": str, "url": str, "links": int},
         pk="id",
         foreign_keys=[("crawl_id", "crawls", "id"), ("source_id", "sources", "id")],
     )
-    db["list_links"].create_index(["url", "crawl_id"])
+    db.table("list_links").create_index(["url", "crawl_id"])
     db.execute(
         """
         CREATE VIEW IF NOT EXISTS document_versions AS
@@ -451,7 +451,7 @@ def m003_crawl_history(db: Database) -> None:
 
 def register_crawl(db: Database, crawl_id: int, pid: int, host: str) -> None:
     with db.conn:
-        db["crawls"].update(crawl_id, {"pid": pid, "host": host})
+        db.table("crawls").update(crawl_id, {"pid": pid, "host": host})
 
 
 def mark_interrupted(db: Database, host: str, alive: Callable[[int], bool]) -> list[int]:
@@ -466,7 +466,7 @@ def mark_interrupted(db: Database, host: str, alive: Callable[[int], bool]) -> l
     if dead:
         with db.conn:
             for crawl_id in dead:
-                db["crawls"].update(crawl_id, {"status": INTERRUPTED, "finished_at": now()})
+                db.table("crawls").update(crawl_id, {"status": INTERRUPTED, "finished_at": now()})
                 db.execute(
                     "UPDATE crawl_runs SET status = ? WHERE crawl_id = ?", [INTERRUPTED, crawl_id]
                 )
@@ -513,9 +513,9 @@ def seen_before(db: Database, url: str, before_crawl: int) -> bool:
 def record_crawl_runs(db: Database, rows: list[dict], links: list[dict]) -> None:
     with db.conn:
         if rows:
-            db["crawl_runs"].insert_all(rows)
+            db.table("crawl_runs").insert_all(rows)
         if links:
-            db["list_links"].insert_all(links)
+            db.table("list_links").insert_all(links)
 
 
 def previous_run(db: Database, source_id: str, before_crawl: int) -> dict | None:
@@ -540,4 +540,4 @@ def previous_links(db: Database, url: str, before_crawl: int) -> int | None:
 
 def set_crawl_fields(db: Database, crawl_id: int, fields: dict) -> None:
     with db.conn:
-        db["crawls"].update(crawl_id, fields)
+        db.table("crawls").update(crawl_id, fields)
