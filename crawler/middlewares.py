@@ -278,7 +278,11 @@ class CaptureMiddleware:
     def process_request(self, request: Request) -> Response | None:
         if self.fatal:
             raise CrawlStopped(f"crawl stopped: {self.fatal}")
-        if request.meta.get("role") not in REVALIDATED_ROLES:
+        if request.meta.pop("nianbao_prior", None) is not None:
+            # a redirect or retry copies meta and headers: validators belong to the old URL
+            for name in ("If-None-Match", "If-Modified-Since"):
+                request.headers.pop(name, None)
+        if request.meta.get("role") not in REVALIDATED_ROLES or request.meta.get("nianbao_fresh"):
             return None
         try:
             prior = archive.last_capture(self.db, request.url, request.method)
@@ -310,7 +314,12 @@ class CaptureMiddleware:
         except (OSError, ValueError, EOFError) as exc:
             logger.warning("capture %s unreadable, fetching again: %s", prior["id"], exc)
             return None
-        headers = {k: v for k, v in record.headers.items() if k not in ("content-length",)}
+        # the body comes back decoded: no length or coding of the bytes once on the wire
+        headers = {
+            k: v
+            for k, v in record.headers.items()
+            if k not in ("content-length", "content-encoding", "transfer-encoding")
+        }
         cls = responsetypes.from_args(headers=headers, url=request.url, body=record.body)
         request.meta["capture_id"] = prior["id"]
         request.meta["nianbao_replay"] = why
@@ -469,9 +478,7 @@ class CaptureMiddleware:
                 return replay
             # our copy is unreadable: fetch it again without validators
             retry = request.replace(dont_filter=True)
-            retry.meta.pop("nianbao_prior", None)
-            for name in ("If-None-Match", "If-Modified-Since"):
-                retry.headers.pop(name, None)
+            retry.meta["nianbao_fresh"] = True
             return retry
         elif response.status >= 400 and not (
             role == ROBOTS_ROLE and response.status in ROBOTS_ABSENT

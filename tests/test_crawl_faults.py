@@ -416,3 +416,30 @@ def test_oversized_html_refused_before_parsing() -> None:
         "error",
         f"html of {len(body)} bytes (limit {MAX_HTML_BYTES})",
     )
+
+
+def test_304_for_an_unreadable_capture_fetches_it_again_unconditionally(capture) -> None:
+    middleware, root = capture
+    _respond(middleware, URL, ETag='"v1"')
+    middleware.store.close()
+    for path in (root / "data" / "warc").glob("*.warc.gz"):
+        path.unlink()  # our copy is gone
+    again = Request(URL, meta={"role": "report", "source_id": "hulan"})
+    middleware.process_request(again)
+    assert again.headers["If-None-Match"] == b'"v1"'
+    retry = middleware.process_response(
+        again, Response(URL, status=304, headers={"ETag": '"v1"'}, request=again)
+    )
+    assert isinstance(retry, Request) and retry.meta["nianbao_fresh"]
+    assert middleware.process_request(retry) is None
+    assert b"If-None-Match" not in retry.headers and "nianbao_prior" not in retry.meta
+
+
+def test_redirect_drops_validators_of_the_old_url(capture) -> None:
+    middleware, _ = capture
+    _respond(middleware, URL, ETag='"v1"')
+    first = Request(URL, meta={"role": "report", "source_id": "hulan"})
+    middleware.process_request(first)
+    moved = first.replace(url=URL + "&moved=1")  # what RedirectMiddleware builds
+    assert middleware.process_request(moved) is None
+    assert b"If-None-Match" not in moved.headers and "nianbao_prior" not in moved.meta
