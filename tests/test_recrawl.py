@@ -36,6 +36,8 @@ def _list(links: list[tuple[str, str]]) -> bytes:
     return f"<html><head><title>年报</title></head><body><ul>{items}</ul></body></html>".encode()
 
 
+FIRST = "2023年，本机关共收到政府信息公开申请12件，全部按时办结。"
+SECOND = "2023年，本机关共收到政府信息公开申请15件，全部按时办结（更正）。"
 LINKS = [
     (R1, "某区2023年政府信息公开工作年度报告"),
     (R2, "某区2022年政府信息公开工作年度报告"),
@@ -58,9 +60,7 @@ def recrawls(tmp_path_factory):
     portal = Portal()
     with running(portal):
         portal.put(LIST, _list(LINKS))
-        portal.put(
-            R1, _page(LINKS[0][1], "第一版正文。", f'<a href="{ATT}">附件：2023年报.pdf</a>')
-        )
+        portal.put(R1, _page(LINKS[0][1], FIRST, f'<a href="{ATT}">附件：2023年报.pdf</a>'))
         portal.put(R2, _page(LINKS[1][1], "二〇二二年正文。"), validators=False)
         portal.put(ATT, b"%PDF-1.4 first version", "application/pdf", validators=False)
         sources = root / "sources.yml"
@@ -84,7 +84,7 @@ def recrawls(tmp_path_factory):
 
         crawl()
         crawl()
-        portal.put(R1, _page(LINKS[0][1], "第二版正文，已更正。", f'<a href="{ATT}">附件</a>'))
+        portal.put(R1, _page(LINKS[0][1], SECOND, f'<a href="{ATT}">附件</a>'))
         portal.put(R2, b"gone", "text/html", status=404)
         portal.put(ATT, b"%PDF-1.4 second version", "application/pdf", validators=False)
         crawl()
@@ -233,9 +233,11 @@ def test_canned_queries_list_edited_deleted_reports_and_sources_needing_attentio
         feed = loop.run_until_complete(ds.client.get("/archive/sources_needing_attention.atom"))
     finally:
         loop.close()
-    assert sorted((c["change"], c["url"], c["versions"], c["title"]) for c in changes) == [
-        ("deleted 已删除", portal.url(R2), 1, LINKS[1][1]),
-        ("edited 已修改", portal.url(R1), 2, LINKS[0][1]),
+    assert sorted(
+        (c["change"], c["url"], c["versions"], c["title"], c["figures_changed"]) for c in changes
+    ) == [
+        ("deleted 已删除", portal.url(R2), 1, LINKS[1][1], None),
+        ("edited 已修改", portal.url(R1), 2, LINKS[0][1], "requests_new 12.0 → 15.0"),
     ]
     assert feed.status_code == 200
     assert feed.headers["content-type"].startswith("application/xml")
@@ -243,3 +245,19 @@ def test_canned_queries_list_edited_deleted_reports_and_sources_needing_attentio
         feed.text
     )
     assert "<id>tag:nianbao,2025:attention:edit-portal:4</id>" in feed.text
+
+
+def test_report_versions_linked_with_changed_figures(recrawls, built) -> None:
+    _, portal, _ = recrawls
+    versions = _rows(
+        built,
+        "SELECT v.version, v.versions, v.previous_report_id IS NULL, v.next_report_id IS NULL "
+        "FROM report_versions v WHERE url = ? ORDER BY version",
+        (portal.url(R1),),
+    )
+    assert versions == [(1, 2, 1, 0), (2, 2, 0, 1)]
+    changes = _rows(
+        built,
+        "SELECT url, key, previous_value, value FROM report_figure_changes ORDER BY key",
+    )
+    assert changes == [(portal.url(R1), "requests_new", 12.0, 15.0)]

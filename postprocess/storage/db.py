@@ -541,3 +541,41 @@ def previous_links(db: Database, url: str, before_crawl: int) -> int | None:
 def set_crawl_fields(db: Database, crawl_id: int, fields: dict) -> None:
     with db.conn:
         db.table("crawls").update(crawl_id, fields)
+
+
+@migrations()
+def m004_report_versions(db: Database) -> None:
+    """Report rows of one page URL as numbered versions, and the figures that changed between
+    consecutive versions (an edited report keeps its old row: both versions stay)."""
+    db.execute(
+        """
+        CREATE VIEW IF NOT EXISTS report_versions AS
+        SELECT id AS report_id, url, fetched_at,
+               ROW_NUMBER() OVER (PARTITION BY url ORDER BY id) AS version,
+               COUNT(*) OVER (PARTITION BY url) AS versions,
+               LAG(id) OVER (PARTITION BY url ORDER BY id) AS previous_report_id,
+               LEAD(id) OVER (PARTITION BY url ORDER BY id) AS next_report_id
+        FROM reports
+        """
+    )
+    db.execute(
+        """
+        CREATE VIEW IF NOT EXISTS report_figure_changes AS
+        WITH pairs AS (
+            SELECT report_id, previous_report_id, url, fetched_at FROM report_versions
+            WHERE previous_report_id IS NOT NULL
+        ),
+        keys AS (
+            SELECT p.report_id, p.previous_report_id, p.url, p.fetched_at, s.key
+            FROM pairs p JOIN stats s ON s.report_id IN (p.report_id, p.previous_report_id)
+            GROUP BY p.report_id, s.key
+        )
+        SELECT k.url, k.previous_report_id, k.report_id, k.fetched_at AS changed_at, k.key,
+               (SELECT MAX(value) FROM stats WHERE report_id = k.previous_report_id
+                  AND key = k.key) AS previous_value,
+               (SELECT MAX(value) FROM stats WHERE report_id = k.report_id
+                  AND key = k.key) AS value
+        FROM keys k
+        WHERE previous_value IS NOT value
+        """
+    )
