@@ -75,6 +75,18 @@ def _build(db_path: str, data_dir: str) -> None:
     click.echo(result.line())
 
 
+def _check_sqlite(db_path: str) -> None:
+    """Fail in one line when db_path is not a readable SQLite database."""
+    try:
+        con = sqlite3.connect(f"{Path(db_path).resolve().as_uri()}?mode=ro", uri=True)
+        try:
+            con.execute("SELECT count(*) FROM sqlite_master").fetchone()
+        finally:
+            con.close()
+    except sqlite3.Error as exc:
+        fail(f"cannot open {db_path}: {exc}")
+
+
 @main.command()
 @click.option("--db", "db_path", default=DEFAULT_DB, show_default=True, type=click.Path())
 @click.option("--data-dir", default=DEFAULT_DATA, show_default=True, type=click.Path())
@@ -139,6 +151,7 @@ def serve(db_path, port, public) -> None:
 
     if not Path(db_path).exists():
         fail(f"{db_path} does not exist: run `nianbao crawl` or `nianbao demo` first")
+    _check_sqlite(db_path)
     serve_archive(db_path, port=port, host="0.0.0.0" if public else "127.0.0.1")
 
 

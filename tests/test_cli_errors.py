@@ -160,3 +160,10 @@ def test_extract_has_an_overall_deadline_on_a_slow_url() -> None:
         listener.close()
     assert time.monotonic() - started < 30
     assert _one_line_error(proc) == f"nianbao: error: {url}: no result within 2 s (deadline)"
+
+
+def test_serve_a_file_that_is_not_sqlite(tmp_path: Path) -> None:
+    db = tmp_path / "archive.db"
+    db.write_bytes(b"this is a text file, not a database\n" * 50)
+    line = _one_line_error(_nianbao("serve", "--db", str(db), "--port", "18999"))
+    assert line == f"nianbao: error: cannot open {db}: file is not a database"
