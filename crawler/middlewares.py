@@ -57,6 +57,8 @@ DECODE_STEP = 1024 * 1024
 # roles whose URLs are revalidated on a re-crawl (robots.txt is always fetched afresh)
 REVALIDATED_ROLES = ("list", "report", "attachment")
 REPLAY_FLAG = "nianbao-replay"
+# bodies the spiders parse for links (what PortalSpider reads; anything else is a file)
+MARKUP = ("text/html", "application/xhtml", "text/xml", "application/xml", "text/plain")
 # Failure classes named in fetch_errors.error, checked in order.
 EXCEPTION_KINDS: tuple[tuple[tuple[type[BaseException], ...], str], ...] = (
     ((DownloadTimeoutError, TxTimeoutError, TCPTimedOutError, TimeoutError), "timeout"),
@@ -309,6 +311,15 @@ class CaptureMiddleware:
 
     def _replay(self, request: Request, prior: dict, why: str) -> Response | None:
         """The body of an earlier capture as a 200 response (None when it cannot be read)."""
+        ctype = (prior["content_type"] or "").lower()
+        if request.meta.get("role") == "attachment" or (ctype and not ctype.startswith(MARKUP)):
+            # the spiders follow nothing in a file: do not inflate a large PDF to drop it
+            headers = {"Content-Type": prior["content_type"] or "application/octet-stream"}
+            request.meta["capture_id"] = prior["id"]
+            request.meta["nianbao_replay"] = why
+            return Response(
+                request.url, status=200, headers=headers, request=request, flags=[REPLAY_FLAG]
+            )
         try:
             record = read_record(self.data_dir, prior["warc_file"], prior["warc_offset"])
         except (OSError, ValueError, EOFError) as exc:

@@ -443,3 +443,31 @@ def test_redirect_drops_validators_of_the_old_url(capture) -> None:
     moved = first.replace(url=URL + "&moved=1")  # what RedirectMiddleware builds
     assert middleware.process_request(moved) is None
     assert b"If-None-Match" not in moved.headers and "nianbao_prior" not in moved.meta
+
+
+def test_replayed_file_is_not_read_back_from_warc(tmp_path: Path, monkeypatch) -> None:
+    first = _middleware(tmp_path)
+    url = "http://www.hrbhl.gov.cn/files/2019.pdf"
+    request = Request(url, meta={"role": "attachment", "source_id": "hulan"})
+    first.process_response(
+        request,
+        Response(
+            url,
+            status=200,
+            body=b"%PDF-1.7 ...",
+            headers={"Content-Type": "application/pdf"},
+            request=request,
+        ),
+    )
+    first.spider_closed(first.crawler.spider, "finished")
+    second = _middleware(tmp_path, {"NIANBAO_RESUME_CRAWLS": [1]})
+    monkeypatch.setattr("crawler.middlewares.read_record", None)  # would fail if called
+    again = Request(url, meta={"role": "attachment", "source_id": "hulan"})
+    replay = second.process_request(again)
+    assert (replay.status, replay.body, replay.headers["Content-Type"]) == (
+        200,
+        b"",
+        b"application/pdf",
+    )
+    assert again.meta["capture_id"] == request.meta["capture_id"]
+    second.spider_closed(second.crawler.spider, "finished")

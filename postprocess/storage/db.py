@@ -493,8 +493,9 @@ def last_capture(db: Database, url: str, method: str = "GET") -> dict | None:
     """The latest 200 capture of a URL (what a re-crawl revalidates against)."""
     rows = list(
         db.query(
-            "SELECT id, crawl_id, etag, last_modified, sha256, warc_file, warc_offset "
-            "FROM captures WHERE url = ? AND method = ? AND status = 200 AND NOT blocked "
+            "SELECT id, crawl_id, etag, last_modified, sha256, warc_file, warc_offset, "
+            "content_type FROM captures "
+            "WHERE url = ? AND method = ? AND status = 200 AND NOT blocked "
             "ORDER BY id DESC LIMIT 1",
             [url, method],
         )
