@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import os
+import socket
 import sqlite3
 import zlib
 from http import HTTPStatus
@@ -245,6 +247,7 @@ class CaptureMiddleware:
             sources = list(sources_of(spider).values())
             archive.upsert_sources(self.db, [s.as_row() for s in sources])
             self.crawl_id = archive.start_crawl(self.db, [s.id for s in sources])
+            archive.register_crawl(self.db, self.crawl_id, os.getpid(), socket.gethostname())
             self.own_crawl = True
         self.store = WarcStore(self.data_dir, f"crawl{self.crawl_id:05d}-{spider.name}")
         logger.info(
