@@ -1,11 +1,22 @@
-"""Downloader middleware: keep every response (WARC + captures row); scope is crawler/scope.py."""
+"""Downloader middleware: keep every response (WARC + captures row); scope is crawler/scope.py.
+
+The capture middleware also makes re-crawls incremental (conditional requests from the last
+capture of a URL, 304 answered from our own WARC), resumes an interrupted crawl from its captures,
+and stops the crawl loudly when the disk or the database refuses a write.
+"""
 
 from __future__ import annotations
 
+import hashlib
 import logging
+import os
+import socket
+import sqlite3
+import zlib
 from http import HTTPStatus
-from urllib.parse import urlsplit
+from urllib.parse import urljoin, urlsplit
 
+import brotli
 from scrapy import Request, signals
 from scrapy.crawler import Crawler
 from scrapy.exceptions import (
@@ -18,8 +29,8 @@ from scrapy.exceptions import (
     ResponseDataLossError,
 )
 from scrapy.http import Response
-from scrapy.utils._compression import _inflate, _unbrotli, _unzstd
-from scrapy.utils.gz import gunzip
+from scrapy.responsetypes import responsetypes
+from scrapy.utils.defer import deferred_from_coro
 from twisted.internet.error import (
     ConnectError,
     ConnectionLost,
@@ -28,7 +39,7 @@ from twisted.internet.error import (
     TCPTimedOutError,
 )
 from twisted.internet.error import TimeoutError as TxTimeoutError
-from twisted.web._newclient import ResponseFailed, ResponseNeverReceived
+from twisted.web.client import ResponseFailed, ResponseNeverReceived
 
 from crawler.parsing import detect_block
 from crawler.progress import count
@@ -36,7 +47,7 @@ from crawler.scope import ScopeRefused
 from crawler.sources import Source
 from crawler.urls import host_allowed
 from postprocess.storage import db as archive
-from postprocess.storage.warc import WarcStore, safe_worker_name
+from postprocess.storage.warc import Stored, WarcStore, read_record, safe_worker_name
 
 logger = logging.getLogger(__name__)
 
@@ -44,7 +55,13 @@ ROBOTS_ROLE = "robots"
 ROBOTS_FORBIDDEN = "Forbidden by robots.txt"
 # robots.txt answering these means "no rules", not a failure.
 ROBOTS_ABSENT = (404, 410)
-DECODERS = {"gzip": gunzip, "x-gzip": gunzip, "deflate": _inflate, "br": _unbrotli, "zstd": _unzstd}
+# Content-Encoding is inflated in steps of this size, never past DOWNLOAD_MAXSIZE.
+DECODE_STEP = 1024 * 1024
+# roles whose URLs are revalidated on a re-crawl (robots.txt is always fetched afresh)
+REVALIDATED_ROLES = ("list", "report", "attachment")
+REPLAY_FLAG = "nianbao-replay"
+# bodies the spiders parse for links (what PortalSpider reads; anything else is a file)
+MARKUP = ("text/html", "application/xhtml", "text/xml", "application/xml", "text/plain")
 # Failure classes named in fetch_errors.error, checked in order.
 EXCEPTION_KINDS: tuple[tuple[tuple[type[BaseException], ...], str], ...] = (
     ((DownloadTimeoutError, TxTimeoutError, TCPTimedOutError, TimeoutError), "timeout"),
@@ -64,6 +81,71 @@ EXCEPTION_KINDS: tuple[tuple[tuple[type[BaseException], ...], str], ...] = (
         "connection",
     ),
 )
+
+
+class BodyTooLarge(ValueError):
+    """A Content-Encoded body inflates past the size limit."""
+
+
+class CrawlStopped(IgnoreRequest):
+    """The crawl is stopping after a fatal storage error: drop the request unrecorded."""
+
+
+def _inflate_zlib(body: bytes, wbits: int, limit: int) -> bytes:
+    """zlib/gzip/raw deflate, gzip members concatenated, stopped as soon as `limit` is passed."""
+    parts: list[bytes] = []
+    size = 0
+    data = body
+    while data:
+        decoder = zlib.decompressobj(wbits)
+        while data:
+            chunk = decoder.decompress(data, DECODE_STEP)
+            size += len(chunk)
+            if size > limit:
+                raise BodyTooLarge(f"inflates past {limit} bytes")
+            parts.append(chunk)
+            data = decoder.unconsumed_tail
+            if decoder.eof:
+                break
+        parts.append(decoder.flush())
+        data = decoder.unused_data if decoder.eof and wbits > 15 else b""
+    return b"".join(parts)
+
+
+def _inflate_brotli(body: bytes, limit: int) -> bytes:
+    decoder = brotli.Decompressor()
+    parts = [decoder.process(body, output_buffer_limit=DECODE_STEP)]
+    size = len(parts[0])
+    while not decoder.is_finished() and not decoder.can_accept_more_data():
+        parts.append(decoder.process(b"", output_buffer_limit=DECODE_STEP))
+        size += len(parts[-1])
+        if size > limit:
+            raise BodyTooLarge(f"inflates past {limit} bytes")
+    if size > limit:
+        raise BodyTooLarge(f"inflates past {limit} bytes")
+    return b"".join(parts)
+
+
+def decode_content(body: bytes, encoding: str, limit: int) -> bytes:
+    """Undo a Content-Encoding header (codings applied in order) without passing `limit` bytes.
+
+    Raises BodyTooLarge past the limit, ValueError for an unknown or broken coding."""
+    for name in reversed([e.strip().lower() for e in encoding.split(",") if e.strip()]):
+        try:
+            if name in ("gzip", "x-gzip"):
+                body = _inflate_zlib(body, 16 + zlib.MAX_WBITS, limit)
+            elif name == "deflate":
+                try:
+                    body = _inflate_zlib(body, zlib.MAX_WBITS, limit)
+                except zlib.error:  # servers send raw deflate as often as zlib-wrapped
+                    body = _inflate_zlib(body, -zlib.MAX_WBITS, limit)
+            elif name == "br":
+                body = _inflate_brotli(body, limit)
+            elif name != "identity":
+                raise ValueError(f"unsupported coding {name!r}")
+        except (zlib.error, brotli.error) as exc:
+            raise ValueError(f"broken {name} data: {exc}") from exc
+    return body
 
 
 def _headers(headers) -> list[tuple[str, str]]:
@@ -101,7 +183,12 @@ def source_for_host(sources: dict[str, Source], url: str) -> str | None:
 
 
 class CaptureMiddleware:
-    """Write every response that reaches the downloader to WARC and to the captures table."""
+    """Write every response that reaches the downloader to WARC and to the captures table.
+
+    Write order: the WARC record is written and fsync'd, then its captures row is inserted; when
+    the row cannot be inserted the record is cut off again. A write the disk or the database
+    refuses stops the crawl (finish reason `nianbao_fatal`, message in stats `nianbao/fatal`).
+    """
 
     def __init__(self, crawler: Crawler):
         settings = crawler.settings
@@ -110,9 +197,14 @@ class CaptureMiddleware:
         self.data_dir: str = settings.get("NIANBAO_DATA_DIR")
         self.crawl_id: int | None = settings.getint("NIANBAO_CRAWL_ID") or None
         self.max_size: int = settings.getint("DOWNLOAD_MAXSIZE")
+        self.max_redirects: int = settings.getint("REDIRECT_MAX_TIMES")
+        # interrupted crawls this one completes: their 200 captures are replayed, not refetched
+        self.resume: set[int] = set(settings.getlist("NIANBAO_RESUME_CRAWLS") or ())
+        self.revalidate: bool = settings.getbool("NIANBAO_REVALIDATE", True)
         self.own_crawl = False
         self.db = None
         self.store: WarcStore | None = None
+        self.fatal: str | None = None
         crawler.signals.connect(self.spider_opened, signal=signals.spider_opened)
         crawler.signals.connect(self.spider_closed, signal=signals.spider_closed)
 
@@ -129,6 +221,7 @@ class CaptureMiddleware:
             sources = list(sources_of(spider).values())
             archive.upsert_sources(self.db, [s.as_row() for s in sources])
             self.crawl_id = archive.start_crawl(self.db, [s.id for s in sources])
+            archive.register_crawl(self.db, self.crawl_id, os.getpid(), socket.gethostname())
             self.own_crawl = True
         # A distributed worker names its files too: crawl ids of different hosts collide.
         worker = safe_worker_name(self.crawler.settings.get("NIANBAO_WORKER"))
@@ -149,67 +242,197 @@ class CaptureMiddleware:
             totals = {
                 k.split("/", 2)[2]: v for k, v in stats.items() if k.startswith("nianbao/total/")
             }
-            archive.finish_crawl(
-                self.db, self.crawl_id, "finished" if reason == "finished" else reason, totals
+            status = "finished" if reason == "finished" and not self.fatal else "failed"
+            archive.finish_crawl(self.db, self.crawl_id, status, totals)
+
+    def _stop(self, message: str) -> None:
+        """Stop the crawl on a storage failure: one ERROR line, the reason kept in stats."""
+        if self.fatal is not None:
+            return
+        self.fatal = message
+        logger.error("crawl stopped: %s", message)
+        self.crawler.stats.set_value("nianbao/fatal", message)
+        if self.crawler.crawling and self.crawler.engine.running:
+            deferred_from_coro(self.crawler.engine.close_spider_async(reason="nianbao_fatal"))
+
+    # --- requests: resume and revalidate -------------------------------------------------
+
+    def process_request(self, request: Request) -> Response | None:
+        if self.fatal:
+            raise CrawlStopped(f"crawl stopped: {self.fatal}")
+        if request.meta.pop("nianbao_prior", None) is not None:
+            # a redirect or retry copies meta and headers: validators belong to the old URL
+            for name in ("If-None-Match", "If-Modified-Since"):
+                request.headers.pop(name, None)
+        if request.meta.get("role") not in REVALIDATED_ROLES or request.meta.get("nianbao_fresh"):
+            return None
+        try:
+            prior = archive.last_capture(self.db, request.url, request.method)
+        except sqlite3.Error as exc:
+            self._stop(f"cannot read {self.db_path}: {exc}")
+            raise CrawlStopped(str(exc)) from exc
+        if prior is None:
+            return None
+        if request.method != "GET":
+            # a form post (Hanweb's dataproxy): compared by content hash only, never replayed
+            request.meta["nianbao_prior"] = prior
+            return None
+        if prior["crawl_id"] in self.resume:
+            replay = self._replay(request, prior, "resumed")
+            if replay is not None:
+                return replay
+        request.meta["nianbao_prior"] = prior
+        if self.revalidate:
+            if prior["etag"] and b"If-None-Match" not in request.headers:
+                request.headers["If-None-Match"] = prior["etag"]
+            if prior["last_modified"] and b"If-Modified-Since" not in request.headers:
+                request.headers["If-Modified-Since"] = prior["last_modified"]
+        return None
+
+    def _replay(self, request: Request, prior: dict, why: str) -> Response | None:
+        """The body of an earlier capture as a 200 response (None when it cannot be read)."""
+        ctype = (prior["content_type"] or "").lower()
+        if request.meta.get("role") == "attachment" or (ctype and not ctype.startswith(MARKUP)):
+            # the spiders follow nothing in a file: do not inflate a large PDF to drop it
+            headers = {"Content-Type": prior["content_type"] or "application/octet-stream"}
+            request.meta["capture_id"] = prior["id"]
+            request.meta["record_id"] = prior["warc_record_id"]
+            request.meta["nianbao_replay"] = why
+            return Response(
+                request.url, status=200, headers=headers, request=request, flags=[REPLAY_FLAG]
             )
+        try:
+            record = read_record(self.data_dir, prior["warc_file"], prior["warc_offset"])
+        except (OSError, ValueError, EOFError) as exc:
+            logger.warning("capture %s unreadable, fetching again: %s", prior["id"], exc)
+            return None
+        # the body comes back decoded: no length or coding of the bytes once on the wire
+        headers = {
+            k: v
+            for k, v in record.headers.items()
+            if k not in ("content-length", "content-encoding", "transfer-encoding")
+        }
+        cls = responsetypes.from_args(headers=headers, url=request.url, body=record.body)
+        request.meta["capture_id"] = prior["id"]
+        request.meta["record_id"] = prior["warc_record_id"]
+        request.meta["nianbao_replay"] = why
+        return cls(
+            url=request.url,
+            status=200,
+            headers=headers,
+            body=record.body,
+            request=request,
+            flags=[REPLAY_FLAG],
+        )
 
     # --- responses -----------------------------------------------------------------------
 
-    def _decoded(self, response: Response) -> tuple[bytes, list[tuple[str, str]], str | None]:
-        """Body without Content-Encoding (so its sha256 is what a reader gets back)."""
+    def _decoded(self, response: Response) -> tuple[bytes, list[tuple[str, str]], str | None, bool]:
+        """Body without Content-Encoding (so its sha256 is what a reader gets back).
+
+        The last item says the body was too large once inflated (kept encoded)."""
         headers = _headers(response.headers)
         encoding = (_header(response, "Content-Encoding") or "").strip().lower()
         if not encoding or encoding == "identity":
-            return response.body, headers, None
-        body = response.body
+            return response.body, headers, None, False
         try:
-            for name in reversed([e.strip() for e in encoding.split(",") if e.strip()]):
-                body = DECODERS[name](body, max_size=self.max_size)
-        except (KeyError, OSError, ValueError) as exc:
+            body = decode_content(response.body, encoding, self.max_size)
+        except BodyTooLarge as exc:
+            return response.body, headers, f"content-encoding {encoding!r} kept: {exc}", True
+        except ValueError as exc:
             # Keep the bytes as received and say why they are still encoded.
-            return response.body, headers, f"content-encoding {encoding!r} kept: {exc}"
+            return response.body, headers, f"content-encoding {encoding!r} kept: {exc}", False
         kept = [
             (k, v) for k, v in headers if k.lower() not in ("content-encoding", "content-length")
         ]
         kept.append(("X-Archive-Orig-Content-Encoding", encoding))
-        return body, kept, None
+        return body, kept, None, False
+
+    def _store(self, request: Request, response: Response, body: bytes, headers, row: dict) -> int:
+        """WARC record first (fsync'd), then its row; either failing stops the crawl."""
+        reason = _phrase(response.status)
+        assert self.store is not None
+        try:
+            stored: Stored = self.store.write_response(
+                response.url,
+                response.status,
+                reason,
+                headers,
+                body,
+                request_headers=_headers(request.headers),
+                method=request.method,
+                request_body=request.body or b"",
+            )
+        except OSError as exc:
+            self._stop(str(exc))
+            raise CrawlStopped(str(exc)) from exc
+        row.update(
+            {
+                "sha256": stored.sha256,
+                "size": stored.size,
+                "warc_file": stored.warc_file,
+                "warc_record_id": stored.record_id,
+                "warc_offset": stored.offset,
+            }
+        )
+        # parents are named by record id too: unique across distributed workers
+        request.meta["record_id"] = stored.record_id
+        try:
+            return archive.record_capture(self.db, row)
+        except sqlite3.Error as exc:
+            message = f"cannot record a capture in {self.db_path}: {exc}"
+            try:
+                self.store.discard(stored)
+            except (OSError, ValueError) as cut:
+                message += f"; WARC record {stored.record_id} left without a row: {cut}"
+            self._stop(message)
+            raise CrawlStopped(message) from exc
 
     def process_response(self, request: Request, response: Response) -> Response:
         spider = self.crawler.spider
         meta = request.meta
         role = meta.get("role")
+        source_id = meta.get("source_id") or source_for_host(sources_of(spider), request.url)
+        stats = self.crawler.stats
+        if REPLAY_FLAG in response.flags:
+            count(stats, source_id, "resumed")
+            self._count_ok(source_id, role)
+            return response
+        if self.fatal:
+            raise CrawlStopped(f"crawl stopped: {self.fatal}")
         if (
             role is None
             and meta.get("dont_obey_robotstxt")
             and urlsplit(request.url).path == "/robots.txt"
         ):
             role = ROBOTS_ROLE
-        source_id = meta.get("source_id") or source_for_host(sources_of(spider), request.url)
-        body, headers, note = self._decoded(response)
-        try:
-            reason = HTTPStatus(response.status).phrase
-        except ValueError:
-            reason = ""
-        stored = self.store.write_response(
-            response.url,
-            response.status,
-            reason,
-            headers,
-            body,
-            request_headers=_headers(request.headers),
-            method=request.method,
-            request_body=request.body or b"",
-        )
+        count(stats, source_id, "fetched")
+        count(stats, source_id, "bytes", len(response.body))
+        body, headers, note, too_large = self._decoded(response)
+        prior = meta.get("nianbao_prior")
         blocked = detect_block(response.status, body)
         notes = [n for n in (note, blocked) if n]
+        revisit_of = None
+        if prior is not None and response.status == 304:
+            revisit_of = prior["id"]
+            notes.append(f"not modified since capture {prior['id']}")
+        elif prior is not None and response.status == 200 and not blocked:
+            if prior["sha256"] == hashlib.sha256(body).hexdigest():
+                revisit_of = prior["id"]
+                notes.append(f"unchanged: same sha256 as capture {prior['id']}")
+        redirect = None
         if 300 <= response.status < 400 and response.headers.get("Location"):
             notes.append(f"redirect to {_header(response, 'Location')}")
+            redirect = self._redirect_problem(request, response)
         if meta.get("retry_times"):
             notes.append(f"retry {meta['retry_times']}")
         if meta.get("continuation_of"):
             notes.append(f"continuation of {meta['continuation_of']}")
-        capture_id = archive.record_capture(
-            self.db,
+        capture_id = self._store(
+            request,
+            response,
+            body,
+            headers,
             {
                 "crawl_id": self.crawl_id,
                 "source_id": source_id,
@@ -218,11 +441,6 @@ class CaptureMiddleware:
                 "fetched_at": archive.now(),
                 "status": response.status,
                 "content_type": _header(response, "Content-Type"),
-                "sha256": stored.sha256,
-                "size": stored.size,
-                "warc_file": stored.warc_file,
-                "warc_record_id": stored.record_id,
-                "warc_offset": stored.offset,
                 "role": role,
                 "parent_capture_id": (
                     archive.capture_of_record(self.db, meta["parent_record"])
@@ -237,39 +455,79 @@ class CaptureMiddleware:
                 "note": "; ".join(notes) or None,
                 "list_title": meta.get("list_title"),
                 "list_date": meta.get("list_date"),
+                "revisit_of": revisit_of,
             },
         )
         meta["capture_id"] = capture_id
-        meta["record_id"] = stored.record_id
-        stats = self.crawler.stats
         count(stats, source_id, "captures")
+        if too_large:
+            count(stats, source_id, "errors")
+            self._fetch_error(request, source_id, role, "too_large", note or "", response.status)
+        if redirect:
+            count(stats, source_id, "errors")
+            self._fetch_error(request, source_id, role, redirect[0], redirect[1], response.status)
         if blocked:
             meta["blocked"] = blocked
             count(stats, source_id, "blocked")
             count(stats, source_id, "errors")
             logger.warning("blocked (%s) at %s: recorded, not circumvented", blocked, response.url)
             self._fetch_error(request, source_id, role, "blocked", blocked, response.status)
+        elif response.status == 304 and prior is not None:
+            replay = self._replay(request, prior, "not modified")
+            if replay is not None:
+                count(stats, source_id, "unchanged")
+                self._count_ok(source_id, role)
+                return replay
+            # our copy is unreadable: fetch it again without validators
+            retry = request.replace(dont_filter=True)
+            retry.meta["nianbao_fresh"] = True
+            return retry
         elif response.status >= 400 and not (
             role == ROBOTS_ROLE and response.status in ROBOTS_ABSENT
         ):
             count(stats, source_id, "errors")
+            if prior is not None and response.status in (404, 410) and role != ROBOTS_ROLE:
+                count(stats, source_id, "deleted")
             self._fetch_error(
                 request,
                 source_id,
                 role,
                 "http",
-                f"HTTP {response.status} {reason}".strip(),
+                f"HTTP {response.status} {_phrase(response.status)}".strip(),
                 response.status,
             )
-        elif 200 <= response.status < 300 and role in ("list", "report", "attachment"):
-            count(
-                stats,
-                source_id,
-                {"list": "pages", "report": "reports", "attachment": "attachments"}[role],
-            )
+        elif 200 <= response.status < 300 and role in REVALIDATED_ROLES:
+            if prior is None:
+                count(stats, source_id, "new")
+            elif revisit_of is None:
+                count(stats, source_id, "changed")
+            else:
+                count(stats, source_id, "unchanged")
+            self._count_ok(source_id, role)
         return response
 
+    def _count_ok(self, source_id: str | None, role: str | None) -> None:
+        if role in REVALIDATED_ROLES:
+            key = {"list": "pages", "report": "reports", "attachment": "attachments"}[role]
+            count(self.crawler.stats, source_id, key)
+
+    def _redirect_problem(self, request: Request, response: Response) -> tuple[str, str] | None:
+        """A redirect Scrapy will drop: back to a URL of its own chain, or one too many."""
+        target = urljoin(response.url, _header(response, "Location") or "")
+        chain = [*request.meta.get("redirect_urls", []), request.url]
+        if target in chain:
+            return "redirect_loop", f"redirect loop: {' -> '.join([*chain, target])}"
+        times = request.meta.get("redirect_times", 0) + 1
+        if not request.meta.get("redirect_ttl", self.max_redirects) or times > self.max_redirects:
+            return (
+                "max_redirections",
+                f"max redirections ({self.max_redirects}) reached at {request.url} -> {target}",
+            )
+        return None
+
     def process_exception(self, request: Request, exception: BaseException) -> None:
+        if isinstance(exception, CrawlStopped):
+            return None
         meta = request.meta
         source_id = meta.get("source_id") or source_for_host(
             sources_of(self.crawler.spider), request.url
@@ -286,6 +544,10 @@ class CaptureMiddleware:
                 count(self.crawler.stats, source_id, "robots_forbidden")
                 self._fetch_error(
                     request, source_id, role, "robots_disallowed", ROBOTS_FORBIDDEN, None
+                )
+            else:
+                self._fetch_error(
+                    request, source_id, role, "refused", str(exception) or "refused", None
                 )
             return None
         kind = error_kind(exception)
@@ -306,15 +568,27 @@ class CaptureMiddleware:
         message: str,
         status: int | None,
     ) -> None:
-        archive.record_fetch_error(
-            self.db,
-            {
-                "crawl_id": self.crawl_id,
-                "source_id": source_id,
-                "url": request.url,
-                "role": role,
-                "error": kind,
-                "message": message,
-                "status": status,
-            },
-        )
+        if self.fatal:
+            return
+        try:
+            archive.record_fetch_error(
+                self.db,
+                {
+                    "crawl_id": self.crawl_id,
+                    "source_id": source_id,
+                    "url": request.url,
+                    "role": role,
+                    "error": kind,
+                    "message": message,
+                    "status": status,
+                },
+            )
+        except sqlite3.Error as exc:
+            self._stop(f"cannot record a fetch error in {self.db_path}: {exc}")
+
+
+def _phrase(status: int) -> str:
+    try:
+        return HTTPStatus(status).phrase
+    except ValueError:
+        return ""

@@ -10,6 +10,7 @@ import argparse
 import json
 import logging
 import os
+import socket
 import sqlite3
 import sys
 import tempfile
@@ -17,8 +18,11 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from scrapy import signals
 from scrapy.crawler import CrawlerProcess
 from scrapy.settings import Settings
+from scrapy.utils.defer import deferred_from_coro
+from sqlite_utils import Database
 from twisted.internet.error import ReactorNotRestartable
 
 from crawler.progress import KEYS, counts_from_stats
@@ -44,6 +48,8 @@ class CrawlSummary:
     per_source: dict[str, dict[str, int]] = field(default_factory=dict)
     failed_sources: list[str] = field(default_factory=list)
     fatal: str | None = None
+    warnings: list[str] = field(default_factory=list)
+    resumed: list[int] = field(default_factory=list)
 
     def line(self) -> str:
         t = self.totals
@@ -54,9 +60,25 @@ class CrawlSummary:
         )
         if t.get("blocked"):
             text += f" ({t['blocked']} blocked)"
+        if t.get("unchanged") or t.get("changed"):
+            text += (
+                f"; {t.get('new', 0)} new, {t.get('changed', 0)} changed, "
+                f"{t.get('unchanged', 0)} unchanged, {t.get('deleted', 0)} gone"
+            )
+        if self.resumed:
+            text += (
+                f"; resumed crawl {', '.join(map(str, self.resumed))} "
+                f"({t.get('resumed', 0)} captures reused)"
+            )
         if self.failed_sources:
             text += f"; no list page from {', '.join(self.failed_sources)}"
+        if self.warnings:
+            text += f"; {len(self.warnings)} warnings"
         return text
+
+    def lines(self) -> list[str]:
+        """The summary line, then one line per monitoring warning."""
+        return [self.line(), *(f"warning: {w}" for w in self.warnings)]
 
 
 def crawl_settings(
@@ -94,14 +116,23 @@ def run_crawl(
     problem = _check_data_dir(data_dir)
     if problem:
         return CrawlSummary(None, len(sources), fatal=problem)
+    host = socket.gethostname()
     try:
         db = archive.open_db(db_path)
         archive.upsert_sources(db, [s.as_row() for s in sources])
+        for dead in archive.mark_interrupted(db, host, _alive):
+            print(f"crawl {dead} was interrupted (its process is gone): marked interrupted")
         crawl_id = archive.start_crawl(db, [s.id for s in sources])
+        archive.register_crawl(db, crawl_id, os.getpid(), host)
+        resumed = archive.resumable_crawls(db, [s.id for s in sources], crawl_id)
+        if resumed:
+            archive.set_crawl_fields(db, crawl_id, {"resumes": json.dumps(resumed)})
     except (sqlite3.Error, OSError) as exc:
-        return CrawlSummary(None, len(sources), fatal=f"cannot open {db_path}: {exc}")
+        return CrawlSummary(None, len(sources), fatal=f"cannot use {db_path}: {_reason(exc)}")
 
-    crawl_conf = crawl_settings(db_path, data_dir, crawl_id, settings)
+    crawl_conf = crawl_settings(
+        db_path, data_dir, crawl_id, {"NIANBAO_RESUME_CRAWLS": resumed, **(settings or {})}
+    )
     quiet = os.environ.get("NIANBAO_LOG_LEVEL") is None
     if quiet:
         # Scrapy's own INFO lines (versions, component lists, stats dumps) drown our progress
@@ -117,10 +148,19 @@ def run_crawl(
         crawl_conf.set("LOG_INSTALL_ROOT_HANDLER", False, priority="cmdline")
     process = CrawlerProcess(crawl_conf)
     crawlers = []
+
+    def stop_all_on_fatal(spider, reason: str) -> None:
+        # one family's storage failure is every family's: stop them all
+        if reason == "nianbao_fatal":
+            for other in crawlers:
+                if other.crawling:
+                    deferred_from_coro(other.stop_async())
+
     for cms, spider_cls in SPIDERS.items():
         family = [s for s in sources if s.cms == cms]
         if family:
             crawler = process.create_crawler(spider_cls)
+            crawler.signals.connect(stop_all_on_fatal, signal=signals.spider_closed)
             crawlers.append(crawler)
             process.crawl(crawler, sources=family)
     try:
@@ -134,9 +174,13 @@ def run_crawl(
     totals = {k: 0 for k in KEYS}
     per_source: dict[str, dict[str, int]] = {s.id: {k: 0 for k in KEYS} for s in sources}
     reasons = []
+    fatal = None
+    list_links: dict[str, tuple[str, int]] = {}
     for crawler in crawlers:
         stats = crawler.stats.get_stats()
         reasons.append(stats.get("finish_reason", "unknown"))
+        fatal = fatal or stats.get("nianbao/fatal")
+        list_links.update(stats.get("nianbao/list_links") or {})
         crawler_totals, crawler_sources = counts_from_stats(stats)
         for key, value in crawler_totals.items():
             totals[key] = totals.get(key, 0) + value
@@ -151,20 +195,35 @@ def run_crawl(
         totals,
         {k: v for k, v in per_source.items() if k in {s.id for s in sources}},
         failed,
+        resumed=resumed,
     )
-    if failed and len(failed) == len(sources):
+    if fatal:
+        summary.fatal = fatal
+    elif failed and len(failed) == len(sources):
         summary.fatal = (
             f"all {len(sources)} sources failed: no list page could be fetched "
             f"({totals.get('errors', 0)} errors, {totals.get('blocked', 0)} blocked)"
         )
-    status = (
-        "failed"
-        if summary.fatal
-        else ("finished" if all(r == "finished" for r in reasons) else ",".join(reasons))
-    )
-    archive.finish_crawl(
-        db, crawl_id, status, {**totals, "sources": per_source, "failed_sources": failed}
-    )
+    if summary.fatal:
+        status = archive.FAILED
+    elif all(r == "finished" for r in reasons):
+        status = "finished"
+    elif "shutdown" in reasons:
+        status = archive.INTERRUPTED  # Ctrl-C / SIGTERM: the next run resumes it
+    else:
+        status = ",".join(reasons)
+    try:
+        _record_runs(db, summary, sources, status, list_links, monitor=not distributed)
+        archive.finish_crawl(
+            db,
+            crawl_id,
+            status,
+            {**totals, "sources": per_source, "failed_sources": failed, "fatal": summary.fatal},
+        )
+        archive.set_crawl_fields(db, crawl_id, {"warnings": json.dumps(summary.warnings)})
+    except sqlite3.Error as exc:
+        # the row stays `running`; the next run marks it interrupted and resumes it
+        summary.fatal = summary.fatal or f"cannot record the crawl in {db_path}: {exc}"
     return summary
 
 
@@ -195,6 +254,110 @@ def _check_redis(redis_url: str) -> None:
         redis.Redis.from_url(redis_url, socket_connect_timeout=5).ping()
     except (redis.RedisError, ValueError) as exc:
         raise ValueError(f"cannot reach Redis at {redis_url}: {exc}") from exc
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def _reason(exc: BaseException) -> str:
+    return getattr(exc, "strerror", None) or str(exc)
+
+
+# monitoring thresholds: an error spike is at least this many errors and more than twice the
+# previous run's (or, on a first run, more than half of the requests)
+SPIKE_MIN_ERRORS = 3
+
+
+def source_warnings(
+    db: Database, crawl_id: int, source_id: str, counts: dict[str, int], links: dict[str, int]
+) -> list[str]:
+    """Why a source needs attention after this run (empty when it looks healthy)."""
+    warnings = []
+    if not counts.get("pages"):
+        warnings.append("no list page could be fetched")
+    elif not counts.get("reports"):
+        warnings.append(f"no reports found on {counts.get('pages', 0)} list pages")
+    errors = counts.get("errors", 0)
+    previous = archive.previous_run(db, source_id, crawl_id)
+    if errors >= SPIKE_MIN_ERRORS:
+        if previous is not None and errors > 2 * (previous["errors"] or 0):
+            warnings.append(f"error spike: {errors} errors (previous run {previous['errors']})")
+        elif previous is None and 2 * errors > counts.get("fetched", 0):
+            warnings.append(f"error spike: {errors} errors in {counts.get('fetched', 0)} requests")
+    for url, n in sorted(links.items()):
+        before = archive.previous_links(db, url, crawl_id)
+        if n == 0 and before:
+            warnings.append(f"list page no longer parses: {url} had {before} report links, now 0")
+    if counts.get("capped"):
+        warnings.append("max_pages reached: list pages left unread")
+    if counts.get("capped_reports"):
+        warnings.append(f"report cap reached: {counts['capped_reports']} report links not followed")
+    if counts.get("capped_attachments"):
+        warnings.append(
+            f"attachment cap reached: {counts['capped_attachments']} attachment links not followed"
+        )
+    return warnings
+
+
+def _record_runs(
+    db,
+    summary: CrawlSummary,
+    sources: list[Source],
+    status: str,
+    list_links: dict,
+    monitor: bool = True,
+) -> None:
+    """One crawl_runs row per source with its counts and warnings, and the list-page links.
+
+    A distributed worker (monitor False) sees only its share of each source: no warnings."""
+    crawl_id = summary.crawl_id
+    started = next(iter(db.query("SELECT started_at FROM crawls WHERE id = ?", [crawl_id])))
+    rows, link_rows = [], []
+    for source in sources:
+        counts = summary.per_source.get(source.id, {})
+        links = {url: n for url, (sid, n) in list_links.items() if sid == source.id}
+        warnings = source_warnings(db, crawl_id, source.id, counts, links) if monitor else []
+        summary.warnings.extend(f"{source.id}: {w}" for w in warnings)
+        rows.append(
+            {
+                "crawl_id": crawl_id,
+                "source_id": source.id,
+                "started_at": started["started_at"],
+                "finished_at": archive.now(),
+                "status": status,
+                **{
+                    key: counts.get(key, 0)
+                    for key in (
+                        "captures",
+                        "pages",
+                        "reports",
+                        "attachments",
+                        "new",
+                        "changed",
+                        "unchanged",
+                        "deleted",
+                        "errors",
+                        "blocked",
+                    )
+                },
+                "capped": counts.get("capped", 0)
+                + counts.get("capped_reports", 0)
+                + counts.get("capped_attachments", 0),
+                "warnings": "; ".join(warnings) or None,
+            }
+        )
+        link_rows += [
+            {"crawl_id": crawl_id, "source_id": source.id, "url": url, "links": n}
+            for url, n in links.items()
+        ]
+    archive.record_crawl_runs(db, rows, link_rows)
 
 
 def _parse_set(values: Iterable[str]) -> dict:
@@ -247,7 +410,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.only:
         sources = [s for s in sources if s.id in set(args.only)]
     summary = run_crawl(sources, args.db, args.data_dir, {**overrides, **_parse_set(args.set)})
-    print(summary.line())
+    print("\n".join(summary.lines()))
     if summary.fatal:
         print(f"crawler.run: error: {summary.fatal}", file=sys.stderr)
         return 1

@@ -39,6 +39,11 @@ NIANBAO_CRAWL_ID = None  # set by crawler.run; a bare `scrapy crawl` opens its o
 # Caps every source's max_pages when set (e.g. for a quick look at a new source).
 NIANBAO_MAX_PAGES = _env_int("NIANBAO_MAX_PAGES", 0) or None
 NIANBAO_PROGRESS_INTERVAL = _env_float("NIANBAO_PROGRESS_INTERVAL", 10.0)
+# Bounded work: attachment links followed per report page, report pages per source.
+NIANBAO_MAX_ATTACHMENTS = _env_int("NIANBAO_MAX_ATTACHMENTS", 50)
+NIANBAO_MAX_REPORTS = _env_int("NIANBAO_MAX_REPORTS", 5000)
+# Re-crawls send If-None-Match / If-Modified-Since from the last capture (false: fetch every body).
+NIANBAO_REVALIDATE = True
 
 # --- politeness ------------------------------------------------------------------------------
 ROBOTSTXT_OBEY = True

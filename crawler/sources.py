@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import codecs
 import difflib
 import re
 from dataclasses import dataclass, fields, replace
@@ -222,7 +223,7 @@ def parse_entry(raw: object, index: int, origin: str = "sources") -> Source:
         if raw.get(name) is not None and not isinstance(raw[name], str):
             raise _fail(index, entry_id, name, "must be text")
     if raw.get("encoding") is not None and codec_name(raw["encoding"]) is None:
-        raise _fail(index, entry_id, "encoding", f"unknown encoding {raw['encoding']!r}")
+        raise _fail(index, entry_id, "encoding", _encoding_problem(raw["encoding"]))
     source = Source(**values)
     if not source.private_ok:
         for url in source.start_urls:
@@ -343,3 +344,12 @@ __all__ = [
     "parse_sources",
     "with_port",
 ]
+
+
+def _encoding_problem(label: object) -> str:
+    """Why a sources-file encoding is refused: unknown, or a codec that is no text charset."""
+    try:
+        codecs.lookup(str(label))
+    except LookupError:
+        return f"unknown encoding {label!r}"
+    return f"{label!r} is not a text charset"

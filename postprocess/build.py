@@ -198,6 +198,17 @@ def _build(db, data_dir: str | Path, echo: Callable[[str], object]) -> BuildResu
     return result
 
 
+def _latest_per_url(rows: list[dict]) -> list[dict]:
+    """One capture per attachment URL: the latest good one. A re-crawl adds captures (304s,
+    re-fetches), never attachments; a replaced file wins over the old one."""
+    best: dict[str, dict] = {}
+    for row in rows:  # capture order
+        kept = best.get(row["url"])
+        if kept is None or _usable(row) or not _usable(kept):
+            best[row["url"]] = row
+    return list(best.values())
+
+
 def _build_one(
     row: dict,
     continuation_rows: list[dict],
@@ -219,7 +230,7 @@ def _build_one(
     files: list[tuple[dict, Document]] = []
     attachments: list[dict] = []
     seen: set[tuple[str, str]] = set()
-    for att in attachment_rows:
+    for att in _latest_per_url(attachment_rows):
         doc = _read(data_dir, att) if _usable(att) else None
         attachments.append(_attachment_row(att, doc))
         result.attachments += 1

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import sqlite3
 import sys
 from pathlib import Path
 
@@ -10,6 +12,9 @@ import click
 REPO = Path(__file__).resolve().parent.parent
 DEFAULT_DB = "archive.db"
 DEFAULT_DATA = "data"
+PORT = click.IntRange(1, 65535)
+# seconds for `nianbao extract` on one document, fetch included
+EXTRACT_DEADLINE = float(os.environ.get("NIANBAO_EXTRACT_DEADLINE") or 120)
 
 
 def fail(message: str) -> None:
@@ -64,21 +69,55 @@ def crawl(sources_path, db_path, data_dir, only, no_build, redis_url, run_name, 
     except ValueError as exc:
         fail(str(exc))
     summary = run_crawl(sources, db_path=db_path, data_dir=data_dir, settings=overrides)
-    click.echo(summary.line())
+    click.echo("\n".join(summary.lines()))
+    if summary.fatal:
+        # a crawl stopped by a storage failure is not built over: run the same command again
+        fail(summary.fatal)
     if redis_url and not no_build:
         # Peers may still be writing captures: one build after the last worker ends.
         click.echo("distributed worker: run `nianbao build` once every worker has finished")
     elif not no_build:
         _build(db_path, data_dir)
-    if summary.fatal:
-        fail(summary.fatal)
 
 
 def _build(db_path: str, data_dir: str) -> None:
     from postprocess.build import build_archive
 
-    result = build_archive(db_path, data_dir, echo=click.echo)
+    try:
+        result = build_archive(db_path, data_dir, echo=click.echo)
+    except sqlite3.Error as exc:
+        fail(f"cannot build {db_path}: {exc}")
+    except OSError as exc:
+        fail(f"cannot build {db_path}: {exc.strerror or exc}")
     click.echo(result.line())
+
+
+def _check_sqlite(db_path: str) -> None:
+    """Fail in one line when db_path is not a readable SQLite database."""
+    try:
+        con = sqlite3.connect(f"{Path(db_path).resolve().as_uri()}?mode=ro", uri=True)
+        try:
+            con.execute("SELECT count(*) FROM sqlite_master").fetchone()
+        finally:
+            con.close()
+    except sqlite3.Error as exc:
+        fail(f"cannot open {db_path}: {exc}")
+
+
+@main.command()
+@click.option("--db", "db_path", default=DEFAULT_DB, show_default=True, type=click.Path())
+@click.option("--data-dir", default=DEFAULT_DATA, show_default=True, type=click.Path())
+def verify(db_path, data_dir) -> None:
+    """Check WARC files against archive.db: every record has its capture, every capture a record."""
+    from postprocess.storage.verify import verify_archive
+
+    try:
+        result = verify_archive(db_path, data_dir)
+    except (OSError, sqlite3.Error) as exc:
+        fail(f"cannot verify: {exc}")
+    click.echo("\n".join(result.lines()))
+    if not result.ok:
+        sys.exit(1)
 
 
 @main.command()
@@ -115,18 +154,32 @@ def merge(worker_db, worker_data_dir, db_path, data_dir) -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 def extract(target, as_json) -> None:
     """Print the extraction of one document (HTML, PDF, DOCX, TXT): a path or an http URL."""
-    from postprocess.extract_cli import run_extract
+    import concurrent.futures
 
+    from postprocess.extract_cli import run_extract_checked
+
+    # an overall deadline (fetch and parse): a slow URL or a pathological file ends with an error
+    pool = concurrent.futures.ThreadPoolExecutor(max_workers=1)
+    future = pool.submit(run_extract_checked, target, as_json=as_json)
     try:
-        output = run_extract(target, as_json=as_json)
+        output, found = future.result(timeout=EXTRACT_DEADLINE)
+    except concurrent.futures.TimeoutError:
+        deadline = f"no result within {EXTRACT_DEADLINE:g} s (deadline)"
+        click.echo(f"nianbao: error: {target}: {deadline}", err=True)
+        sys.stdout.flush()
+        os._exit(1)  # the worker thread cannot be interrupted; do not wait for it
     except (OSError, ValueError) as exc:
         fail(str(exc))
+    finally:
+        pool.shutdown(wait=False)
     click.echo(output)
+    if not found:
+        fail(f"{target}: no report found (no title, year, table or figure)")
 
 
 @main.command()
 @click.option("--db", "db_path", default=DEFAULT_DB, show_default=True, type=click.Path())
-@click.option("--port", default=8001, show_default=True, type=int)
+@click.option("--port", default=8001, show_default=True, type=PORT)
 @click.option(
     "--public",
     is_flag=True,
@@ -145,6 +198,7 @@ def serve(db_path, port, public, allow_sql, memory_limit) -> None:
 
     if not Path(db_path).exists():
         fail(f"{db_path} does not exist: run `nianbao crawl` or `nianbao demo` first")
+    _check_sqlite(db_path)
     serve_archive(
         db_path,
         port=port,
@@ -156,19 +210,22 @@ def serve(db_path, port, public, allow_sql, memory_limit) -> None:
 
 
 @main.command("serve-portal")
-@click.option("--port", default=8631, show_default=True, type=int)
+@click.option("--port", default=8631, show_default=True, type=PORT)
 def serve_portal(port) -> None:
     """Serve the offline demo portals (TRS, Hanweb, generic) on 127.0.0.x."""
     from crawler.demo.server import serve_forever
 
-    serve_forever(port)
+    try:
+        serve_forever(port)
+    except OSError as exc:
+        fail(str(exc))
 
 
 @main.command()
 @click.option("--db", "db_path", default=DEFAULT_DB, show_default=True, type=click.Path())
 @click.option("--data-dir", default=DEFAULT_DATA, show_default=True, type=click.Path())
-@click.option("--portal-port", default=8631, show_default=True, type=int)
-@click.option("--port", default=8001, show_default=True, type=int, help="Datasette port.")
+@click.option("--portal-port", default=8631, show_default=True, type=click.IntRange(0, 65535))
+@click.option("--port", default=8001, show_default=True, type=PORT, help="Datasette port.")
 @click.option("--no-serve", is_flag=True, help="Build the demo archive and stop.")
 def demo(db_path, data_dir, portal_port, port, no_serve) -> None:
     """Crawl the offline demo portals, build archive.db and serve it with Datasette."""
@@ -178,7 +235,7 @@ def demo(db_path, data_dir, portal_port, port, no_serve) -> None:
     with running_portal(portal_port) as bound_port:
         click.echo(f"demo portals serving on port {bound_port}")
         summary = run_crawl(demo_sources(bound_port), db_path=db_path, data_dir=data_dir)
-    click.echo(summary.line())
+    click.echo("\n".join(summary.lines()))
     if summary.fatal:
         fail(summary.fatal)
     _build(db_path, data_dir)

@@ -48,6 +48,25 @@ def load_target(target: str) -> tuple[bytes, str, str]:
     return path.read_bytes(), path.resolve().as_uri(), ctype
 
 
+# Share of U+FFFD and control characters above which decoded "text" is binary junk.
+JUNK_SHARE = 0.05
+
+
+def junk_reason(text: str) -> str | None:
+    """Why a document's text is not text at all (empty, or binary bytes), else None."""
+    if not text.strip():
+        return "no readable text in it"
+    bad = sum(1 for c in text if c == "\ufffd" or (ord(c) < 32 and c not in "\t\n\r\f"))
+    if bad > JUNK_SHARE * len(text):
+        return f"not text: {bad} of {len(text)} characters are undecodable or control characters"
+    return None
+
+
+def found_nothing(result: dict) -> bool:
+    """No title, year, table cell or figure: not a report."""
+    return not (result["title"] or result["year"] or result["cells"] or result["stats"])
+
+
 def extract(target: str) -> dict:
     """Everything extracted from one document, as a JSON-ready dict."""
     body, url, ctype = load_target(target)
@@ -57,6 +76,9 @@ def extract(target: str) -> dict:
     doc = read_document(body, url, ctype)
     if doc.parse_status == "error":
         raise ValueError(f"cannot read {target}: {doc.parse_error}")
+    problem = junk_reason(doc.text)
+    if problem:
+        raise ValueError(f"cannot read {target}: {problem}")
     meta = read_metadata(doc)
     figures = extract_figures(doc, meta, None)
     return {
@@ -111,3 +133,10 @@ def run_extract(target: str, as_json: bool = False) -> str:
     if as_json:
         return json.dumps(result, ensure_ascii=False, indent=2)
     return render_text(result)
+
+
+def run_extract_checked(target: str, as_json: bool = False) -> tuple[str, bool]:
+    """What `nianbao extract` prints, and whether it found anything of a report at all."""
+    result = extract(target)
+    output = json.dumps(result, ensure_ascii=False, indent=2) if as_json else render_text(result)
+    return output, not found_nothing(result)

@@ -332,7 +332,7 @@ BASE = {
             "field 'allowed_domains': must be a list of host names",
         ),
         ({"encoding": "gbk-ish"}, "field 'encoding': unknown encoding 'gbk-ish'"),
-        ({"encoding": "rot13"}, "field 'encoding': unknown encoding 'rot13'"),
+        ({"encoding": "rot13"}, "field 'encoding': 'rot13' is not a text charset"),
         ({"allow_private": "yes"}, "field 'allow_private': must be true or false"),
         (
             {"start_urls": ["http://127.0.0.1:8080/gknb/"]},

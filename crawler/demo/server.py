@@ -8,11 +8,13 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import hashlib
 import re
 import threading
 import time
 from collections.abc import Iterator
 from datetime import date
+from email.utils import parsedate_to_datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
@@ -43,6 +45,9 @@ _SESSION = re.compile(r";jsessionid=[0-9A-Za-z]+", re.I)
 _TRS_LIST = re.compile(r"^/zwgk/zfxxgknb/index_\d+\.html$")
 _GENERIC_LIST = re.compile(r"^/xxgk/gknb/index_\d+\.html$")
 _DATAPROXY = ("/module/web/jpage/dataproxy.jsp", "/module/jpage/dataproxy.jsp")
+# Every static 200 page says when it changed, as a real CMS behind nginx does; one date for all
+# (the demo's pages are generated at start), the ETag from the bytes so an edit changes it.
+LAST_MODIFIED = "Mon, 04 Mar 2024 08:00:00 GMT"
 NOT_FOUND = (
     b"<html><head><title>404 Not Found</title></head><body><center><h1>404 Not Found</h1>"
     b"</center><hr><center>nginx</center></body></html>"
@@ -76,14 +81,40 @@ class PortalHandler(BaseHTTPRequestHandler):
         page = route(host, port, self.path, form)
         if page.delay:
             time.sleep(page.delay)
+        validators = {}
+        if page.status == 200 and self.command in ("GET", "HEAD"):
+            validators = {
+                "ETag": f'"{hashlib.sha256(page.body).hexdigest()[:16]}"',
+                "Last-Modified": LAST_MODIFIED,
+            }
+            if _not_modified(self.headers, validators):
+                self.send_response(304)
+                for name, value in validators.items():
+                    self.send_header(name, value)
+                self.end_headers()
+                return
         self.send_response(page.status)
         self.send_header("Content-Type", page.content_type)
         self.send_header("Content-Length", str(len(page.body)))
-        for name, value in page.headers.items():
+        for name, value in {**validators, **page.headers}.items():
             self.send_header(name, value)
         self.end_headers()
         if not head:
             self.wfile.write(page.body)
+
+
+def _not_modified(headers, validators: dict[str, str]) -> bool:
+    """RFC 9110 13.1: If-None-Match wins over If-Modified-Since."""
+    etags = headers.get("If-None-Match")
+    if etags is not None:
+        return validators["ETag"] in [t.strip() for t in etags.split(",")] or etags.strip() == "*"
+    since = headers.get("If-Modified-Since")
+    if since:
+        try:
+            return parsedate_to_datetime(LAST_MODIFIED) <= parsedate_to_datetime(since)
+        except (TypeError, ValueError):
+            return False
+    return False
 
 
 def route(host: str, port: int, raw_path: str, form: str = "") -> site.Page:

@@ -61,6 +61,8 @@ class PortalSpider(scrapy.Spider):
         super().__init__(**kwargs)
         self.sources: dict[str, Source] = select_sources(self.cms, sources, sources_file, ids)
         self.page_cap: int | None = None
+        self.attachment_cap = 50  # NIANBAO_MAX_ATTACHMENTS: links followed per report page
+        self.report_cap = 5000  # NIANBAO_MAX_REPORTS: report pages per source
         self.list_budget: Counter[str] = Counter()  # list requests scheduled per source
         self.seen: dict[str, set[str]] = {sid: set() for sid in self.sources}
         self.capped: set[str] = set()
@@ -69,6 +71,8 @@ class PortalSpider(scrapy.Spider):
     def from_crawler(cls, crawler, *args, **kwargs):
         spider = super().from_crawler(crawler, *args, **kwargs)
         spider.page_cap = crawler.settings.getint("NIANBAO_MAX_PAGES") or None
+        spider.attachment_cap = crawler.settings.getint("NIANBAO_MAX_ATTACHMENTS", 50)
+        spider.report_cap = crawler.settings.getint("NIANBAO_MAX_REPORTS", 5000)
         return spider
 
     def max_pages(self, source: Source) -> int:
@@ -134,6 +138,15 @@ class PortalSpider(scrapy.Spider):
         if key in self.seen[source.id]:
             return None
         self.seen[source.id].add(key)
+        if self.crawler.stats.get_value(f"nianbao/source/{source.id}/queued_reports", 0) >= (
+            self.report_cap
+        ):
+            self.logger.warning(
+                "%s: report cap (%d) reached, not following %s", source.id, self.report_cap, url
+            )
+            self.crawler.stats.inc_value(f"nianbao/source/{source.id}/capped_reports")
+            return None
+        self.crawler.stats.inc_value(f"nianbao/source/{source.id}/queued_reports")
         meta = {"role": "report", "source_id": source.id}
         if entry is not None:
             # the list entry's title and date, stored with the capture (captures.list_title/date)
@@ -166,6 +179,10 @@ class PortalSpider(scrapy.Spider):
             encoding=source.encoding,
             report_url_pattern=source.report_url_pattern,
         )
+        # links per list page, for the monitoring (a layout that stops parsing: 0 after some)
+        links = self.crawler.stats.get_value("nianbao/list_links") or {}
+        links[response.url] = (source.id, len(result.reports))
+        self.crawler.stats.set_value("nianbao/list_links", links)
         # Scope is decided by crawler.scope.SourceOffsiteMiddleware, which records refusals.
         in_scope = 0
         for link in result.reports:
@@ -204,7 +221,19 @@ class PortalSpider(scrapy.Spider):
         )
         capture = response.meta.get("capture_id")
         record = response.meta.get("record_id")
-        for link in detail.attachments:
+        if len(detail.attachments) > self.attachment_cap:
+            self.logger.warning(
+                "%s: %d attachment links on %s, following the first %d",
+                source.id,
+                len(detail.attachments),
+                response.url,
+                self.attachment_cap,
+            )
+            self.crawler.stats.inc_value(
+                f"nianbao/source/{source.id}/capped_attachments",
+                len(detail.attachments) - self.attachment_cap,
+            )
+        for link in detail.attachments[: self.attachment_cap]:
             yield scrapy.Request(
                 link.url,
                 callback=self.parse_attachment,

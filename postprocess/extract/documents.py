@@ -22,6 +22,8 @@ log = logging.getLogger(__name__)
 
 MAX_BODY_BYTES = 100 * 1024 * 1024
 MAX_PDF_PAGES = 300
+# HTML/text are parsed into trees and strings several times their size: a 50 MB page cost 2 GB
+MAX_HTML_BYTES = 20 * 1024 * 1024
 MAX_DOCX_UNCOMPRESSED = 200 * 1024 * 1024  # zip bombs: refuse before python-docx inflates it
 MAX_DOCX_MEMBERS = 5000
 
@@ -243,6 +245,8 @@ def read_document(body: bytes, url: str, content_type: str | None) -> Document:
         return Document(url=url, media=media, text="", parse_status="not_parsed_yet")
     if len(body) > MAX_BODY_BYTES:
         return _failed(url, media, f"body of {len(body)} bytes (limit {MAX_BODY_BYTES})")
+    if media in ("html", "txt") and len(body) > MAX_HTML_BYTES:
+        return _failed(url, media, f"{media} of {len(body)} bytes (limit {MAX_HTML_BYTES})")
     try:
         if media == "html":
             return _read_html(body, url, content_type)

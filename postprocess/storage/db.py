@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import fcntl
 import json
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
@@ -392,3 +392,243 @@ def m_list_entry_and_published_source(db: Database) -> None:
         reports.transform(
             column_order=[c for c in columns if c not in long_columns] + list(long_columns)
         )
+
+
+# --- crawl history, revalidation, versions, monitoring (issue 11 §3 §5 §7) --------------------
+
+RUNNING = "running"
+INTERRUPTED = "interrupted"  # the process died (SIGKILL, power loss) without closing its row
+FAILED = "failed"  # stopped on a fatal error (disk or database full ...)
+RESUMABLE = (INTERRUPTED, FAILED)
+
+
+@migrations()
+def m003_crawl_history(db: Database) -> None:
+    """Who runs a crawl (to tell a dead one), per-source run counts, list links, versions."""
+    db.table("crawls").add_column("pid", int)
+    db.table("crawls").add_column("host", str)
+    db.table("crawls").add_column("resumes", str)  # JSON list of interrupted crawl ids it completed
+    db.table("crawls").add_column("warnings", str)  # JSON list of monitoring warnings
+    # a 304 or an identical body: the capture whose bytes this one confirms
+    db.execute("ALTER TABLE captures ADD COLUMN revisit_of INTEGER REFERENCES captures(id)")
+    db.table("crawl_runs").create(
+        {
+            "id": int,
+            "crawl_id": int,
+            "source_id": str,
+            "started_at": str,
+            "finished_at": str,
+            "status": str,
+            "captures": int,
+            "pages": int,
+            "reports": int,
+            "attachments": int,
+            "new": int,
+            "changed": int,
+            "unchanged": int,
+            "deleted": int,
+            "errors": int,
+            "blocked": int,
+            "capped": int,
+            "warnings": str,
+        },
+        pk="id",
+        foreign_keys=[("crawl_id", "crawls", "id"), ("source_id", "sources", "id")],
+    )
+    db.table("crawl_runs").create_index(["source_id", "crawl_id"])
+    db.table("list_links").create(
+        {"id": int, "crawl_id": int, "source_id": str, "url": str, "links": int},
+        pk="id",
+        foreign_keys=[("crawl_id", "crawls", "id"), ("source_id", "sources", "id")],
+    )
+    db.table("list_links").create_index(["url", "crawl_id"])
+    db.execute(
+        """
+        CREATE VIEW IF NOT EXISTS document_versions AS
+        WITH bodies AS (
+            SELECT url, role, source_id, sha256, MIN(id) AS capture_id,
+                   MIN(fetched_at) AS first_seen, size
+            FROM captures
+            WHERE status = 200 AND role IN ('report', 'attachment') AND NOT blocked
+            GROUP BY url, sha256
+        )
+        SELECT url, role, source_id,
+               ROW_NUMBER() OVER (PARTITION BY url ORDER BY capture_id) AS version,
+               COUNT(*) OVER (PARTITION BY url) AS versions,
+               capture_id,
+               LAG(capture_id) OVER (PARTITION BY url ORDER BY capture_id) AS previous_capture_id,
+               first_seen, sha256, size
+        FROM bodies
+        """
+    )
+    db.execute(
+        """
+        CREATE VIEW IF NOT EXISTS document_changes AS
+        WITH latest AS (
+            SELECT url, MAX(id) AS capture_id FROM captures
+            WHERE role IN ('report', 'attachment') GROUP BY url
+        ),
+        seen AS (
+            SELECT url, MAX(fetched_at) AS last_seen FROM captures
+            WHERE role IN ('report', 'attachment') AND status IN (200, 304) GROUP BY url
+        ),
+        versions AS (
+            SELECT url, role, source_id, MAX(versions) AS versions, MAX(first_seen) AS changed_at,
+                   MAX(capture_id) AS latest_version_capture_id
+            FROM document_versions GROUP BY url
+        )
+        SELECT versions.url, versions.role, versions.source_id, versions.versions,
+               CASE WHEN versions.versions > 1 THEN versions.changed_at END AS changed_at,
+               CASE WHEN c.status IN (404, 410) THEN c.fetched_at END AS deleted_at,
+               c.status AS last_status, seen.last_seen, versions.latest_version_capture_id
+        FROM versions
+        JOIN latest ON latest.url = versions.url
+        JOIN captures c ON c.id = latest.capture_id
+        LEFT JOIN seen ON seen.url = versions.url
+        WHERE versions.versions > 1 OR c.status IN (404, 410)
+        """
+    )
+    db.execute(
+        """
+        CREATE VIEW IF NOT EXISTS sources_attention AS
+        SELECT crawl_runs.source_id, sources.agency, crawl_runs.crawl_id,
+               crawl_runs.finished_at, crawl_runs.status, crawl_runs.reports,
+               crawl_runs.errors, crawl_runs.warnings
+        FROM crawl_runs JOIN sources ON sources.id = crawl_runs.source_id
+        WHERE crawl_runs.id IN (SELECT MAX(id) FROM crawl_runs GROUP BY source_id)
+          AND crawl_runs.warnings IS NOT NULL AND crawl_runs.warnings != ''
+        """
+    )
+
+
+def register_crawl(db: Database, crawl_id: int, pid: int, host: str) -> None:
+    with db.conn:
+        db.table("crawls").update(crawl_id, {"pid": pid, "host": host})
+
+
+def mark_interrupted(db: Database, host: str, alive: Callable[[int], bool]) -> list[int]:
+    """Crawls left `running` by a process of this host that no longer exists: `interrupted`."""
+    dead = [
+        row["id"]
+        for row in db.query(
+            "SELECT id, pid, host FROM crawls WHERE status = ? ORDER BY id", [RUNNING]
+        )
+        if row["pid"] is None or (row["host"] == host and not alive(row["pid"]))
+    ]
+    if dead:
+        with db.conn:
+            for crawl_id in dead:
+                db.table("crawls").update(crawl_id, {"status": INTERRUPTED, "finished_at": now()})
+                db.execute(
+                    "UPDATE crawl_runs SET status = ? WHERE crawl_id = ?", [INTERRUPTED, crawl_id]
+                )
+    return dead
+
+
+def resumable_crawls(db: Database, source_ids: Iterable[str], before: int) -> list[int]:
+    """The crawls a new crawl of these sources completes: the unbroken run of interrupted or
+    failed crawls sharing a source, newest first, back to the last crawl that finished."""
+    wanted = set(source_ids)
+    found = []
+    for row in db.query(
+        "SELECT id, status, sources FROM crawls WHERE id < ? ORDER BY id DESC", [before]
+    ):
+        if not wanted & set(json.loads(row["sources"] or "[]")):
+            continue
+        if row["status"] not in RESUMABLE:
+            break
+        found.append(row["id"])
+    return found
+
+
+def last_capture(db: Database, url: str, method: str = "GET") -> dict | None:
+    """The latest 200 capture of a URL (what a re-crawl revalidates against)."""
+    rows = list(
+        db.query(
+            "SELECT id, crawl_id, etag, last_modified, sha256, warc_file, warc_offset, "
+            "warc_record_id, content_type FROM captures "
+            "WHERE url = ? AND method = ? AND status = 200 AND NOT blocked "
+            "ORDER BY id DESC LIMIT 1",
+            [url, method],
+        )
+    )
+    return rows[0] if rows else None
+
+
+def seen_before(db: Database, url: str, before_crawl: int) -> bool:
+    """Whether an earlier crawl captured this URL at all (new vs revisited)."""
+    rows = db.execute(
+        "SELECT 1 FROM captures WHERE url = ? AND crawl_id < ? LIMIT 1", [url, before_crawl]
+    ).fetchall()
+    return bool(rows)
+
+
+def record_crawl_runs(db: Database, rows: list[dict], links: list[dict]) -> None:
+    with db.conn:
+        if rows:
+            db.table("crawl_runs").insert_all(rows)
+        if links:
+            db.table("list_links").insert_all(links)
+
+
+def previous_run(db: Database, source_id: str, before_crawl: int) -> dict | None:
+    rows = list(
+        db.query(
+            "SELECT * FROM crawl_runs WHERE source_id = ? AND crawl_id < ? "
+            "AND status = 'finished' ORDER BY crawl_id DESC LIMIT 1",
+            [source_id, before_crawl],
+        )
+    )
+    return rows[0] if rows else None
+
+
+def previous_links(db: Database, url: str, before_crawl: int) -> int | None:
+    rows = db.execute(
+        "SELECT links FROM list_links WHERE url = ? AND crawl_id < ? ORDER BY crawl_id DESC "
+        "LIMIT 1",
+        [url, before_crawl],
+    ).fetchall()
+    return rows[0][0] if rows else None
+
+
+def set_crawl_fields(db: Database, crawl_id: int, fields: dict) -> None:
+    with db.conn:
+        db.table("crawls").update(crawl_id, fields)
+
+
+@migrations()
+def m004_report_versions(db: Database) -> None:
+    """Report rows of one page URL as numbered versions, and the figures that changed between
+    consecutive versions (an edited report keeps its old row: both versions stay)."""
+    db.execute(
+        """
+        CREATE VIEW IF NOT EXISTS report_versions AS
+        SELECT id AS report_id, url, fetched_at,
+               ROW_NUMBER() OVER (PARTITION BY url ORDER BY id) AS version,
+               COUNT(*) OVER (PARTITION BY url) AS versions,
+               LAG(id) OVER (PARTITION BY url ORDER BY id) AS previous_report_id,
+               LEAD(id) OVER (PARTITION BY url ORDER BY id) AS next_report_id
+        FROM reports
+        """
+    )
+    db.execute(
+        """
+        CREATE VIEW IF NOT EXISTS report_figure_changes AS
+        WITH pairs AS (
+            SELECT report_id, previous_report_id, url, fetched_at FROM report_versions
+            WHERE previous_report_id IS NOT NULL
+        ),
+        keys AS (
+            SELECT p.report_id, p.previous_report_id, p.url, p.fetched_at, s.key
+            FROM pairs p JOIN stats s ON s.report_id IN (p.report_id, p.previous_report_id)
+            GROUP BY p.report_id, s.key
+        )
+        SELECT k.url, k.previous_report_id, k.report_id, k.fetched_at AS changed_at, k.key,
+               (SELECT MAX(value) FROM stats WHERE report_id = k.previous_report_id
+                  AND key = k.key) AS previous_value,
+               (SELECT MAX(value) FROM stats WHERE report_id = k.report_id
+                  AND key = k.key) AS value
+        FROM keys k
+        WHERE previous_value IS NOT value
+        """
+    )

@@ -2,19 +2,27 @@
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import os
 import re
 import uuid
+import zlib
+from collections.abc import Iterator
 from dataclasses import dataclass
-from io import BufferedWriter, BytesIO
+from io import BytesIO
 from pathlib import Path
 
 from warcio.archiveiterator import ArchiveIterator
+from warcio.exceptions import ArchiveLoadFailed
 from warcio.statusandheaders import StatusAndHeaders
 from warcio.warcwriter import WARCWriter
 
 ROLLOVER_BYTES = 512 * 1024 * 1024
+# The most a reader inflates of one payload: a record kept Content-Encoded (a gzip bomb the
+# crawler refused to inflate) is read in bounded steps and refused past this.
+MAX_PAYLOAD_BYTES = 128 * 1024 * 1024
+_READ_STEP = 1024 * 1024
 # Scrapy has already removed the chunked framing from the body it hands us.
 _DROP_HEADERS = {"transfer-encoding"}
 
@@ -33,28 +41,74 @@ class Stored:
     size: int
 
 
+class WarcWriteError(OSError):
+    """A record could not be written; the file was cut back to the end of the last good record."""
+
+
 class WarcStore:
-    """Append-only writer: one gzip WARC at a time, rolled over by size, fsync'd per record."""
+    """Append-only writer: one gzip WARC at a time, rolled over by size, fsync'd per record.
+
+    Each record (response + request) is serialised in memory, appended with one write loop and
+    fsync'd; a failed write (disk full ...) cuts the file back so it never ends in a torn record.
+    """
 
     def __init__(self, data_dir: str | Path, prefix: str):
         self.root = Path(data_dir)
         (self.root / "warc").mkdir(parents=True, exist_ok=True)
         self.prefix = prefix
         self._serial = 0
-        self._fh: BufferedWriter | None = None
+        self._fd: int | None = None
+        self._end = 0
         self._name = ""
 
     def _open(self) -> None:
         self._serial += 1
         self._name = f"warc/{self.prefix}-{self._serial:05d}.warc.gz"
-        self._fh = fh = open(self.root / self._name, "ab")
-        self._writer = WARCWriter(fh, gzip=True)
-        if fh.tell() == 0:
+        self._fd = os.open(self.root / self._name, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
+        self._end = os.fstat(self._fd).st_size
+        if self._end == 0:
+            buffer = BytesIO()
+            writer = WARCWriter(buffer, gzip=True)
             info = {
                 "software": "nianbao (https://github.com/nianbao/nianbao)",
                 "format": "WARC File Format 1.1",
             }
-            self._writer.write_record(self._writer.create_warcinfo_record(self._name, info))
+            writer.write_record(writer.create_warcinfo_record(self._name, info))
+            self._append(buffer.getvalue())
+
+    def _append(self, data: bytes) -> int:
+        """Append data durably at the end of the file; returns its offset."""
+        assert self._fd is not None
+        offset = self._end
+        try:
+            view = memoryview(data)
+            while view:
+                written = os.write(self._fd, view)
+                if written == 0:
+                    raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+                view = view[written:]
+            os.fsync(self._fd)
+        except OSError as exc:
+            self._cut(offset)
+            raise WarcWriteError(
+                exc.errno,
+                f"cannot write WARC record to {self.root / self._name}: "
+                f"{exc.strerror or exc} (file cut back to {offset} bytes)",
+            ) from exc
+        self._end = offset + len(data)
+        return offset
+
+    def _cut(self, offset: int) -> None:
+        if self._fd is None:
+            return
+        try:
+            os.ftruncate(self._fd, offset)
+            os.fsync(self._fd)
+        except OSError:
+            # Cannot even truncate: close the file so nothing more lands after a torn record;
+            # `nianbao verify` reports the damaged tail.
+            os.close(self._fd)
+            self._fd = None
 
     def write_response(
         self,
@@ -67,45 +121,53 @@ class WarcStore:
         method: str = "GET",
         request_body: bytes = b"",
     ) -> Stored:
-        """Write a response record (and its request record) and return where it lies."""
-        if self._fh is None or self._fh.tell() > ROLLOVER_BYTES:
+        """Write a response record (and its request record) and return where it lies.
+
+        Raises WarcWriteError (an OSError) when the disk refuses; nothing partial is left."""
+        if self._fd is None or self._end > ROLLOVER_BYTES:
             self.close()
             self._open()
-        fh = self._fh
-        if fh is None:  # _open() sets it; this tells the type checker
-            raise RuntimeError("WARC file not open")
+        buffer = BytesIO()
+        writer = WARCWriter(buffer, gzip=True)
         kept = [(k, v) for k, v in headers if k.lower() not in _DROP_HEADERS]
         http = StatusAndHeaders(f"{status} {reason or 'OK'}", kept, protocol="HTTP/1.1")
-        offset = fh.tell()
-        record = self._writer.create_warc_record(
+        record = writer.create_warc_record(
             url,
             "response",
             payload=BytesIO(body),
             http_headers=http,
             warc_headers_dict={"WARC-Record-ID": f"<urn:uuid:{uuid.uuid4()}>"},
         )
-        self._writer.write_record(record)
+        writer.write_record(record)
         record_id = record.rec_headers.get_header("WARC-Record-ID")
         if request_headers is not None:
             req_http = StatusAndHeaders(
                 f"{method} {_path_of(url)} HTTP/1.1", request_headers, is_http_request=True
             )
-            req = self._writer.create_warc_record(
+            req = writer.create_warc_record(
                 url,
                 "request",
                 payload=BytesIO(request_body),
                 http_headers=req_http,
                 warc_headers_dict={"WARC-Concurrent-To": record_id},
             )
-            self._writer.write_record(req)
-        fh.flush()
-        os.fsync(fh.fileno())
+            writer.write_record(req)
+        offset = self._append(buffer.getvalue())
         return Stored(self._name, record_id, offset, hashlib.sha256(body).hexdigest(), len(body))
 
+    def discard(self, stored: Stored) -> None:
+        """Remove the record just written (its captures row could not be inserted)."""
+        if self._fd is None or stored.warc_file != self._name:
+            raise ValueError(
+                f"{stored.warc_file}@{stored.offset} is not the open file's last record"
+            )
+        self._cut(stored.offset)
+        self._end = stored.offset
+
     def close(self) -> None:
-        if self._fh is not None:
-            self._fh.close()
-            self._fh = None
+        if self._fd is not None:
+            os.close(self._fd)
+            self._fd = None
 
 
 def _path_of(url: str) -> str:
@@ -138,6 +200,78 @@ def read_record(data_dir: str | Path, warc_file: str, offset: int) -> Replayed:
                 url=record.rec_headers.get_header("WARC-Target-URI"),
                 status=int(http.get_statuscode() or 0),
                 headers=headers,
-                body=record.content_stream().read(),
+                body=_bounded_read(record.content_stream(), f"{warc_file}@{offset}"),
             )
     raise ValueError(f"{warc_file}@{offset}: no WARC record there")
+
+
+def _bounded_read(stream, where: str, limit: int | None = None) -> bytes:
+    """The payload, inflated step by step and refused past `limit` (no bomb is inflated whole)."""
+    limit = MAX_PAYLOAD_BYTES if limit is None else limit
+    parts: list[bytes] = []
+    size = 0
+    while True:
+        chunk = stream.read(_READ_STEP)
+        if not chunk:
+            return b"".join(parts)
+        size += len(chunk)
+        if size > limit:
+            raise ValueError(f"{where}: payload larger than {limit} bytes once decoded")
+        parts.append(chunk)
+
+
+@dataclass
+class ScannedRecord:
+    warc_file: str  # relative to the data directory
+    offset: int
+    rec_type: str
+    record_id: str | None
+    url: str | None
+    sha256: str | None = None  # of the HTTP payload as stored (response records)
+
+
+@dataclass
+class ScanProblem:
+    warc_file: str
+    offset: int
+    problem: str
+
+
+def scan_warc(data_dir: str | Path) -> Iterator[ScannedRecord | ScanProblem]:
+    """Every record of every WARC file under data_dir/warc, then a ScanProblem where a file stops
+    being readable (torn tail, bad gzip member)."""
+    root = Path(data_dir)
+    for path in sorted((root / "warc").glob("*.warc.gz")):
+        name = path.relative_to(root).as_posix()
+        offset = 0
+        with open(path, "rb") as fh:
+            iterator = ArchiveIterator(fh)
+            end = 0
+            try:
+                for record in iterator:
+                    digest = None
+                    if record.rec_type == "response":
+                        # the payload as stored (still Content-Encoded when it was kept so)
+                        hasher = hashlib.sha256()
+                        while chunk := record.raw_stream.read(_READ_STEP):
+                            hasher.update(chunk)
+                        digest = hasher.hexdigest()
+                    iterator.read_to_end(record)
+                    offset = iterator.get_record_offset()  # reads to the end when not yet
+                    yield ScannedRecord(
+                        name,
+                        offset,
+                        record.rec_type,
+                        record.rec_headers.get_header("WARC-Record-ID"),
+                        record.rec_headers.get_header("WARC-Target-URI"),
+                        digest,
+                    )
+                    end = offset = offset + iterator.get_record_length()
+            except (ArchiveLoadFailed, OSError, ValueError, EOFError, zlib.error) as exc:
+                yield ScanProblem(name, offset, f"unreadable from byte {offset}: {str(exc)[:120]}")
+                continue
+        size = path.stat().st_size
+        if end < size:
+            yield ScanProblem(
+                name, end, f"{size - end} bytes after the last complete record (torn write)"
+            )
