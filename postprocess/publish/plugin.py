@@ -8,7 +8,8 @@
   CSV are answered in place; `.json?_search=` responses gain a `snippet` per row.
 - report text and `snippet` columns render escaped; only our <mark> tags are restored.
 - facet `failed_check` + filter `?_failed_check=RULE` over the checks table.
-- report row pages get a card: source URL, capture, cells/stats/checks, other years of the agency.
+- report row pages are the report page (publish/report_page.py); the archived original is served
+  by publish/original.py.
 - canned queries named under plugins.nianbao.charts in metadata.yml get an inline SVG chart,
   also served at /-/nianbao/chart/DATABASE/QUERY.svg (no JavaScript, works offline).
 """
@@ -29,6 +30,7 @@ from datasette.utils import path_with_added_args, path_with_removed_args
 from datasette.utils.asgi import Response
 from markupsafe import Markup
 
+from postprocess.publish import original, report_page
 from postprocess.storage import search
 
 TEMPLATES = Path(__file__).with_name("templates")
@@ -341,46 +343,6 @@ def startup(datasette):
     loader.searchpath.insert(1 if datasette.template_dir else 0, str(TEMPLATES))
 
 
-async def report_card(datasette, database: str, report_id: str) -> dict | None:
-    db = datasette.get_database(database)
-    rows = (
-        await db.execute(
-            "select r.id, r.source_id, r.agency, r.year, r.url, r.document_url, r.capture_id, "
-            "c.fetched_at, c.sha256, c.warc_file, c.warc_record_id, c.warc_offset "
-            "from reports r left join captures c on c.id = r.capture_id where r.id = ?",
-            [report_id],
-        )
-    ).rows
-    if not rows:
-        return None
-    card = dict(rows[0])
-    counts = {}
-    for table in ("cells", "stats", "checks", "attachments"):
-        counts[table] = (
-            await db.execute(f"select count(*) from [{table}] where report_id = ?", [report_id])
-        ).rows[0][0]
-    card["counts"] = counts
-    card["failed"] = [
-        dict(r)
-        for r in (
-            await db.execute(
-                "select rule, detail from checks where report_id = ? and ok = 0", [report_id]
-            )
-        ).rows
-    ]
-    card["other_years"] = [
-        dict(r)
-        for r in (
-            await db.execute(
-                "select id, year, title from reports where id != :id and "
-                "(source_id = :source or (source_id is null and agency = :agency)) order by year",
-                {"id": report_id, "source": card["source_id"], "agency": card["agency"]},
-            )
-        ).rows
-    ]
-    return card
-
-
 def chart_config(datasette, query: str) -> dict | None:
     charts = (datasette.plugin_config("nianbao") or {}).get("charts") or {}
     return charts.get(query)
@@ -408,7 +370,7 @@ def extra_template_vars(template, database, table, view_name, request, datasette
         if view_name == "row" and table == REPORTS and request is not None:
             pk = request.url_vars.get("pks")
             if pk:
-                out["nianbao_report"] = await report_card(datasette, database, pk)
+                out.update(await report_page.template_vars(datasette, database, pk, request))
         if request is not None and "pks" not in request.url_vars:
             query = request.url_vars.get("table")
             if query and chart_config(datasette, query):
@@ -426,7 +388,10 @@ def extra_template_vars(template, database, table, view_name, request, datasette
 
 @hookimpl
 def register_routes():
-    return [(r"^/-/nianbao/chart/(?P<database>[^/]+)/(?P<query>[A-Za-z0-9_]+)\.svg$", chart_route)]
+    return [
+        (r"^/-/nianbao/chart/(?P<database>[^/]+)/(?P<query>[A-Za-z0-9_]+)\.svg$", chart_route),
+        *original.ROUTES,
+    ]
 
 
 async def chart_route(datasette, request):
