@@ -152,7 +152,7 @@ TEXT_SOURCES = {"page": "网页", "html": "网页", "attachment": "附件", "pdf
 
 
 def cell_label(section: str, row_key: str, col_key: str) -> str:
-    """A cell's place in the official table, e.g. 三、…（三）不予公开 6.属于四类过程性信息 · 总计."""
+    """A cell's place in the official table, e.g. （三）不予公开 6.属于四类过程性信息 · 总计."""
     if section == "requests":
         row = " ".join(REQUEST_ROWS.get(row_key, (row_key,)))
         col = APPLICANT_COLS.get(col_key, col_key)

@@ -30,7 +30,7 @@ from datasette.utils import path_with_added_args, path_with_removed_args
 from datasette.utils.asgi import Response
 from markupsafe import Markup
 
-from postprocess.publish import original, report_page
+from postprocess.publish import feed, original, report_page
 from postprocess.storage import search
 
 TEMPLATES = Path(__file__).with_name("templates")
@@ -74,6 +74,12 @@ def asgi_wrapper(datasette):
             pairs = urllib.parse.parse_qsl(
                 scope.get("query_string", b"").decode("utf-8", "replace"), keep_blank_values=True
             )
+            if any(k.startswith("_search") and not v.strip() for k, v in pairs):
+                # An empty search box means no search, not "match nothing".
+                pairs = [
+                    (k, v) for k, v in pairs if not (k.startswith("_search") and not v.strip())
+                ]
+                scope = {**scope, "query_string": urllib.parse.urlencode(pairs).encode()}
             args = dict(pairs)
             path = scope.get("path", "")
             _current_args.set(args)
@@ -341,6 +347,7 @@ def startup(datasette):
     # any --template-dir so a deployment can still override them.
     loader = datasette.jinja_env.loader.loaders[0]
     loader.searchpath.insert(1 if datasette.template_dir else 0, str(TEMPLATES))
+    feed.install(datasette)
 
 
 def chart_config(datasette, query: str) -> dict | None:
