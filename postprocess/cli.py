@@ -92,13 +92,19 @@ def extract(target, as_json) -> None:
 @click.option("--db", "db_path", default=DEFAULT_DB, show_default=True, type=click.Path())
 @click.option("--port", default=8001, show_default=True, type=int)
 @click.option("--public", is_flag=True, help="Bind 0.0.0.0 for public hosting (default 127.0.0.1).")
-def serve(db_path, port, public) -> None:
+@click.option(
+    "--data-dir",
+    default=None,
+    type=click.Path(),
+    help="Where the WARC files are, for the archived originals (default: data/ beside the db).",
+)
+def serve(db_path, port, public, data_dir) -> None:
     """Serve archive.db with Datasette and metadata.yml (read-only)."""
     from postprocess.publish.serve import serve_archive
 
     if not Path(db_path).exists():
         fail(f"{db_path} does not exist: run `nianbao crawl` or `nianbao demo` first")
-    serve_archive(db_path, port=port, host="0.0.0.0" if public else "127.0.0.1")
+    serve_archive(db_path, port=port, host="0.0.0.0" if public else "127.0.0.1", data_dir=data_dir)
 
 
 @main.command("serve-portal")
@@ -131,7 +137,7 @@ def demo(db_path, data_dir, portal_port, port, no_serve) -> None:
     if not no_serve:
         from postprocess.publish.serve import serve_archive
 
-        serve_archive(db_path, port=port, host="127.0.0.1")
+        serve_archive(db_path, port=port, host="127.0.0.1", data_dir=data_dir)
 
 
 if __name__ == "__main__":

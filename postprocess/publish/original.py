@@ -65,8 +65,10 @@ def filename_for(url: str, capture_id: int, content_type: str) -> str:
     name = PurePosixPath(urllib.parse.urlsplit(url or "").path).name
     query = urllib.parse.parse_qs(urllib.parse.urlsplit(url or "").query)
     for key in ("filename", "file", "name"):
-        if not Path(name).suffix and query.get(key):
+        # download scripts (downfile.jsp?filename=x.pdf) name the real file in the query
+        if query.get(key) and Path(query[key][0]).suffix:
             name = PurePosixPath(query[key][0]).name
+            break
     name = re.sub(r"[^\w.\-]+", "_", name).strip("._") or f"capture-{capture_id}"
     mime = content_type.split(";")[0].strip().lower()
     same = {".htm": ".html", ".jpeg": ".jpg"}

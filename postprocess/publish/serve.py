@@ -28,26 +28,38 @@ def load_metadata(path: str | Path = METADATA) -> dict:
         return yaml.safe_load(f)
 
 
-def make_datasette(db_path: str | Path, metadata_path: str | Path = METADATA):
-    """A Datasette over db_path opened immutable (read-only, no write endpoints)."""
+def make_datasette(
+    db_path: str | Path, metadata_path: str | Path = METADATA, data_dir: str | Path | None = None
+):
+    """A Datasette over db_path opened immutable (read-only, no write endpoints); data_dir holds
+    the WARC files of the archived originals (default: data/ beside db_path)."""
     from datasette.app import Datasette
 
     from postprocess.publish import plugin  # noqa: F401  (registered via entry point)
 
+    metadata = load_metadata(metadata_path)
+    if data_dir is not None:
+        plugins = metadata.setdefault("plugins", {})
+        plugins.setdefault("nianbao", {})["data_dir"] = str(Path(data_dir).resolve())
     return Datasette(
         immutables=[str(db_path)],
-        metadata=load_metadata(metadata_path),
+        metadata=metadata,
         settings=SETTINGS,
     )
 
 
-def serve_archive(db_path: str | Path, port: int = 8001, host: str = "127.0.0.1") -> None:
+def serve_archive(
+    db_path: str | Path,
+    port: int = 8001,
+    host: str = "127.0.0.1",
+    data_dir: str | Path | None = None,
+) -> None:
     """Serve db_path with Datasette until interrupted (blocking)."""
     import uvicorn
 
     db_path = Path(db_path)
     if not db_path.exists():
         raise FileNotFoundError(f"{db_path} does not exist")
-    ds = make_datasette(db_path)
+    ds = make_datasette(db_path, data_dir=data_dir)
     print(f"nianbao: serving {db_path} read-only at http://{host}:{port}/{db_path.stem}")
     uvicorn.run(ds.app(), host=host, port=port, log_level="warning")

@@ -1,0 +1,239 @@
+"""Pages a journalist reads: the report page, the archived original, feeds (on the demo archive)."""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import sqlite3
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+import pytest
+
+from postprocess.publish import labels, original, report_page
+from postprocess.publish.serve import make_datasette
+
+REPO = Path(__file__).resolve().parent.parent
+ATOM = "{http://www.w3.org/2005/Atom}"
+
+
+# --- pure builders ------------------------------------------------------------------------
+
+
+def test_num_shows_integers_without_decimals():
+    assert [report_page.num(v) for v in (15.0, 396.25, 0, None, -5.0)] == [
+        "15",
+        "396.25",
+        "0",
+        "—",
+        "-5",
+    ]
+
+
+def test_header_rows_merge_appeals_like_the_form():
+    paths = [
+        labels.APPEAL_ROWS[r] + (labels.APPEAL_COLS[c],)
+        for r in labels.APPEAL_ROWS
+        for c in ("upheld", "total")
+    ]
+    rows = report_page.header_rows(paths)
+    simple = [[(h["text"], h["colspan"], h["rowspan"]) for h in row] for row in rows]
+    assert simple == [
+        [("行政复议", 2, 1), ("行政诉讼", 4, 1)],
+        [("结果维持", 1, 2), ("总计", 1, 2), ("未经复议直接起诉", 2, 1), ("复议后起诉", 2, 1)],
+        [("结果维持", 1, 1), ("总计", 1, 1), ("结果维持", 1, 1), ("总计", 1, 1)],
+    ]
+
+
+def test_label_cells_merge_shared_row_groups():
+    keys = ["new", "granted", "denied_state_secret", "denied_process_info", "total_handled"]
+    cells = report_page.label_cells([labels.REQUEST_ROWS[k] for k in keys])
+    simple = [[(c["text"], c["rowspan"], c["colspan"]) for c in row] for row in cells]
+    assert simple == [
+        [("一、本年新收政府信息公开申请数量", 1, 3)],
+        [("三、本年度办理结果", 4, 1), ("（一）予以公开", 1, 2)],
+        [("（三）不予公开", 2, 1), ("1.属于国家秘密", 1, 1)],
+        [("6.属于四类过程性信息", 1, 1)],
+        [("（七）总计", 1, 2)],
+    ]
+
+
+def test_check_lines_say_which_number_is_printed():
+    lines = report_page.check_lines(
+        "requests_handled_sum", "total: 11 vs 0; natural_person: 3 vs 3"
+    )
+    assert [line["text"] for line in lines] == [
+        "（七）总计（总计）填写 0，各项办理结果相加为 11",
+        "（七）总计（自然人）填写 3，各项办理结果相加为 3",
+    ]
+    assert lines[0]["where"] == ("requests", [], ["total"])
+    appeals = report_page.check_lines("appeals_totals", "review: 11 vs 0")
+    assert appeals[0]["text"] == "行政复议：总计填写 0，维持＋纠正＋其他＋尚未审结相加为 11"
+    late = report_page.check_lines(
+        "published_on_time", "published 2018-04-16, deadline 2018-03-31 (2008 条例: 31 March)"
+    )
+    assert late[0]["text"] == "发布日期 2018-04-16，法定期限 2018-03-31（2008 条例: 31 March）"
+    # A detail we cannot read is shown as it is, never dropped.
+    assert report_page.check_lines("new_rule", "x vs y")[0]["text"] == "x vs y"
+
+
+def test_text_blocks_paragraphs_tables_and_hits():
+    text = "一、总体情况\n全年收到行政复议2件。\n| 行政复议 | 2 |\n| 行政诉讼 | 0 |\n<b>结束</b>"
+    blocks = report_page.text_blocks(text, '复议 -诉讼 OR "结束"')
+    assert [b["kind"] for b in blocks] == ["p", "p", "table", "p"]
+    assert str(blocks[1]["lines"][0]) == "全年收到行政<mark>复议</mark>2件。"
+    assert len(blocks[2]["lines"]) == 2 and blocks[2]["hits"]
+    assert str(blocks[3]["lines"][0]) == "&lt;b&gt;<mark>结束</mark>&lt;/b&gt;"
+
+
+def test_download_names_and_base_for_the_view():
+    assert (
+        original.filename_for(
+            "http://x/module/download/downfile.jsp?filename=a1.pdf", 7, "application/pdf"
+        )
+        == "nianbao-7-a1.pdf"
+    )
+    assert original.filename_for("http://x/a/report.jsp?id=1", 8, "text/html") == (
+        "nianbao-8-report.jsp.html"
+    )
+    assert original.filename_for("http://x/", 9, "text/html") == "nianbao-9-capture-9.html"
+    page = b'<html><head><meta charset="gbk"><title>t</title></head>'
+    based = original.with_base(page, "http://gov.cn/a/b.html")
+    assert based.startswith(b'<html><head><meta charset="gbk"><base href="http://gov.cn/a/b.html"')
+    assert based.endswith(b"<title>t</title></head>")
+
+
+# --- the demo archive served ----------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def demo(demo_crawl, demo_archive_path):
+    _db, data_dir, _port = demo_crawl
+    ds = make_datasette(demo_archive_path, data_dir=data_dir)
+    loop = asyncio.new_event_loop()
+
+    def get(path: str):
+        return loop.run_until_complete(ds.client.get(path))
+
+    yield get, demo_archive_path
+    loop.close()
+
+
+def _one(db_path, sql, params=()):
+    with sqlite3.connect(db_path) as conn:
+        return conn.execute(sql, params).fetchone()
+
+
+def test_report_page_reads_like_the_report(demo):
+    get, db_path = demo
+    rid, title = _one(
+        db_path, "select id, title from reports where source_id = 'demo-hongze' and year = 2023"
+    )
+    html = get(f"/archive/reports/{rid}").text
+    assert f"<h1>{title}</h1>" in html
+    assert "按期发布（法定期限 2024-03-31）" in html
+    assert "2021年版表格（国办公开办函〔2021〕30号）" in html
+    for section in labels.SECTIONS.values():
+        assert f"<h3>{section}</h3>" in html
+    # the failed appeals check as a sentence linked to the cells
+    assert "行政复议：总计填写 0，维持＋纠正＋其他＋尚未审结相加为 11" in html
+    assert f"/archive/cells?report_id={rid}&amp;section=appeals&amp;row_key__in=review" in html
+    # summary figures as integers with Chinese labels, linked to their cell
+    new_cell, new_value = _one(
+        db_path,
+        "select cell_id, value from stats where report_id = ? and key = 'requests_new'",
+        [rid],
+    )
+    assert f'<a href="/archive/cells/{new_cell}">{int(new_value)}</a>' in html
+    assert "本年新收申请" in html and "· None" not in html and ".0<" not in html
+    # other years of the same source link to their pages
+    others = _one(
+        db_path,
+        "select count(*) from reports where source_id = 'demo-hongze' and id != ?",
+        [rid],
+    )[0]
+    assert html.count('<li><a href="/archive/reports/') == others
+
+
+def test_report_page_marks_search_hits(demo):
+    get, db_path = demo
+    rid = _one(db_path, "select id from reports where instr(text, '行政复议') > 0 limit 1")[0]
+    html = get(f"/archive/reports/{rid}?q=行政复议").text
+    assert 'id="first-hit"' in html
+    assert "<mark>行政复议</mark>" in html
+
+
+def test_original_document_download_is_the_exact_file(demo):
+    get, db_path = demo
+    rid, doc = _one(
+        db_path,
+        "select id, document_capture_id from reports where source_id = 'demo-hongze' "
+        "and year = 2023",
+    )
+    html = get(f"/archive/reports/{rid}").text
+    assert f'href="/-/nianbao/original/archive/{doc}"' in html
+    r = get(f"/-/nianbao/original/archive/{doc}")
+    assert r.status_code == 200
+    want = (REPO / "crawler/demo/files/hongze-2023.pdf").read_bytes()
+    assert r.content == want
+    assert r.headers["content-type"] == "application/pdf"
+    assert r.headers["x-nianbao-sha256"] == hashlib.sha256(want).hexdigest()
+    assert r.headers["content-disposition"].startswith('attachment; filename="nianbao-')
+    assert r.headers["content-security-policy"].startswith("sandbox")
+
+
+def test_archived_page_view_is_sandboxed(demo):
+    get, db_path = demo
+    cap, url, sha = _one(
+        db_path,
+        "select c.id, c.url, c.sha256 from reports r join captures c on c.id = r.capture_id "
+        "where r.source_id = 'demo-yuci' and r.year = 2014",
+    )
+    view = get(f"/-/nianbao/view/archive/{cap}").text
+    assert (
+        f'sandbox="allow-popups allow-popups-to-escape-sandbox" referrerpolicy="no-referrer" '
+        f'src="/-/nianbao/original/archive/{cap}?inline=1"' in view
+    )
+    raw = get(f"/-/nianbao/original/archive/{cap}")
+    assert hashlib.sha256(raw.content).hexdigest() == sha
+    inline = get(f"/-/nianbao/original/archive/{cap}?inline=1")
+    csp = inline.headers["content-security-policy"]
+    assert (
+        csp.startswith("sandbox ") and "allow-scripts" not in csp and "allow-same-origin" not in csp
+    )
+    assert f'<base href="{url}" target="_blank">'.encode() in inline.content
+    assert get("/-/nianbao/original/archive/999999").status_code == 404
+
+
+def _feed(get, query: str) -> ET.Element:
+    r = get(f"/archive/new_reports.atom?{query}")
+    assert r.status_code == 200
+    assert r.headers["content-type"].startswith("application/atom+xml")
+    return ET.fromstring(r.content)
+
+
+def test_feed_valid_when_empty_and_links_our_pages(demo):
+    get, db_path = demo
+    empty = _feed(get, "province=nowhere")
+    assert empty.find(f"{ATOM}author/{ATOM}name").text == "nianbao 年报存档"
+    assert empty.find(f"{ATOM}updated").text and not empty.findall(f"{ATOM}entry")
+    with sqlite3.connect(db_path) as conn:
+        want = {
+            r[0]
+            for r in conn.execute(
+                "select id from reports where kind = 'annual_report' and instr(text, '过程性信息')"
+            )
+        }
+        everything = conn.execute("select count(*) from reports").fetchone()[0]
+    feed = _feed(get, "q=过程性信息")
+    links = [e.find(f"{ATOM}link[@rel='alternate']").get("href") for e in feed.iter(f"{ATOM}entry")]
+    assert {int(h.rsplit("/", 1)[1]) for h in links} == want
+    assert all(h.startswith("http://localhost/archive/reports/") for h in links)
+    assert len(_feed(get, "kind=all").findall(f"{ATOM}entry")) == everything
+
+
+def test_empty_search_box_keeps_the_filters(demo):
+    get, db_path = demo
+    rows = get("/archive/reports.json?_search=&province=江苏省&_shape=array&_size=max").json()
+    want = _one(db_path, "select count(*) from reports where province = '江苏省'")[0]
+    assert len(rows) == want > 0
