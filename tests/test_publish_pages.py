@@ -237,3 +237,87 @@ def test_empty_search_box_keeps_the_filters(demo):
     rows = get("/archive/reports.json?_search=&province=江苏省&_shape=array&_size=max").json()
     want = _one(db_path, "select count(*) from reports where province = '江苏省'")[0]
     assert len(rows) == want > 0
+
+
+# --- agencies -------------------------------------------------------------------------------
+
+
+def test_agency_identity_one_agency_one_id():
+    from postprocess.extract.agency import agency_identity
+
+    litong = {
+        "agency": "吴忠市利通区人民政府",
+        "division_code": "640302",
+        "level": "county",
+        "province": "宁夏回族自治区",
+        "city": "吴忠市",
+    }
+    ids = {agency_identity(n, litong)["agency_id"] for n in ("利通区", "吴忠市利通区", None)}
+    assert ids == {"640302:利通区人民政府"}
+    jiuquan = {
+        "agency": "酒泉市人民政府",
+        "division_code": "620900",
+        "level": "city",
+        "province": "甘肃省",
+        "city": "酒泉市",
+    }
+    assert agency_identity("图解:《酒泉市", jiuquan) == {
+        "agency_id": "620900:酒泉市人民政府",
+        "agency_name": "酒泉市人民政府",
+    }
+    assert agency_identity("酒泉市教育局", jiuquan)["agency_id"] == "620900:教育局"
+
+
+def test_year_from_url_reads_the_publication_date():
+    from postprocess.publish.agency import year_from_url
+
+    assert year_from_url("http://x/zwgk/zfxxgknb/202303/t20230328_777412.html") == 2022
+    assert year_from_url("http://x/art/2024/1/19/art_1234_135365.html") == 2023
+    assert year_from_url("http://x/zwgk/gknb/article_view.aspx?aid=10500") is None
+
+
+def test_demo_agencies_are_normalised(demo):
+    _get, db_path = demo
+    with sqlite3.connect(db_path) as conn:
+        names = dict(
+            conn.execute(
+                "select source_id, group_concat(distinct agency_name) from reports "
+                "group by source_id"
+            )
+        )
+    assert names["demo-litong"] == "吴忠市利通区人民政府"
+    assert names["demo-hongze"] == "淮安市洪泽区人民政府"
+    assert names["demo-jiuquan"] == "酒泉市人民政府"
+
+
+def test_agency_page_tells_years_apart(demo):
+    get, db_path = demo
+    page = get(
+        "/-/nianbao/agency/archive/620900%3A%E9%85%92%E6%B3%89%E5%B8%82%E4%BA%BA%E6%B0%91%E6%94%BF%E5%BA%9C"
+    )
+    assert page.status_code == 200
+    html = page.text
+    assert "<h1>酒泉市人民政府</h1>" in html
+    assert 'class="nianbao-chart"' in html
+    series = get(
+        "/-/nianbao/agency/archive/620900%3A%E9%85%92%E6%B3%89%E5%B8%82%E4%BA%BA%E6%B0%91%E6%94%BF%E5%BA%9C.json"
+    ).json()["series"]
+    status = {row["year"]: row["status"] for row in series}
+    # 2017's report came out 2018-04-16, after 31 March; 2022's page answered HTTP 412
+    assert status[2016] == "on_time" and status[2017] == "late" and status[2022] == "blocked"
+    new = {row["year"]: row["requests_new"] for row in series}
+    with sqlite3.connect(db_path) as conn:
+        want = dict(
+            conn.execute(
+                "select r.year, s.value from reports r join stats s on s.report_id = r.id "
+                "and s.key = 'requests_new' where r.source_id = 'demo-jiuquan' "
+                "and r.kind = 'annual_report'"
+            )
+        )
+    assert {y: v for y, v in new.items() if v is not None} == want
+    csv_text = get(
+        "/-/nianbao/agency/archive/620900%3A%E9%85%92%E6%B3%89%E5%B8%82%E4%BA%BA%E6%B0%91%E6%94%BF%E5%BA%9C.csv"
+    ).text
+    assert csv_text.splitlines()[0].startswith("agency_id,agency_name,year,status,report_id")
+    index = get("/-/nianbao/agencies/archive").text
+    assert "图解" not in index and index.count('href="/-/nianbao/agency/archive/') == 6

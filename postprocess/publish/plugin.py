@@ -30,7 +30,7 @@ from datasette.utils import path_with_added_args, path_with_removed_args
 from datasette.utils.asgi import Response
 from markupsafe import Markup
 
-from postprocess.publish import feed, original, report_page
+from postprocess.publish import agency, feed, original, report_page
 from postprocess.storage import search
 
 TEMPLATES = Path(__file__).with_name("templates")
@@ -398,6 +398,7 @@ def register_routes():
     return [
         (r"^/-/nianbao/chart/(?P<database>[^/]+)/(?P<query>[A-Za-z0-9_]+)\.svg$", chart_route),
         *original.ROUTES,
+        *agency.ROUTES,
     ]
 
 
@@ -485,18 +486,26 @@ def _line_chart(config: dict, rows: list[dict], title: str) -> str:
             )
     for s, y_key in enumerate(ys):
         color = SERIES_COLORS[s % len(SERIES_COLORS)]
-        points = [
-            (left + i * step, top + plot_h - plot_h * _num(r.get(y_key)) / top_value)
-            for i, r in enumerate(rows)
-        ]
-        path = " ".join(f"{px:.1f},{py:.1f}" for px, py in points)
-        parts.append(f'<polyline fill="none" stroke="{color}" stroke-width="2" points="{path}"/>')
-        for (px, py), r in zip(points, rows, strict=True):
-            parts.append(
-                f'<circle cx="{px:.1f}" cy="{py:.1f}" r="3" fill="{color}">'
-                f"<title>{escape(str(r.get(x_key)))}: {_fmt(_num(r.get(y_key)))}</title>"
-                f"</circle>"
-            )
+        # A missing value (None) breaks the line: no data is not zero.
+        segments: list[list[tuple[float, float, dict]]] = [[]]
+        for i, r in enumerate(rows):
+            if r.get(y_key) is None:
+                segments.append([])
+                continue
+            y = top + plot_h - plot_h * _num(r.get(y_key)) / top_value
+            segments[-1].append((left + i * step, y, r))
+        for segment in segments:
+            if len(segment) > 1:
+                path = " ".join(f"{px:.1f},{py:.1f}" for px, py, _ in segment)
+                parts.append(
+                    f'<polyline fill="none" stroke="{color}" stroke-width="2" points="{path}"/>'
+                )
+            for px, py, r in segment:
+                parts.append(
+                    f'<circle cx="{px:.1f}" cy="{py:.1f}" r="3" fill="{color}">'
+                    f"<title>{escape(str(r.get(x_key)))}: {_fmt(_num(r.get(y_key)))}</title>"
+                    f"</circle>"
+                )
     parts += _legend(ys, width - right + 16, top)
     return _svg(width, height, parts, title)
 

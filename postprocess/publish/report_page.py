@@ -495,6 +495,11 @@ async def template_vars(datasette, database: str, pk: str, request) -> dict:
     if page is None:
         return {}
     out: dict = {"nianbao_page": page}
+    if page["report"].get("agency_id"):
+        path = "/-/nianbao/agency/{}/{}".format(
+            database, urllib.parse.quote(page["report"]["agency_id"], safe="")
+        )
+        out["nianbao_agency_url"] = datasette.urls.path(path)
     cap, doc = page["page_capture"], page["document_capture"]
     if cap:
         raw = datasette.urls.path(f"/-/nianbao/original/{database}/{cap['id']}")

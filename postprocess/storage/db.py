@@ -340,3 +340,19 @@ def m002_reports_long_columns_last(db: Database) -> None:
     db["reports"].transform(
         column_order=[c for c in columns if c not in long_columns] + list(long_columns)
     )
+
+
+@migrations()
+def m_reports_agency_identity(db: Database) -> None:
+    """reports.agency_id (division code + normalised name) and agency_name (display), so one
+    agency has one identity however its reports spell it; text columns stay last (m002)."""
+    columns = {c.name for c in db["reports"].columns}
+    for name in ("agency_id", "agency_name"):
+        if name not in columns:
+            db["reports"].add_column(name, str)
+    long_columns = ("kind_reason", "parse_error", "text")
+    order = [c.name for c in db["reports"].columns]
+    db["reports"].transform(
+        column_order=[c for c in order if c not in long_columns] + list(long_columns)
+    )
+    db["reports"].create_index(["agency_id", "year"], if_not_exists=True)

@@ -40,6 +40,7 @@ MATCH_COLUMN = "search_index"
 SEARCH_VIEW_COLUMNS = (
     "title",
     "agency",
+    "agency_name",
     "province",
     "city",
     "level",
