@@ -153,7 +153,7 @@ def test_datasette_ranked_view_filters_and_failed_check(get):
 def test_datasette_ranked_search_csv(get):
     r = get("/archive/reports.csv?_search=外网")
     lines = r.text.splitlines()
-    assert lines[0].startswith("id,rank,title,agency,province,")
+    assert lines[0].startswith("id,rank,title,agency,agency_name,province,")
     assert "search_index" not in lines[0]
     assert lines[1].startswith("9,")
 
