@@ -321,3 +321,62 @@ def test_agency_page_tells_years_apart(demo):
     assert csv_text.splitlines()[0].startswith("agency_id,agency_name,year,status,report_id")
     index = get("/-/nianbao/agencies/archive").text
     assert "图解" not in index and index.count('href="/-/nianbao/agency/archive/') == 6
+
+
+# --- honest totals and Chinese parameters -----------------------------------------------------
+
+
+def test_missing_reports_tells_blocked_from_not_published(demo):
+    get, _db = demo
+    rows = get("/archive/missing_reports.json?_shape=array&_size=max").json()
+    jiuquan = {r["missing_year"]: r["status"] for r in rows if r["agency"] == "酒泉市人民政府"}
+    assert jiuquan[2022] == "blocked"
+    assert jiuquan[2023] == "not_published"
+    blocked = get("/archive/missing_reports.json?_shape=array&status=抓取被拦截").json()
+    assert [(r["agency"], r["missing_year"], r["fetch_error"]) for r in blocked] == [
+        ("酒泉市人民政府", 2022, "412")
+    ]
+
+
+def test_refusal_reasons_count_reports_with_a_nonzero_value(demo):
+    get, db_path = demo
+    rows = get("/archive/refusal_reasons.json?_shape=array").json()
+    by_key = {r["row_key"]: r for r in rows}
+    with sqlite3.connect(db_path) as conn:
+        nonzero = conn.execute(
+            "select count(distinct report_id) from cells where section = 'requests' "
+            "and col_key = 'total' and row_key = 'denied_admin_inquiry' and value > 0"
+        ).fetchone()[0]
+    assert by_key["denied_admin_inquiry"]["reports_with_reason"] == nonzero
+    assert nonzero < by_key["denied_admin_inquiry"]["reports_with_table"]
+
+
+def test_refused_for_reason_accepts_chinese_wording(demo):
+    get, _db = demo
+    english = get(
+        "/archive/refused_for_reason.json?_shape=array&reason=denied_process_info&level=county"
+    ).json()
+    chinese = get("/archive/refused_for_reason.json?_shape=array&reason=过程性信息&level=县").json()
+    assert english and chinese == english
+    assert {r["reason"] for r in chinese} == {"不予公开 属于四类过程性信息"}
+
+
+def test_totals_say_what_they_cover(demo):
+    get, db_path = demo
+    rows = get("/archive/requests_per_year.json?_shape=array").json()
+    with sqlite3.connect(db_path) as conn:
+        want = conn.execute(
+            "select r.year, count(distinct r.id), count(distinct r.agency_id), "
+            "count(distinct r.province) from reports r join stats s on s.report_id = r.id "
+            "and s.key = 'requests_new' where r.kind = 'annual_report' group by r.year"
+        ).fetchall()
+    assert [(r["year"], r["reports"], r["agencies"], r["provinces"]) for r in rows] == [
+        tuple(w) for w in want
+    ]
+    from postprocess.publish.serve import load_metadata
+
+    for name, query in load_metadata()["databases"]["archive"]["queries"].items():
+        text = (query["title"] + query["description"]).lower()
+        assert "national" not in text.replace("not a national", "") and "全国" not in text.replace(
+            "不代表全国", ""
+        ), name

@@ -57,6 +57,7 @@ def prepare_connection(conn):
     # trylast: runs after Datasette's own escape_fts registration, so ours wins.
     conn.create_function("escape_fts", 1, search.fts_query, deterministic=True)
     search.register_functions(conn)
+    conn.create_function("nianbao_url_year", 1, agency.year_from_url, deterministic=True)
 
 
 def marked(value: str) -> Markup:
