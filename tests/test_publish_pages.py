@@ -380,3 +380,37 @@ def test_totals_say_what_they_cover(demo):
         assert "national" not in text.replace("not a national", "") and "全国" not in text.replace(
             "不代表全国", ""
         ), name
+
+
+# --- Chinese first --------------------------------------------------------------------------
+
+
+def test_canned_query_page_offers_chinese_choices_and_links_reports(demo):
+    get, _db = demo
+    html = get("/archive/refused_for_reason?level=县&reason=过程性信息").text
+    assert '<form class="nianbao-params"' in html
+    assert '<option value="county">县级</option>' in html
+    assert '<option value="县" selected>县</option>' in html
+    assert html.count('<select name="level">') == 1
+    assert 'class="report-link" href="/archive/reports/' in html
+    assert "<summary>查询语句 SQL</summary>" in html  # the SQL is there, folded away
+    assert '<span class="coded" title="county">县级</span>' in html
+
+
+def test_database_page_opens_on_search_and_questions(demo):
+    get, _db = demo
+    html = get("/archive").text
+    search = html.index('<form class="nianbao-search"')
+    questions = html.index('<h2 id="queries">常用问题')
+    editor = html.index('<details class="nianbao-sql-editor">')
+    assert search < questions < editor
+
+
+def test_table_and_facets_in_chinese_with_keys_kept(demo):
+    get, _db = demo
+    html = get("/archive/reports?_facet=level").text
+    assert '年度 <small class="col-key">year</small>' in html
+    assert 'title="county">县级</a>' in html
+    data = get("/archive/reports.json?_shape=array&_size=1&_col=level").json()
+    assert set(data[0]) == {"id", "level"}  # the API keeps the English keys and codes
+    assert data[0]["level"] in {"county", "city"}

@@ -176,3 +176,143 @@ def row_label(section: str, row_key: str) -> str:
 def col_label(section: str, col_key: str) -> str:
     table = {"requests": APPLICANT_COLS, "appeals": APPEAL_COLS}.get(section, PROACTIVE_COLS)
     return table.get(col_key, col_key)
+
+
+# --- columns and values where a journalist looks (tables, facets, query results) ----------------
+
+COLUMNS = {
+    "id": "编号",
+    "report_id": "报告",
+    "source_id": "来源栏目",
+    "capture_id": "抓取记录",
+    "document_capture_id": "数据文件抓取记录",
+    "url": "网址",
+    "document_url": "数据文件网址",
+    "title": "标题",
+    "agency": "机关",
+    "agency_id": "机关编号",
+    "agency_name": "机关",
+    "year": "年度",
+    "published": "发布日期",
+    "kind": "文件类型",
+    "kind_reason": "类型依据",
+    "format": "报告格式",
+    "text": "正文",
+    "text_source": "正文来源",
+    "parse_status": "解析状态",
+    "parse_error": "解析问题",
+    "province": "省份",
+    "city": "地级市",
+    "level": "层级",
+    "division_code": "行政区划代码",
+    "sha256": "SHA-256",
+    "fetched_at": "抓取时间",
+    "section": "部分",
+    "row_key": "行",
+    "col_key": "列",
+    "value": "数值",
+    "raw": "原文",
+    "unit": "单位",
+    "row_label": "行（原文）",
+    "col_label": "列（原文）",
+    "known": "已识别",
+    "key": "指标",
+    "approx": "约数",
+    "origin": "来源",
+    "cell_id": "单元格",
+    "evidence": "依据",
+    "rule": "校验规则",
+    "ok": "通过",
+    "detail": "详情",
+    "failed_check": "未通过的校验",
+    "rank": "相关度",
+    "snippet": "命中片段",
+    "requests": "申请（件）",
+    "requests_new": "新收申请（件）",
+    "reports": "报告数",
+    "agencies": "机关数",
+    "provinces": "省份数",
+    "years": "年数",
+    "outcome": "办理结果",
+    "reason": "理由",
+    "reports_with_reason": "有此理由的报告数",
+    "reports_with_table": "有此表格行的报告数",
+    "deadline": "法定期限",
+    "days_late": "逾期天数",
+    "missing_year": "缺失年度",
+    "status": "状态",
+    "status_zh": "状态（中文）",
+    "last_report_before": "此前最近报告年度",
+    "last_crawl": "最近抓取",
+    "fetch_error": "抓取错误",
+    "failed_url": "失败网址",
+    "previous_year": "上年（件）",
+    "change": "变化（件）",
+    "change_pct": "变化（%）",
+    "media": "文件类型",
+    "text_chars": "字数",
+    "role": "页面角色",
+    "content_type": "内容类型",
+    "size": "大小（字节）",
+    "blocked": "被拦截",
+    "error": "错误",
+    "message": "信息",
+    "at": "时间",
+    "note": "备注",
+    "crawl_id": "抓取批次",
+    "q": "关键词",
+}
+
+OUTCOMES = {
+    "granted": "予以公开",
+    "partial": "部分公开",
+    "denied": "不予公开",
+    "unable": "无法提供",
+    "rejected": "不予处理",
+    "other": "其他处理",
+}
+MISSING_STATUS = {
+    "not_published": "未发布",
+    "blocked": "抓取被拦截",
+    "fetch_failed": "抓取失败",
+    "not_due": "抓取时未到期限",
+    "not_crawled": "未抓取",
+}
+ROLES = {"list": "栏目列表页", "report": "报告页", "attachment": "附件", "robots": "robots.txt"}
+PARSE_STATUS = {"ok": "已解析", "not_parsed_yet": "暂未解析", "error": "解析出错"}
+
+VALUES: dict[str, dict[str, str]] = {
+    "level": LEVELS,
+    "kind": KINDS,
+    "format": {"2019": "2019年版", "2021": "2021年版", "narrative": "文字报告"},
+    "section": SECTIONS,
+    "rule": CHECKS,
+    "failed_check": CHECKS,
+    "key": {k: v[0] for k, v in STATS.items()},
+    "outcome": OUTCOMES,
+    "status": MISSING_STATUS,
+    "role": ROLES,
+    "parse_status": PARSE_STATUS,
+    "text_source": TEXT_SOURCES,
+    "origin": {"cell": "表格", "sentence": "正文句子"},
+}
+
+
+def column(name: str) -> str:
+    """Chinese label of a column (the key itself when we have none)."""
+    return COLUMNS.get(name, name)
+
+
+def value(column_name: str, raw) -> str | None:
+    """Chinese label of a coded value, or None when the value is not a code we know."""
+    if raw is None:
+        return None
+    key = str(raw)
+    if column_name == "row_key":
+        for table in (REQUEST_ROWS, APPEAL_ROWS):
+            if key in table:
+                return " ".join(table[key])
+        return PROACTIVE_ROWS.get(key)
+    if column_name == "col_key":
+        return APPLICANT_COLS.get(key) or APPEAL_COLS.get(key) or PROACTIVE_COLS.get(key)
+    return VALUES.get(column_name, {}).get(key)

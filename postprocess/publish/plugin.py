@@ -30,7 +30,7 @@ from datasette.utils import path_with_added_args, path_with_removed_args
 from datasette.utils.asgi import Response
 from markupsafe import Markup
 
-from postprocess.publish import agency, feed, original, report_page
+from postprocess.publish import agency, feed, labels, original, queries, report_page
 from postprocess.storage import search
 
 TEMPLATES = Path(__file__).with_name("templates")
@@ -42,6 +42,7 @@ REPORTS_PATH = re.compile(rf"^/(?P<database>[^/]+)/{REPORTS}(?:\.(?P<format>\w+)
 FAILED_CHECK_ARG = "_failed_check"
 TEXT_PREVIEW = 160  # characters of report text shown per row in table views
 LINK_COLUMNS = frozenset({"url", "document_url", "example_url", "atom_link", "source_url"})
+CODED_COLUMNS = frozenset(labels.VALUES) | {"row_key", "col_key"}
 SERIES_COLORS = ["#2f6db5", "#d9534f", "#5cb85c", "#f0ad4e", "#8e6cc0", "#3bb3c3", "#999999"]
 
 # The query string of the request being served, for render_cell (which gets no request in 0.65).
@@ -240,8 +241,21 @@ def render_cell(row, value, column, table, database, datasette):
         return Markup(f'<a href="{escape(href)}">{value}</a>')
     if table == SEARCH_VIEW and column == "rank" and isinstance(value, float):
         return f"{value:.2f}"  # bm25 to two places reads as an order, the JSON keeps all digits
+    if (
+        table is None
+        and isinstance(value, int)
+        and (column == "report_id" or (column == "id" and _current_path.get().endswith("/search")))
+    ):
+        # canned query rows that are reports link to the report page
+        href = datasette.urls.row(database, REPORTS, str(value))
+        return Markup(f'<a class="report-link" href="{escape(href)}">{value}</a>')
+    if isinstance(value, float) and value.is_integer() and column != "rank":
+        return str(int(value))  # counts are stored as REAL: 15.0 reads as 15
     if not isinstance(value, str):
         return None
+    if column in CODED_COLUMNS and (label := labels.value(column, value)):
+        # the code stays in the data and the API; the page shows its Chinese label
+        return Markup(f'<span class="coded" title="{escape(value)}">{escape(label)}</span>')
     if column == "snippet":
         return marked(value)
     if column in LINK_COLUMNS and value.startswith(("http://", "https://")):
@@ -374,13 +388,18 @@ async def chart_svg(datasette, database: str, query: str, args: dict[str, str]) 
 @hookimpl
 def extra_template_vars(template, database, table, view_name, request, datasette):
     async def inner():
-        out: dict = {}
+        out: dict = {"zh_column": labels.column, "zh_value": labels.value}
         if view_name == "row" and table == REPORTS and request is not None:
             pk = request.url_vars.get("pks")
             if pk:
                 out.update(await report_page.template_vars(datasette, database, pk, request))
         if request is not None and "pks" not in request.url_vars:
             query = request.url_vars.get("table")
+            if query:
+                args = {k: request.args.get(k) for k in request.args}
+                fields = await queries.param_fields(datasette, database, query, args)
+                if fields is not None:
+                    out["nianbao_params"] = fields
             if query and chart_config(datasette, query):
                 args = {k: request.args.get(k) for k in request.args}
                 svg = await chart_svg(datasette, database, query, args)
