@@ -287,7 +287,11 @@ VALUES: dict[str, dict[str, str]] = {
     "format": {"2019": "2019年版", "2021": "2021年版", "narrative": "文字报告"},
     "section": SECTIONS,
     "rule": CHECKS,
-    "failed_check": CHECKS,
+    "failed_check": {
+        **{k: "未通过：" + v for k, v in CHECKS.items()},
+        "published_on_time": "逾期发布",
+        "title_year_matches_period": "标题年度与统计期限不符",
+    },
     "key": {k: v[0] for k, v in STATS.items()},
     "outcome": OUTCOMES,
     "status": MISSING_STATUS,

@@ -7,18 +7,16 @@ function that gathers a report's rows for the row template `row.html`.
 from __future__ import annotations
 
 import re
-import unicodedata
 import urllib.parse
 from html import escape
 
 from markupsafe import Markup
 
 from postprocess.publish import labels
+from postprocess.storage import search
 
 # a line of a table the cleaner kept in the text: cells separated by |
 TABLE_LINE = re.compile(r"^\s*\|.*\|\s*$|\s\|\s")
-QUERY_TERM = re.compile(r'"([^"]*)"|(\S+)')
-OPERATORS = {"OR", "AND", "NOT", "或", "非"}
 
 
 def num(value) -> str:
@@ -302,25 +300,15 @@ def cells_link(base: str, report_id: int, where) -> str | None:
 
 
 def query_terms(query: str | None) -> list[str]:
-    """The words of a search to mark in the text (operators, exclusions and quotes dropped)."""
-    terms = []
-    for m in QUERY_TERM.finditer(query or ""):
-        term = m.group(1) if m.group(1) is not None else m.group(2)
-        if term in OPERATORS or term.startswith("-") or not term.strip():
-            continue
-        terms.append(_fold(term.strip()))
-    return sorted(set(terms), key=len, reverse=True)
-
-
-def _fold(text: str) -> str:
-    return unicodedata.normalize("NFKC", text).lower()
+    """The words of a search to mark in the text (operators and exclusions dropped)."""
+    return search.hit_terms(query)
 
 
 def highlight(text: str, terms: list[str]) -> Markup:
     """text escaped, each occurrence of a term wrapped in <mark>."""
     if not terms:
         return Markup(escape(text))
-    folded = "".join(_fold(ch)[:1] or ch for ch in text)
+    folded = search.fold_aligned(text)
     spans: list[tuple[int, int]] = []
     for term in terms:
         start = 0

@@ -29,6 +29,7 @@ from __future__ import annotations
 import re
 import sqlite3
 import unicodedata
+from functools import lru_cache
 from typing import Any
 
 FTS_TABLE = "reports_fts"
@@ -59,8 +60,12 @@ CJK_RUN = f"[{CJK_CHARS}]+"
 # Word characters unicode61 would keep: letters and digits outside the CJK ranges.
 WORD_RUN = f"[^\\W_{CJK_CHARS}]+"
 TOKEN_RE = re.compile(f"(?P<cjk>{CJK_RUN})|(?P<word>{WORD_RUN})")
-# Query terms: "quoted phrases" or whitespace-separated words.
-QUERY_TERM_RE = re.compile(r'"([^"]*)"|(\S+)')
+# Query terms: "quoted phrases" (optionally -"excluded") or whitespace-separated words.
+QUERY_TERM_RE = re.compile(r'([-－]?)"([^"]*)"|(\S+)')
+OR_WORDS = frozenset({"OR", "|", "｜"})
+NOT_WORDS = frozenset({"NOT"})
+AND_WORDS = frozenset({"AND"})
+MINUS = ("-", "－")
 
 MARK_OPEN = "<mark>"
 MARK_CLOSE = "</mark>"
@@ -68,9 +73,31 @@ SNIPPET_WIDTH = 60  # characters of context each side of the first hit
 SNIPPET_MAX_HITS = 3
 
 
+@lru_cache(maxsize=1)
+def _t2s() -> Any:
+    import opencc
+
+    return opencc.OpenCC("t2s")
+
+
 def fold(text: str) -> str:
-    """The normal form both the index and the queries are built from."""
-    return unicodedata.normalize("NFKC", text).lower()
+    """The normal form both the index and the queries are built from: NFKC, lower case, and
+    traditional characters as simplified (OpenCC t2s: 復議 -> 复议, 訴訟 -> 诉讼)."""
+    return _t2s().convert(unicodedata.normalize("NFKC", text).lower())
+
+
+@lru_cache(maxsize=65536)
+def _fold_char(ch: str) -> str:
+    return unicodedata.normalize("NFKC", ch).lower()[:1] or ch
+
+
+def fold_aligned(text: str) -> str:
+    """fold() keeping one character per character of text, so offsets carry over to text."""
+    nfkc = "".join(map(_fold_char, text))
+    simplified = _t2s().convert(nfkc)
+    if len(simplified) == len(nfkc):
+        return simplified
+    return "".join(_t2s().convert(ch)[:1] or ch for ch in nfkc)
 
 
 def _runs(text: str) -> list[tuple[str, str]]:
@@ -107,8 +134,9 @@ def _term_tokens(term: str) -> tuple[list[str], bool]:
         if kind != "cjk":
             tokens.append(run)
             continue
-        if last and len(run) == 1 and len(runs) > 1:
-            # 2022年 must match 2022 followed by 年度...: any token starting with 年.
+        if last and len(run) == 1:
+            # 2022年 must match 2022 followed by 年度...: any token starting with 年. A lone
+            # character (复) is the first half of a bigram or a run's closing unigram.
             tokens.append(run)
             prefix = True
         else:
@@ -117,35 +145,77 @@ def _term_tokens(term: str) -> tuple[list[str], bool]:
     return tokens, prefix
 
 
-def fts_query(query: str | None) -> str:
-    """Turn what a reader typed into an FTS5 MATCH expression (terms ANDed, each a phrase)."""
-    phrases: list[str] = []
+def parse_query(query: str | None) -> list[tuple[list[str], list[str]]]:
+    """What a reader typed as OR-groups of (terms that must occur, terms that must not).
+
+    Words are ANDed; `OR` (or |) starts another group; `-word`, `-"a phrase"` and `NOT word`
+    exclude; "double quotes" keep spaces inside one term.
+    """
+    groups: list[tuple[list[str], list[str]]] = [([], [])]
+    negate = False
     for m in QUERY_TERM_RE.finditer(query or ""):
-        term = m.group(1) if m.group(1) is not None else m.group(2)
-        tokens, prefix = _term_tokens(term)
-        if not tokens:
+        if m.group(2) is not None:
+            term, excluded = m.group(2), bool(m.group(1))
+        else:
+            term, excluded = m.group(3), False
+            if term in OR_WORDS:
+                groups.append(([], []))
+                negate = False
+                continue
+            if term in NOT_WORDS:
+                negate = True
+                continue
+            if term in AND_WORDS:
+                continue
+            if term.startswith(MINUS) and len(term) > 1:
+                term, excluded = term[1:], True
+        if not term.strip():
             continue
-        # Tokens are letters/digits only, so they never contain a double quote.
-        phrases.append('"' + " ".join(tokens) + '"' + (" *" if prefix else ""))
-    if not phrases:
+        groups[-1][1 if excluded or negate else 0].append(term)
+        negate = False
+    return [g for g in groups if g[0] or g[1]]
+
+
+def _phrase(term: str) -> str | None:
+    tokens, prefix = _term_tokens(term)
+    if not tokens:
+        return None
+    # Tokens are letters/digits only, so they never contain a double quote.
+    return '"' + " ".join(tokens) + '"' + (" *" if prefix else "")
+
+
+def fts_query(query: str | None) -> str:
+    """Turn what a reader typed into an FTS5 MATCH expression (see parse_query)."""
+    groups = []
+    for must, must_not in parse_query(query):
+        positive = [p for p in map(_phrase, must) if p]
+        if not positive:
+            continue  # FTS5 cannot match "everything but"; a group of exclusions alone is dropped
+        expr = " AND ".join(positive)
+        expr += "".join(f" NOT {p}" for p in map(_phrase, must_not) if p)
+        groups.append(expr)
+    if not groups:
         # FTS5 rejects an empty MATCH; this phrase matches nothing.
         return '""'
-    return " AND ".join(phrases)
+    if len(groups) == 1:
+        return groups[0]
+    return " OR ".join(f"({g})" for g in groups)
+
+
+def hit_terms(query: str | None) -> list[str]:
+    """The folded terms of a query to mark in a text (exclusions and operators dropped)."""
+    terms = {fold(t).strip() for must, _ in parse_query(query) for t in must}
+    return sorted((t for t in terms if t), key=len, reverse=True)
 
 
 def _hit_spans(text: str, query: str) -> list[tuple[int, int]]:
     """Character spans of text where any query term occurs (compared in folded form)."""
-    terms = []
-    for m in QUERY_TERM_RE.finditer(query or ""):
-        term = fold(m.group(1) if m.group(1) is not None else m.group(2)).strip()
-        if term:
-            terms.append(term)
+    terms = hit_terms(query)
     if not terms or not text:
         return []
-    # NFKC can change lengths for rare characters; fold per character to keep offsets aligned.
-    folded = "".join(fold(ch)[:1] or ch for ch in text)
+    folded = fold_aligned(text)
     spans: list[tuple[int, int]] = []
-    for term in sorted(set(terms), key=len, reverse=True):
+    for term in terms:
         start = 0
         while (pos := folded.find(term, start)) >= 0:
             end = pos + len(term)
@@ -153,6 +223,13 @@ def _hit_spans(text: str, query: str) -> list[tuple[int, int]]:
                 spans.append((pos, end))
             start = end
     return sorted(spans)
+
+
+def _in_table_line(text: str, pos: int) -> bool:
+    """Whether pos lies on a line of a table the cleaner kept as `| a | b |`."""
+    start = text.rfind("\n", 0, pos) + 1
+    end = text.find("\n", pos)
+    return "|" in text[start : end if end >= 0 else len(text)]
 
 
 def snippet(text: str | None, query: str | None, width: int = SNIPPET_WIDTH) -> str:
@@ -167,8 +244,15 @@ def snippet(text: str | None, query: str | None, width: int = SNIPPET_WIDTH) -> 
     if not spans:
         flat = " ".join(text[: width * 2].split())
         return flat + ("…" if len(text) > width * 2 else "")
+    # Prose says more than table boilerplate (行政复议 | 行政复议 | ...): start at the first hit
+    # outside a table line when there is one.
+    prose = [sp for sp in spans if not _in_table_line(text, sp[0])]
+    if prose:
+        spans = [sp for sp in spans if sp[0] >= prose[0][0]]
     spans = spans[:SNIPPET_MAX_HITS]
     start = max(0, spans[0][0] - width)
+    if prose:
+        start = max(start, text.rfind("\n", 0, spans[0][0]) + 1)
     end = min(len(text), max(spans[-1][1], spans[0][1] + width) + width // 2)
     spans = [s for s in spans if s[1] <= end]
     out: list[str] = ["…" if start > 0 else ""]
