@@ -113,7 +113,7 @@ def test_datasette_table_search_html_redirects_to_ranked_view(get):
     )
     html = get(r.headers["location"]).text
     assert "<mark>成绩单</mark>" in html
-    assert 'href="/archive/reports/12">12</a>' in html
+    assert 'href="/archive/reports/12?q=%E6%88%90%E7%BB%A9%E5%8D%95">12</a>' in html
     assert 'id="_search" type="search" name="_search" value="成绩单"' in html
     assert 'id="facet-year"' in html and "col-search_index" not in html
 

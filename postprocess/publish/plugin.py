@@ -236,9 +236,8 @@ async def _send_rewritten(send, start: dict, body: bytes, query: str) -> None:
 @hookimpl
 def render_cell(row, value, column, table, database, datasette):
     if table == SEARCH_VIEW and column == "id" and isinstance(value, int):
-        # The view has no row pages; link the report's own page.
-        href = datasette.urls.row(database, REPORTS, str(value))
-        return Markup(f'<a href="{escape(href)}">{value}</a>')
+        # The view has no row pages; link the report's own page, hits marked there.
+        return Markup(f'<a href="{escape(_report_href(datasette, database, value))}">{value}</a>')
     if table == SEARCH_VIEW and column == "rank" and isinstance(value, float):
         return f"{value:.2f}"  # bm25 to two places reads as an order, the JSON keeps all digits
     if (
@@ -247,7 +246,7 @@ def render_cell(row, value, column, table, database, datasette):
         and (column == "report_id" or (column == "id" and _current_path.get().endswith("/search")))
     ):
         # canned query rows that are reports link to the report page
-        href = datasette.urls.row(database, REPORTS, str(value))
+        href = _report_href(datasette, database, value)
         return Markup(f'<a class="report-link" href="{escape(href)}">{value}</a>')
     if isinstance(value, float) and value.is_integer() and column != "rank":
         return str(int(value))  # counts are stored as REAL: 15.0 reads as 15
@@ -271,6 +270,14 @@ def render_cell(row, value, column, table, database, datasette):
         # Row page: the whole text, escaped, line breaks kept.
         return Markup(f'<div class="report-text">{escape(value)}</div>')
     return None
+
+
+def _report_href(datasette, database: str, report_id: int) -> str:
+    """The report page, with the search being served (if any) so its hits are marked."""
+    href = datasette.urls.row(database, REPORTS, str(report_id))
+    args = _current_args.get() or {}
+    query = args.get("_search") or args.get("q")
+    return href + ("?" + urllib.parse.urlencode({"q": query}) if query else "")
 
 
 # --- failed-check facet and filter --------------------------------------------------------
