@@ -225,11 +225,16 @@ def _hit_spans(text: str, query: str) -> list[tuple[int, int]]:
     return sorted(spans)
 
 
+# four or more bare numbers on one line: a table row read from a PDF (6.属于四类过程性信息 1 0 0 0)
+NUMBER_CELLS = re.compile(r"(?:^|\s)-?\d+(?:\.\d+)?(?=\s|$)")
+
+
 def _in_table_line(text: str, pos: int) -> bool:
-    """Whether pos lies on a line of a table the cleaner kept as `| a | b |`."""
+    """Whether pos lies on a line of a table: kept as `| a | b |`, or a row of bare numbers."""
     start = text.rfind("\n", 0, pos) + 1
     end = text.find("\n", pos)
-    return "|" in text[start : end if end >= 0 else len(text)]
+    line = text[start : end if end >= 0 else len(text)]
+    return "|" in line or len(NUMBER_CELLS.findall(line)) >= 4
 
 
 def snippet(text: str | None, query: str | None, width: int = SNIPPET_WIDTH) -> str:
