@@ -414,3 +414,11 @@ def test_table_and_facets_in_chinese_with_keys_kept(demo):
     data = get("/archive/reports.json?_shape=array&_size=1&_col=level").json()
     assert set(data[0]) == {"id", "level"}  # the API keeps the English keys and codes
     assert data[0]["level"] in {"county", "city"}
+
+
+def test_capture_page_links_the_archived_bytes(demo):
+    get, db_path = demo
+    cap = _one(db_path, "select capture_id from reports where source_id = 'demo-yuci' limit 1")[0]
+    html = get(f"/archive/captures/{cap}").text
+    assert f'href="/-/nianbao/original/archive/{cap}"' in html
+    assert f'href="/-/nianbao/view/archive/{cap}"' in html

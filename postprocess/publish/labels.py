@@ -34,8 +34,8 @@ PROACTIVE_COLS = {
     "items_last_year": "上一年项目数量",
     "items_change": "本年增/减",
     "decisions": "处理决定数量",
-    "amount_10k_yuan": "金额（万元）",
     "projects": "采购项目数量",
+    "amount_10k_yuan": "金额（万元）",
 }
 
 # section requests: each row's label path in the official table, outermost first; a shared prefix

@@ -179,6 +179,23 @@ async def view_route(datasette, request):
     return Response.html(html)
 
 
+async def capture_links(datasette, database: str, capture_id: str) -> dict | None:
+    """Links of a capture's row page to its archived bytes (and safe view for a page)."""
+    cap = await _capture(datasette, database, capture_id)
+    if cap is None or not cap.get("warc_file"):
+        return None
+    mime = (cap.get("content_type") or "").split(";")[0].strip().lower()
+    base = f"/-/nianbao/original/{database}/{cap['id']}"
+    return {
+        "download_url": datasette.urls.path(base),
+        "view_url": datasette.urls.path(f"/-/nianbao/view/{database}/{cap['id']}")
+        if mime in HTML_TYPES
+        else None,
+        "content_type": cap.get("content_type"),
+        "size": cap.get("size"),
+    }
+
+
 ROUTES = [
     (r"^/-/nianbao/original/(?P<database>[^/]+)/(?P<capture_id>[0-9]+)$", original_route),
     (r"^/-/nianbao/view/(?P<database>[^/]+)/(?P<capture_id>[0-9]+)$", view_route),

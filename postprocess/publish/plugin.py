@@ -400,6 +400,10 @@ def extra_template_vars(template, database, table, view_name, request, datasette
             pk = request.url_vars.get("pks")
             if pk:
                 out.update(await report_page.template_vars(datasette, database, pk, request))
+        if view_name == "row" and table == "captures" and request is not None:
+            pk = request.url_vars.get("pks")
+            if pk:
+                out["nianbao_capture"] = await original.capture_links(datasette, database, pk)
         if request is not None and "pks" not in request.url_vars:
             query = request.url_vars.get("table")
             if query:
