@@ -118,7 +118,7 @@ def test_browser_search_box_ranks_best_match_first(page, base_url):
     assert ids[:3] == ["21", "18", "8"]
     page.click("table.rows-and-columns tbody td.col-id a >> nth=0")
     page.wait_for_load_state()
-    assert page.url.endswith("/archive/reports/21")
+    assert page.url.endswith("/archive/reports/21?q=%E5%A4%8D%E8%AE%AE")  # hits marked there
     shot(page, "01b-search-ranked")
 
 

@@ -267,8 +267,10 @@ def render_cell(row, value, column, table, database, datasette):
                 return marked(search.snippet(value, query))
             preview = " ".join(value[:TEXT_PREVIEW].split())
             return preview + ("…" if len(value) > TEXT_PREVIEW else "")
-        # Row page: the whole text, escaped, line breaks kept.
-        return Markup(f'<div class="report-text">{escape(value)}</div>')
+        # Row page: the report page above shows the whole text; the raw row only a preview.
+        preview = " ".join(value[:TEXT_PREVIEW].split())
+        more = "…（全文见上 see the text above）" if len(value) > TEXT_PREVIEW else ""
+        return Markup(f'<div class="raw-text-preview">{escape(preview)}{more}</div>')
     return None
 
 
