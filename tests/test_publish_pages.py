@@ -422,3 +422,15 @@ def test_capture_page_links_the_archived_bytes(demo):
     html = get(f"/archive/captures/{cap}").text
     assert f'href="/-/nianbao/original/archive/{cap}"' in html
     assert f'href="/-/nianbao/view/archive/{cap}"' in html
+
+
+def test_check_details_read_as_sentences_in_tables_and_queries(demo):
+    get, _db = demo
+    html = get("/archive/failing_reports").text
+    assert "行政复议：总计填写 0，维持＋纠正＋其他＋尚未审结相加为 11" in html
+    assert 'title="review: 11 vs 0; litigation_after_review: 5 vs 0"' in html
+    rows = get("/archive/checks.json?ok=0&rule=appeals_totals&_shape=array").json()
+    assert {r["detail"] for r in rows} == {
+        "review: 2 vs 0",
+        "review: 11 vs 0; litigation_after_review: 5 vs 0",
+    }

@@ -252,6 +252,11 @@ def render_cell(row, value, column, table, database, datasette):
         return str(int(value))  # counts are stored as REAL: 15.0 reads as 15
     if not isinstance(value, str):
         return None
+    if column == "detail" and (rule := _row_value(row, "rule")):
+        # "review: 11 vs 0" -> which number is printed and which is the sum (report_page)
+        lines = report_page.check_lines(rule, value)
+        text = "；".join(line["text"] for line in lines)
+        return Markup(f'<span class="check-detail" title="{escape(value)}">{escape(text)}</span>')
     if column in CODED_COLUMNS and (label := labels.value(column, value)):
         # the code stays in the data and the API; the page shows its Chinese label
         return Markup(f'<span class="coded" title="{escape(value)}">{escape(label)}</span>')
@@ -272,6 +277,13 @@ def render_cell(row, value, column, table, database, datasette):
         more = "…（全文见上 see the text above）" if len(value) > TEXT_PREVIEW else ""
         return Markup(f'<div class="raw-text-preview">{escape(preview)}{more}</div>')
     return None
+
+
+def _row_value(row, key: str):
+    try:
+        return row[key]
+    except (KeyError, IndexError, TypeError):
+        return None
 
 
 def _report_href(datasette, database: str, report_id: int) -> str:
