@@ -404,8 +404,14 @@ async def report_context(
     )
     others = await fetch(
         "select id, year, title, kind, published from reports where id != :id and "
-        "(source_id = :source or (:source is null and agency = :agency)) order by year, id",
-        {"id": rid, "source": report.get("source_id"), "agency": report.get("agency")},
+        "(agency_id = :aid or (:aid is null and (source_id = :source or "
+        "(:source is null and agency = :agency)))) order by year, id",
+        {
+            "id": rid,
+            "aid": report.get("agency_id"),
+            "source": report.get("source_id"),
+            "agency": report.get("agency"),
+        },
     )
     urls = datasette.urls
 
