@@ -434,3 +434,9 @@ def test_check_details_read_as_sentences_in_tables_and_queries(demo):
         "review: 2 vs 0",
         "review: 11 vs 0; litigation_after_review: 5 vs 0",
     }
+
+
+def test_download_name_is_ascii_for_chinese_file_names():
+    name = original.filename_for("http://x/files/2023年报告.pdf", 5, "application/pdf")
+    assert name == "nianbao-5-2023_.pdf"
+    name.encode("latin-1")

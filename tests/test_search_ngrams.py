@@ -195,3 +195,8 @@ def test_search_syntax_matches_exactly(conn, query, expected):
 
     got = {r["id"] for r in search.search_reports(conn, query, limit=1000)}
     assert got == expected(has)
+
+
+def test_snippet_skips_number_rows_read_from_pdfs():
+    text = "6.属于四类过程性信息 1 0 0 0 0 0 1\n本年度因过程性信息不予公开1件。"
+    assert search.snippet(text, "过程性信息") == "…本年度因<mark>过程性信息</mark>不予公开1件。"

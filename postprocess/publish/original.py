@@ -69,7 +69,8 @@ def filename_for(url: str, capture_id: int, content_type: str) -> str:
         if query.get(key) and Path(query[key][0]).suffix:
             name = PurePosixPath(query[key][0]).name
             break
-    name = re.sub(r"[^\w.\-]+", "_", name).strip("._") or f"capture-{capture_id}"
+    # ASCII only: the header is latin-1 (a Chinese file name becomes underscores, the id stays)
+    name = re.sub(r"[^A-Za-z0-9.\-]+", "_", name).strip("._") or f"capture-{capture_id}"
     mime = content_type.split(";")[0].strip().lower()
     same = {".htm": ".html", ".jpeg": ".jpg"}
     suffix = Path(name).suffix.lower()
