@@ -9,7 +9,10 @@
 - report text and `snippet` columns render escaped; only our <mark> tags are restored.
 - facet `failed_check` + filter `?_failed_check=RULE` over the checks table.
 - report row pages are the report page (publish/report_page.py); the archived original is served
-  by publish/original.py.
+  by publish/original.py; agency pages by publish/agency.py; Atom feeds by publish/feed.py.
+- pages speak Chinese first (publish/labels.py): column, facet and coded-value labels, check
+  details as sentences, canned-query parameters as choices (publish/queries.py); the data and
+  the API keep the English keys. An empty `_search=` is no search.
 - canned queries named under plugins.nianbao.charts in metadata.yml get an inline SVG chart,
   also served at /-/nianbao/chart/DATABASE/QUERY.svg (no JavaScript, works offline).
 """
