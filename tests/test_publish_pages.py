@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import sqlite3
+import urllib.parse
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
@@ -440,3 +441,11 @@ def test_download_name_is_ascii_for_chinese_file_names():
     name = original.filename_for("http://x/files/2023年报告.pdf", 5, "application/pdf")
     assert name == "nianbao-5-2023_.pdf"
     name.encode("latin-1")
+
+
+def test_reports_list_links_agency_pages(demo):
+    get, _db = demo
+    html = get("/archive/reports?agency_name=吴忠市利通区人民政府").text
+    href = "/-/nianbao/agency/archive/" + urllib.parse.quote("640302:利通区人民政府", safe="")
+    assert f'<a class="agency-link" href="{href}">吴忠市利通区人民政府</a>' in html
+    assert get(href).status_code == 200

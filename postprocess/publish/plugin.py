@@ -255,6 +255,9 @@ def render_cell(row, value, column, table, database, datasette):
         return str(int(value))  # counts are stored as REAL: 15.0 reads as 15
     if not isinstance(value, str):
         return None
+    if column == "agency_name" and (agency_id := _row_value(row, "agency_id")):
+        href = agency.agency_url(datasette, database, agency_id)
+        return Markup(f'<a class="agency-link" href="{escape(href)}">{escape(value)}</a>')
     if column == "detail" and (rule := _row_value(row, "rule")):
         # "review: 11 vs 0" -> which number is printed and which is the sum (report_page)
         lines = report_page.check_lines(rule, value)
