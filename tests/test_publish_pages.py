@@ -449,3 +449,10 @@ def test_reports_list_links_agency_pages(demo):
     href = "/-/nianbao/agency/archive/" + urllib.parse.quote("640302:利通区人民政府", safe="")
     assert f'<a class="agency-link" href="{href}">吴忠市利通区人民政府</a>' in html
     assert get(href).status_code == 200
+
+
+def test_province_parameter_accepts_the_short_name(demo):
+    get, _db = demo
+    full = get("/archive/new_reports.json?_shape=array&province=江苏省").json()
+    short = get("/archive/new_reports.json?_shape=array&province=江苏").json()
+    assert full and short == full
