@@ -162,6 +162,13 @@ def test_report_page_marks_search_hits(demo):
     html = get(f"/archive/reports/{rid}?q=行政复议").text
     assert 'id="first-hit"' in html
     assert "<mark>行政复议</mark>" in html
+    # a searched row of the drawn table is marked too
+    table_rid = _one(
+        db_path,
+        "select report_id from cells where row_key = 'denied_process_info' limit 1",
+    )[0]
+    drawn = get(f"/archive/reports/{table_rid}?q=过程性信息").text
+    assert '<th class="rowlabel hit">6.属于四类过程性信息</th>' in drawn
 
 
 def test_original_document_download_is_the_exact_file(demo):

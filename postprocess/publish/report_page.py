@@ -461,6 +461,17 @@ async def report_context(
                 "href": urls.row(database, "checks", str(c["id"])),
             }
         )
+    tables = build_tables(cells, report.get("format"), cell_url)
+    terms = query_terms(query)
+    for table in tables:
+        for row in table["rows"]:
+            for cell in row:
+                if (
+                    cell
+                    and cell.get("label")
+                    and any(t in search.fold(cell["text"]) for t in terms)
+                ):
+                    cell["hit"] = True  # a searched reason or row: marked in the drawn table
     doc_id = report.get("document_capture_id")
     return {
         "report": report,
@@ -471,7 +482,7 @@ async def report_context(
         "page_capture": by_id.get(report.get("capture_id")),
         "document_capture": by_id.get(doc_id) if doc_id != report.get("capture_id") else None,
         "attachments": attachments,
-        "tables": build_tables(cells, report.get("format"), cell_url),
+        "tables": tables,
         "cell_count": len(cells),
         "figures": figure_rows,
         "checks": check_rows,
