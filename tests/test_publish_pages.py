@@ -139,6 +139,8 @@ def test_report_page_reads_like_the_report(demo):
     # the failed appeals check as a sentence linked to the cells
     assert "行政复议：总计填写 0，维持＋纠正＋其他＋尚未审结相加为 11" in html
     assert f"/archive/cells?report_id={rid}&amp;section=appeals&amp;row_key__in=review" in html
+    # the cells that check compares are marked in the drawn table: 行政复议 and 复议后起诉, 5 each
+    assert html.count('<td class="num check-failed">') == 10
     # summary figures as integers with Chinese labels, linked to their cell
     new_cell, new_value = _one(
         db_path,

@@ -95,6 +95,7 @@ def _cell_view(cell: dict | None, cell_url) -> dict | None:
     )
     return {
         "id": cell["id"],
+        "key": (cell["section"], cell["row_key"], cell["col_key"]),
         "text": num(cell.get("value")),
         "href": cell_url(cell["id"]),
         "title": title,
@@ -283,6 +284,18 @@ def check_lines(rule: str, detail: str | None) -> list[dict]:
     return out
 
 
+def in_failed_check(key: tuple[str, str, str], failing: list) -> bool:
+    """Whether a cell is one a failed check compares: the rows it names (every column unless
+    it names some), or, naming only columns of section 三, the printed （七）总计."""
+    section, row, col = key
+    for where_section, rows, cols in failing:
+        if section != where_section or (cols and col not in cols):
+            continue
+        if row in rows or (not rows and row == "total_handled"):
+            return True
+    return False
+
+
 def cells_link(base: str, report_id: int, where) -> str | None:
     """URL of the cells table filtered to the cells a check sentence involves."""
     if not where:
@@ -448,10 +461,14 @@ async def report_context(
             }
         )
     check_rows = []
+    failing: list[tuple[str, list[str], list[str]]] = []
     for c in checks:
         lines = check_lines(c["rule"], c.get("detail"))
         for line in lines:
-            line["href"] = cells_link(cells_base, rid, line.pop("where"))
+            where = line.pop("where")
+            line["href"] = cells_link(cells_base, rid, where)
+            if where and not c["ok"]:
+                failing.append(where)
         check_rows.append(
             {
                 "rule": c["rule"],
@@ -472,6 +489,8 @@ async def report_context(
                     and any(t in search.fold(cell["text"]) for t in terms)
                 ):
                     cell["hit"] = True  # a searched reason or row: marked in the drawn table
+                if cell and cell.get("key") and in_failed_check(cell["key"], failing):
+                    cell["failed"] = True
     doc_id = report.get("document_capture_id")
     return {
         "report": report,
