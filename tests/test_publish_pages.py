@@ -74,6 +74,13 @@ def test_check_lines_say_which_number_is_printed():
         "published_on_time", "published 2018-04-16, deadline 2018-03-31 (2008 条例: 31 March)"
     )
     assert late[0]["text"] == "发布日期 2018-04-16，法定期限 2018-03-31（2008 条例: 31 March）"
+    assert report_page.check_lines("requests_total_column", "25 rows add up")[0]["text"] == (
+        "全部 25 行：总计列等于各类申请人之和"
+    )
+    period = report_page.check_lines(
+        "title_year_matches_period", "title year 2022, statistics period 2022-01-01..2022-12-31"
+    )
+    assert period[0]["text"] == "标题年度 2022，正文统计期限 2022-01-01 至 2022-12-31"
     # A detail we cannot read is shown as it is, never dropped.
     assert report_page.check_lines("new_rule", "x vs y")[0]["text"] == "x vs y"
 

@@ -226,6 +226,8 @@ ITEM = re.compile(r"^\s*(?P<key>[\w:]+):\s*(?P<rest>.+?)\s*$")
 PAIR = re.compile(r"^(?P<a>-?[\d.]+)\s*vs\s*(?P<b>-?[\d.]+)$")
 SUMS = re.compile(r"^(?P<a>-?[\d.]+)\+(?P<b>-?[\d.]+)\s*vs\s*(?P<c>-?[\d.]+)\+(?P<d>-?[\d.]+)$")
 LE = re.compile(r"^(?P<a>-?[\d.]+)\s*<=\s*(?P<b>-?[\d.]+)$")
+ROWS_ADD_UP = re.compile(r"(\d+) rows add up")
+PERIOD = re.compile(r"title year (?P<y>\d+), statistics period (?P<a>[\d-]+)\.\.(?P<b>[\d-]+)")
 DEADLINE = re.compile(r"published (?P<p>[\d-]+), deadline (?P<d>[\d-]+) \((?P<basis>[^)]*)\)")
 
 
@@ -275,8 +277,10 @@ def check_lines(rule: str, detail: str | None) -> list[dict]:
             where = ("proactive", [m["key"]], ["new_published", "total_published"])
         elif rule == "published_on_time" and (s := DEADLINE.search(item)):
             text = f"发布日期 {s['p']}，法定期限 {s['d']}（{s['basis']}）"
-        elif m and m["rest"].endswith("rows add up"):
-            text = f"全部 {m['rest'].split()[0]} 行相加一致"
+        elif s := ROWS_ADD_UP.fullmatch(item.strip()):
+            text = f"全部 {s[1]} 行：总计列等于各类申请人之和"
+        elif s := PERIOD.search(item):
+            text = f"标题年度 {s['y']}，正文统计期限 {s['a']} 至 {s['b']}"
         if text is None and item.strip():
             text = item.strip()
         if text:
