@@ -73,7 +73,9 @@ def test_check_lines_say_which_number_is_printed():
     late = report_page.check_lines(
         "published_on_time", "published 2018-04-16, deadline 2018-03-31 (2008 条例: 31 March)"
     )
-    assert late[0]["text"] == "发布日期 2018-04-16，法定期限 2018-03-31（2008 条例: 31 March）"
+    assert late[0]["text"] == (
+        "发布日期 2018-04-16，法定期限 2018-03-31（2008年条例第三十一条：次年3月31日前）"
+    )
     assert report_page.check_lines("requests_total_column", "25 rows add up")[0]["text"] == (
         "全部 25 行：总计列等于各类申请人之和"
     )

@@ -231,6 +231,19 @@ PERIOD = re.compile(r"title year (?P<y>\d+), statistics period (?P<a>[\d-]+)\.\.
 DEADLINE = re.compile(r"published (?P<p>[\d-]+), deadline (?P<d>[\d-]+) \((?P<basis>[^)]*)\)")
 
 
+BASES = {
+    "2008 条例: 31 March": "2008年条例第三十一条：次年3月31日前",
+    "2019 条例, government": "2019年条例第五十条：政府次年3月31日前",
+    "2019 条例, department": "2019年条例第四十九条：部门次年1月31日前",
+    "2019 条例, level unknown: 31 March": "2019年条例，层级不详，按次年3月31日",
+}
+
+
+def basis_zh(basis: str) -> str:
+    """The legal basis of a deadline (checks.py wording) in Chinese."""
+    return BASES.get(basis.strip(), basis)
+
+
 def _f(s: str) -> float:
     return float(s)
 
@@ -276,7 +289,7 @@ def check_lines(rule: str, detail: str | None) -> list[dict]:
             text = f"{row}：本年新公开数量 {num(_f(s['a']))}，对外公开总数量 {num(_f(s['b']))}"
             where = ("proactive", [m["key"]], ["new_published", "total_published"])
         elif rule == "published_on_time" and (s := DEADLINE.search(item)):
-            text = f"发布日期 {s['p']}，法定期限 {s['d']}（{s['basis']}）"
+            text = f"发布日期 {s['p']}，法定期限 {s['d']}（{basis_zh(s['basis'])}）"
         elif s := ROWS_ADD_UP.fullmatch(item.strip()):
             text = f"全部 {s[1]} 行：总计列等于各类申请人之和"
         elif s := PERIOD.search(item):
@@ -374,7 +387,7 @@ def on_time(checks: list[dict], published: str | None) -> dict:
                 "state": "on_time" if c["ok"] else "late",
                 "label": "按期发布" if c["ok"] else "逾期发布",
                 "deadline": m["d"] if m else None,
-                "basis": m["basis"] if m else None,
+                "basis": basis_zh(m["basis"]) if m else None,
             }
     if not published:
         return {"state": "unknown", "label": "未注明发布日期", "deadline": None, "basis": None}
