@@ -93,7 +93,7 @@ def _fold_char(ch: str) -> str:
 
 def fold_aligned(text: str) -> str:
     """fold() keeping one character per character of text, so offsets carry over to text."""
-    nfkc = "".join(map(_fold_char, text))
+    nfkc = "".join(map(_fold_char, text))  # one character for one, cached per character
     simplified = _t2s().convert(nfkc)
     if len(simplified) == len(nfkc):
         return simplified
