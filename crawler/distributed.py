@@ -21,9 +21,11 @@ from scrapy import Spider, signals
 from scrapy.crawler import Crawler
 from scrapy.exceptions import DontCloseSpider
 from scrapy_redis.scheduler import Scheduler
+from twisted.internet import task
 
 KEY_PREFIX = "nianbao"
 DEFAULT_PEER_TTL = 60
+POLL_SECONDS = 0.5
 # Finished runs leave their queue and fingerprints for a late worker to see, then expire.
 KEEP_FINISHED_SECONDS = 7 * 24 * 3600
 RUN_NAME = re.compile(r"^[A-Za-z0-9_.:-]{1,64}$")
@@ -89,6 +91,7 @@ class PeerScheduler(Scheduler):
         instance.crawler = crawler
         instance.worker = crawler.settings.get("NIANBAO_WORKER") or default_worker_name()
         instance.peer_ttl = crawler.settings.getint("NIANBAO_PEER_TTL", DEFAULT_PEER_TTL)
+        instance._poll = None
         crawler.signals.connect(instance._on_idle, signal=signals.spider_idle)
         return instance
 
@@ -122,9 +125,33 @@ class PeerScheduler(Scheduler):
             raise DontCloseSpider
         if self._busy_peers():
             self.crawler.stats.inc_value("nianbao/distributed/waited_for_peers")
+            self._watch_queue()
             raise DontCloseSpider
 
+    def _watch_queue(self) -> None:
+        """While peers are busy, look at the shared queue every POLL_SECONDS: the engine itself
+        would only look again at its next heartbeat (seconds later)."""
+        if self._poll is None or not self._poll.running:
+            self._poll = task.LoopingCall(self._wake_if_queued)
+            self._poll.start(POLL_SECONDS, now=False)
+
+    def _wake_if_queued(self) -> None:
+        if not len(self.queue):
+            if not self._busy_peers() and self._poll is not None:
+                self._poll.stop()  # the next idle check closes the spider
+            return
+        request = self.queue.pop()
+        if self._poll is not None:
+            self._poll.stop()
+        if request is not None:
+            # Handing it back through the engine wakes it; the request passed the shared dedup
+            # filter when a peer first queued it.
+            request.dont_filter = True
+            self.crawler.engine.crawl(request)
+
     def close(self, reason: str) -> None:
+        if self._poll is not None and self._poll.running:
+            self._poll.stop()
         self.server.delete(self._busy_key())
         for key in (self.queue.key, self.df.key):
             self.server.expire(key, KEEP_FINISHED_SECONDS)

@@ -12,6 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from postprocess.extract.agency import agency_identity
 from postprocess.extract.checks import body_level
 from postprocess.extract.documents import read_document
 from postprocess.extract.figures import extract_figures
@@ -291,6 +292,7 @@ def _build_one(
         "city": source.get("city"),
         "level": source.get("level"),
         "division_code": source.get("division_code"),
+        **agency_identity(agency, source),
         "sha256": row["sha256"],
         "fetched_at": row["fetched_at"],
     }

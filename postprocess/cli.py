@@ -192,7 +192,13 @@ def extract(target, as_json) -> None:
     default=None,
     help="Memory ceiling of the server in MB, 0 for none (default 2048, NIANBAO_SERVE_MEMORY_MB).",
 )
-def serve(db_path, port, public, allow_sql, memory_limit) -> None:
+@click.option(
+    "--data-dir",
+    default=None,
+    type=click.Path(),
+    help="Where the WARC files are, for the archived originals (default: data/ beside the db).",
+)
+def serve(db_path, port, public, allow_sql, memory_limit, data_dir) -> None:
     """Serve archive.db with Datasette and metadata.yml (read-only)."""
     from postprocess.publish.serve import serve_archive
 
@@ -206,6 +212,7 @@ def serve(db_path, port, public, allow_sql, memory_limit) -> None:
         public=public,
         allow_sql=True if allow_sql else None,
         memory_mb=memory_limit,
+        data_dir=data_dir,
     )
 
 
@@ -242,7 +249,7 @@ def demo(db_path, data_dir, portal_port, port, no_serve) -> None:
     if not no_serve:
         from postprocess.publish.serve import serve_archive
 
-        serve_archive(db_path, port=port, host="127.0.0.1")
+        serve_archive(db_path, port=port, host="127.0.0.1", data_dir=data_dir)
 
 
 if __name__ == "__main__":

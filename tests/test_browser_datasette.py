@@ -113,7 +113,7 @@ def test_browser_search_box_ranks_best_match_first(page, base_url):
     assert ids[:3] == ["7", "6", "13"]
     page.click("table.rows-and-columns tbody td.col-id a >> nth=0")
     page.wait_for_load_state()
-    assert page.url.endswith("/archive/reports/7")
+    assert page.url.endswith("/archive/reports/7?q=%E5%A4%8D%E8%AE%AE")  # hits marked there
     shot(page, "01b-search-ranked")
 
 
@@ -147,7 +147,7 @@ def test_browser_follow_facet(page, base_url):
     page.wait_for_load_state()
     assert "province=" in page.url
     assert page.locator("table.rows-and-columns tbody tr").count() == 5
-    page.click("#facet-failed_check a:has-text('appeals_totals')")
+    page.click("#facet-failed_check a[title='appeals_totals']:has-text('未通过：')")
     page.wait_for_load_state()
     assert page.locator("table.rows-and-columns tbody tr").count() == 1
     shot(page, "04-facets")

@@ -114,7 +114,7 @@ def test_datasette_table_search_html_redirects_to_ranked_view(get):
     )
     html = get(r.headers["location"]).text
     assert "<mark>成绩单</mark>" in html
-    assert 'href="/archive/reports/12">12</a>' in html
+    assert 'href="/archive/reports/12?q=%E6%88%90%E7%BB%A9%E5%8D%95">12</a>' in html
     assert 'id="_search" type="search" name="_search" value="成绩单"' in html
     assert 'id="facet-year"' in html and "col-search_index" not in html
 
@@ -154,7 +154,7 @@ def test_datasette_ranked_view_filters_and_failed_check(get):
 def test_datasette_ranked_search_csv(get):
     r = get("/archive/reports.csv?_search=外网")
     lines = r.text.splitlines()
-    assert lines[0].startswith("id,rank,title,agency,province,")
+    assert lines[0].startswith("id,rank,title,agency,agency_name,province,")
     assert "search_index" not in lines[0]
     assert lines[1].startswith("9,")
 

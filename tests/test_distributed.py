@@ -96,14 +96,17 @@ def _worker(
         run,
         "--worker",
         name,
-        # A short peer TTL: a worker that died stops holding the others open quickly.
-        "--set",
-        "NIANBAO_PEER_TTL=20",
-        # Few requests in flight per worker, so neither drains the shared queue alone.
-        "--set",
-        "CONCURRENT_REQUESTS=2",
     ]
-    for key, value in FAST_CRAWL_SETTINGS.items():
+    settings = {
+        **FAST_CRAWL_SETTINGS,
+        # A short peer TTL: a worker that died stops holding the others open quickly.
+        "NIANBAO_PEER_TTL": "20",
+        # Few requests in flight and a small delay per worker, so that neither drains the shared
+        # queue before the other has started, however loaded the machine.
+        "CONCURRENT_REQUESTS": "2",
+        "DOWNLOAD_DELAY": "0.05",
+    }
+    for key, value in settings.items():
         command += ["--set", f"{key}={value}"]
     log = open(root / f"{name}.log", "w", encoding="utf-8")  # noqa: SIM115
     return subprocess.Popen(command, cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT)

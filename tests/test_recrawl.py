@@ -240,7 +240,7 @@ def test_canned_queries_list_edited_deleted_reports_and_sources_needing_attentio
         ("edited 已修改", portal.url(R1), 2, LINKS[0][1], "requests_new 12.0 → 15.0"),
     ]
     assert feed.status_code == 200
-    assert feed.headers["content-type"].startswith("application/xml")
+    assert feed.headers["content-type"].startswith("application/atom+xml")
     assert "<title>某区人民政府: no reports found on 1 list pages; list page no longer parses" in (
         feed.text
     )

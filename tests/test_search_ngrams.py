@@ -149,3 +149,54 @@ def test_script_report_is_indexed_as_text(conn):
 
 def test_fold_is_nfkc_lowercase():
     assert search.fold("ＡＢ２０") == unicodedata.normalize("NFKC", "ab20")
+
+
+# --- query syntax: OR, exclusions, single characters, traditional characters -----------------
+
+
+def test_fts_query_or_and_exclusions():
+    assert search.fts_query("复议 OR 诉讼") == '("复议") OR ("诉讼")'
+    assert search.fts_query("复议 -诉讼") == '"复议" NOT "诉讼"'
+    assert search.fts_query("复议 NOT 诉讼") == '"复议" NOT "诉讼"'
+    assert search.fts_query('收费 -"行政 诉讼" | 咨询') == '("收费" NOT "行政 政 诉讼") OR ("咨询")'
+    # exclusions alone cannot be matched by FTS5: nothing, not everything
+    assert search.fts_query("-诉讼") == '""'
+
+
+def test_fts_query_single_character_is_a_prefix():
+    assert search.fts_query("复") == '"复" *'
+
+
+def test_fold_traditional_to_simplified():
+    assert search.fold("復議 訴訟 政府資訊公開") == "复议 诉讼 政府资讯公开"
+    assert search.fts_query("復議") == search.fts_query("复议")
+    # the aligned fold keeps offsets, so hits are marked in the original characters
+    assert search.snippet("今年行政復議3件。", "复议") == "今年行政<mark>復議</mark>3件。"
+
+
+def test_snippet_prefers_prose_to_table_lines():
+    text = "| 行政复议 | 行政复议 | 行政复议 |\n" * 3 + "全年收到行政复议申请2件。"
+    assert search.snippet(text, "复议") == "…全年收到行政<mark>复议</mark>申请2件。"
+
+
+@pytest.mark.parametrize(
+    ("query", "expected"),
+    [
+        ("复议 OR 诉讼", lambda has: has("复议") | has("诉讼")),
+        ("复议 -诉讼", lambda has: has("复议") - has("诉讼")),
+        ("复", lambda has: has("复")),
+        ("復議", lambda has: has("复议")),
+    ],
+)
+def test_search_syntax_matches_exactly(conn, query, expected):
+    def has(term):
+        rows = conn.execute("select id, title, agency, text from reports").fetchall()
+        return {r[0] for r in rows if any(term in search.fold(v or "") for v in r[1:])}
+
+    got = {r["id"] for r in search.search_reports(conn, query, limit=1000)}
+    assert got == expected(has)
+
+
+def test_snippet_skips_number_rows_read_from_pdfs():
+    text = "6.属于四类过程性信息 1 0 0 0 0 0 1\n本年度因过程性信息不予公开1件。"
+    assert search.snippet(text, "过程性信息") == "…本年度因<mark>过程性信息</mark>不予公开1件。"

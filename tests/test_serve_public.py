@@ -338,10 +338,11 @@ def test_cli_serve_public_passes_the_hardening_options(monkeypatch, archive_path
     assert runner.invoke(main, ["serve", "--db", db, "--memory-limit", "0"]).exit_code == 0
     args = ["serve", "--db", db, "--public", "--allow-sql", "--memory-limit", "512"]
     assert runner.invoke(main, args).exit_code == 0
+    base = {"port": 8001, "data_dir": None}
     assert [k for _a, k in calls] == [
-        {"port": 8001, "host": "0.0.0.0", "public": True, "allow_sql": None, "memory_mb": None},
-        {"port": 8001, "host": "127.0.0.1", "public": False, "allow_sql": None, "memory_mb": 0},
-        {"port": 8001, "host": "0.0.0.0", "public": True, "allow_sql": True, "memory_mb": 512},
+        {**base, "host": "0.0.0.0", "public": True, "allow_sql": None, "memory_mb": None},
+        {**base, "host": "127.0.0.1", "public": False, "allow_sql": None, "memory_mb": 0},
+        {**base, "host": "0.0.0.0", "public": True, "allow_sql": True, "memory_mb": 512},
     ]
 
 

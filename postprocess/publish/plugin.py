@@ -8,7 +8,11 @@
   CSV are answered in place; `.json?_search=` responses gain a `snippet` per row.
 - report text and `snippet` columns render escaped; only our <mark> tags are restored.
 - facet `failed_check` + filter `?_failed_check=RULE` over the checks table.
-- report row pages get a card: source URL, capture, cells/stats/checks, other years of the agency.
+- report row pages are the report page (publish/report_page.py); the archived original is served
+  by publish/original.py; agency pages by publish/agency.py; Atom feeds by publish/feed.py.
+- pages speak Chinese first (publish/labels.py): column, facet and coded-value labels, check
+  details as sentences, canned-query parameters as choices (publish/queries.py); the data and
+  the API keep the English keys. An empty `_search=` is no search.
 - canned queries named under plugins.nianbao.charts in metadata.yml get an inline SVG chart,
   also served at /-/nianbao/chart/DATABASE/QUERY.svg (no JavaScript, works offline).
 """
@@ -29,6 +33,7 @@ from datasette.utils import path_with_added_args, path_with_removed_args
 from datasette.utils.asgi import Response
 from markupsafe import Markup
 
+from postprocess.publish import agency, feed, labels, original, queries, report_page
 from postprocess.publish.snippets import json_with_snippets, marked, marked_snippet_async
 from postprocess.storage import search
 
@@ -41,6 +46,7 @@ REPORTS_PATH = re.compile(rf"^/(?P<database>[^/]+)/{REPORTS}(?:\.(?P<format>\w+)
 FAILED_CHECK_ARG = "_failed_check"
 TEXT_PREVIEW = 160  # characters of report text shown per row in table views
 LINK_COLUMNS = frozenset({"url", "document_url", "example_url", "atom_link", "source_url"})
+CODED_COLUMNS = frozenset(labels.VALUES) | {"row_key", "col_key"}
 SERIES_COLORS = ["#2f6db5", "#d9534f", "#5cb85c", "#f0ad4e", "#8e6cc0", "#3bb3c3", "#999999"]
 
 # The query string of the request being served, for render_cell (which gets no request in 0.65).
@@ -57,6 +63,7 @@ def prepare_connection(conn):
     conn.create_function("escape_fts", 1, search.fts_query, deterministic=True)
     search.register_functions(conn)
     limit_connection(conn)
+    conn.create_function("nianbao_url_year", 1, agency.year_from_url, deterministic=True)
 
 
 # Whatever a visitor's SQL asks for, no value grows past this (zeroblob, printf('%.*c'),
@@ -87,6 +94,12 @@ def asgi_wrapper(datasette):
             pairs = urllib.parse.parse_qsl(
                 scope.get("query_string", b"").decode("utf-8", "replace"), keep_blank_values=True
             )
+            if any(k.startswith("_search") and not v.strip() for k, v in pairs):
+                # An empty search box means no search, not "match nothing".
+                pairs = [
+                    (k, v) for k, v in pairs if not (k.startswith("_search") and not v.strip())
+                ]
+                scope = {**scope, "query_string": urllib.parse.urlencode(pairs).encode()}
             args = dict(pairs)
             path = scope.get("path", "")
             _current_args.set(args)
@@ -195,13 +208,33 @@ def _is_json(path: str, args: dict) -> bool:
 @hookimpl
 def render_cell(row, value, column, table, database, datasette):
     if table == SEARCH_VIEW and column == "id" and isinstance(value, int):
-        # The view has no row pages; link the report's own page.
-        href = datasette.urls.row(database, REPORTS, str(value))
-        return Markup(f'<a href="{escape(href)}">{value}</a>')
+        # The view has no row pages; link the report's own page, hits marked there.
+        return Markup(f'<a href="{escape(_report_href(datasette, database, value))}">{value}</a>')
     if table == SEARCH_VIEW and column == "rank" and isinstance(value, float):
         return f"{value:.2f}"  # bm25 to two places reads as an order, the JSON keeps all digits
+    if (
+        table is None
+        and isinstance(value, int)
+        and (column == "report_id" or (column == "id" and _current_path.get().endswith("/search")))
+    ):
+        # canned query rows that are reports link to the report page
+        href = _report_href(datasette, database, value)
+        return Markup(f'<a class="report-link" href="{escape(href)}">{value}</a>')
+    if isinstance(value, float) and value.is_integer() and column != "rank":
+        return str(int(value))  # counts are stored as REAL: 15.0 reads as 15
     if not isinstance(value, str):
         return None
+    if column == "agency_name" and (agency_id := _row_value(row, "agency_id")):
+        href = agency.agency_url(datasette, database, agency_id)
+        return Markup(f'<a class="agency-link" href="{escape(href)}">{escape(value)}</a>')
+    if column == "detail" and (rule := _row_value(row, "rule")):
+        # "review: 11 vs 0" -> which number is printed and which is the sum (report_page)
+        lines = report_page.check_lines(rule, value)
+        text = "；".join(line["text"] for line in lines)
+        return Markup(f'<span class="check-detail" title="{escape(value)}">{escape(text)}</span>')
+    if column in CODED_COLUMNS and (label := labels.value(column, value)):
+        # the code stays in the data and the API; the page shows its Chinese label
+        return Markup(f'<span class="coded" title="{escape(value)}">{escape(label)}</span>')
     if column == "snippet":
         return marked(value)
     if column in LINK_COLUMNS and value.startswith(("http://", "https://")):
@@ -215,9 +248,26 @@ def render_cell(row, value, column, table, database, datasette):
                 return marked_snippet_async(value, query)
             preview = " ".join(value[:TEXT_PREVIEW].split())
             return preview + ("…" if len(value) > TEXT_PREVIEW else "")
-        # Row page: the whole text, escaped, line breaks kept.
-        return Markup(f'<div class="report-text">{escape(value)}</div>')
+        # Row page: the report page above shows the whole text; the raw row only a preview.
+        preview = " ".join(value[:TEXT_PREVIEW].split())
+        more = "…（全文见上 see the text above）" if len(value) > TEXT_PREVIEW else ""
+        return Markup(f'<div class="raw-text-preview">{escape(preview)}{more}</div>')
     return None
+
+
+def _row_value(row, key: str):
+    try:
+        return row[key]
+    except (KeyError, IndexError, TypeError):
+        return None
+
+
+def _report_href(datasette, database: str, report_id: int) -> str:
+    """The report page, with the search being served (if any) so its hits are marked."""
+    href = datasette.urls.row(database, REPORTS, str(report_id))
+    args = _current_args.get() or {}
+    query = args.get("_search") or args.get("q")
+    return href + ("?" + urllib.parse.urlencode({"q": query}) if query else "")
 
 
 # --- failed-check facet and filter --------------------------------------------------------
@@ -309,46 +359,7 @@ def startup(datasette):
     # any --template-dir so a deployment can still override them.
     loader = datasette.jinja_env.loader.loaders[0]
     loader.searchpath.insert(1 if datasette.template_dir else 0, str(TEMPLATES))
-
-
-async def report_card(datasette, database: str, report_id: str) -> dict | None:
-    db = datasette.get_database(database)
-    rows = (
-        await db.execute(
-            "select r.id, r.source_id, r.agency, r.year, r.url, r.document_url, r.capture_id, "
-            "c.fetched_at, c.sha256, c.warc_file, c.warc_record_id, c.warc_offset "
-            "from reports r left join captures c on c.id = r.capture_id where r.id = ?",
-            [report_id],
-        )
-    ).rows
-    if not rows:
-        return None
-    card = dict(rows[0])
-    counts = {}
-    for table in ("cells", "stats", "checks", "attachments"):
-        counts[table] = (
-            await db.execute(f"select count(*) from [{table}] where report_id = ?", [report_id])
-        ).rows[0][0]
-    card["counts"] = counts
-    card["failed"] = [
-        dict(r)
-        for r in (
-            await db.execute(
-                "select rule, detail from checks where report_id = ? and ok = 0", [report_id]
-            )
-        ).rows
-    ]
-    card["other_years"] = [
-        dict(r)
-        for r in (
-            await db.execute(
-                "select id, year, title from reports where id != :id and "
-                "(source_id = :source or (source_id is null and agency = :agency)) order by year",
-                {"id": report_id, "source": card["source_id"], "agency": card["agency"]},
-            )
-        ).rows
-    ]
-    return card
+    feed.install(datasette)
 
 
 def chart_config(datasette, query: str) -> dict | None:
@@ -374,13 +385,22 @@ async def chart_svg(datasette, database: str, query: str, args: dict[str, str]) 
 @hookimpl
 def extra_template_vars(template, database, table, view_name, request, datasette):
     async def inner():
-        out: dict = {}
+        out: dict = {"zh_column": labels.column, "zh_value": labels.value}
         if view_name == "row" and table == REPORTS and request is not None:
             pk = request.url_vars.get("pks")
             if pk:
-                out["nianbao_report"] = await report_card(datasette, database, pk)
+                out.update(await report_page.template_vars(datasette, database, pk, request))
+        if view_name == "row" and table == "captures" and request is not None:
+            pk = request.url_vars.get("pks")
+            if pk:
+                out["nianbao_capture"] = await original.capture_links(datasette, database, pk)
         if request is not None and "pks" not in request.url_vars:
             query = request.url_vars.get("table")
+            if query:
+                args = {k: request.args.get(k) for k in request.args}
+                fields = await queries.param_fields(datasette, database, query, args)
+                if fields is not None:
+                    out["nianbao_params"] = fields
             if query and chart_config(datasette, query):
                 args = {k: request.args.get(k) for k in request.args}
                 svg = await chart_svg(datasette, database, query, args)
@@ -396,7 +416,11 @@ def extra_template_vars(template, database, table, view_name, request, datasette
 
 @hookimpl
 def register_routes():
-    return [(r"^/-/nianbao/chart/(?P<database>[^/]+)/(?P<query>[A-Za-z0-9_]+)\.svg$", chart_route)]
+    return [
+        (r"^/-/nianbao/chart/(?P<database>[^/]+)/(?P<query>[A-Za-z0-9_]+)\.svg$", chart_route),
+        *original.ROUTES,
+        *agency.ROUTES,
+    ]
 
 
 async def chart_route(datasette, request):
@@ -483,18 +507,26 @@ def _line_chart(config: dict, rows: list[dict], title: str) -> str:
             )
     for s, y_key in enumerate(ys):
         color = SERIES_COLORS[s % len(SERIES_COLORS)]
-        points = [
-            (left + i * step, top + plot_h - plot_h * _num(r.get(y_key)) / top_value)
-            for i, r in enumerate(rows)
-        ]
-        path = " ".join(f"{px:.1f},{py:.1f}" for px, py in points)
-        parts.append(f'<polyline fill="none" stroke="{color}" stroke-width="2" points="{path}"/>')
-        for (px, py), r in zip(points, rows, strict=True):
-            parts.append(
-                f'<circle cx="{px:.1f}" cy="{py:.1f}" r="3" fill="{color}">'
-                f"<title>{escape(str(r.get(x_key)))}: {_fmt(_num(r.get(y_key)))}</title>"
-                f"</circle>"
-            )
+        # A missing value (None) breaks the line: no data is not zero.
+        segments: list[list[tuple[float, float, dict]]] = [[]]
+        for i, r in enumerate(rows):
+            if r.get(y_key) is None:
+                segments.append([])
+                continue
+            y = top + plot_h - plot_h * _num(r.get(y_key)) / top_value
+            segments[-1].append((left + i * step, y, r))
+        for segment in segments:
+            if len(segment) > 1:
+                path = " ".join(f"{px:.1f},{py:.1f}" for px, py, _ in segment)
+                parts.append(
+                    f'<polyline fill="none" stroke="{color}" stroke-width="2" points="{path}"/>'
+                )
+            for px, py, r in segment:
+                parts.append(
+                    f'<circle cx="{px:.1f}" cy="{py:.1f}" r="3" fill="{color}">'
+                    f"<title>{escape(str(r.get(x_key)))}: {_fmt(_num(r.get(y_key)))}</title>"
+                    f"</circle>"
+                )
     parts += _legend(ys, width - right + 16, top)
     return _svg(width, height, parts, title)
 

@@ -71,10 +71,12 @@ def make_datasette(
     *,
     public: bool = False,
     allow_sql: bool | None = None,
+    data_dir: str | Path | None = None,
 ) -> Any:
     """A Datasette over db_path opened immutable (read-only, no write endpoints).
 
-    public: hide debug pages and turn arbitrary SQL off unless allow_sql is True.
+    public: hide debug pages and turn arbitrary SQL off unless allow_sql is True. data_dir holds
+    the WARC files of the archived originals (default: data/ beside db_path).
     """
     from datasette.app import Datasette
     from datasette.plugins import pm
@@ -86,6 +88,8 @@ def make_datasette(
     metadata = load_metadata(metadata_path)
     plugins = metadata.setdefault("plugins", {})
     plugins[CONFIG_KEY] = {"public": public}
+    if data_dir is not None:
+        plugins.setdefault("nianbao", {})["data_dir"] = str(Path(data_dir).resolve())
     settings = dict(SETTINGS)
     settings["default_allow_sql"] = (not public) if allow_sql is None else allow_sql
     return Datasette(immutables=[str(db_path)], metadata=metadata, settings=settings)
@@ -165,6 +169,7 @@ def serve_archive(
     public: bool = False,
     allow_sql: bool | None = None,
     memory_mb: int | None = None,
+    data_dir: str | Path | None = None,
 ) -> None:
     """Serve db_path with Datasette until interrupted (blocking)."""
     import uvicorn
@@ -174,7 +179,7 @@ def serve_archive(
         raise FileNotFoundError(f"{db_path} does not exist")
     ceiling = memory_limit_mb(memory_mb)
     apply_memory_limit(ceiling)
-    ds = make_datasette(db_path, public=public, allow_sql=allow_sql)
+    ds = make_datasette(db_path, public=public, allow_sql=allow_sql, data_dir=data_dir)
     mode = "public: arbitrary SQL " + ("on" if ds.setting("default_allow_sql") else "off")
     print(
         f"nianbao: serving {db_path} read-only at http://{host}:{port}/{db_path.stem} "

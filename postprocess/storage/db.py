@@ -632,3 +632,19 @@ def m004_report_versions(db: Database) -> None:
         WHERE previous_value IS NOT value
         """
     )
+
+
+@migrations()
+def m_reports_agency_identity(db: Database) -> None:
+    """reports.agency_id (division code + normalised name) and agency_name (display), so one
+    agency has one identity however its reports spell it; text columns stay last (m002)."""
+    columns = {c.name for c in db.table("reports").columns}
+    for name in ("agency_id", "agency_name"):
+        if name not in columns:
+            db.table("reports").add_column(name, str)
+    long_columns = ("kind_reason", "parse_error", "text")
+    order = [c.name for c in db.table("reports").columns]
+    db.table("reports").transform(
+        column_order=[c for c in order if c not in long_columns] + list(long_columns)
+    )
+    db.table("reports").create_index(["agency_id", "year"], if_not_exists=True)

@@ -29,6 +29,7 @@ from __future__ import annotations
 import re
 import sqlite3
 import unicodedata
+from functools import lru_cache
 from typing import Any
 
 FTS_TABLE = "reports_fts"
@@ -40,6 +41,7 @@ MATCH_COLUMN = "search_index"
 SEARCH_VIEW_COLUMNS = (
     "title",
     "agency",
+    "agency_name",
     "province",
     "city",
     "level",
@@ -58,8 +60,12 @@ CJK_RUN = f"[{CJK_CHARS}]+"
 # Word characters unicode61 would keep: letters and digits outside the CJK ranges.
 WORD_RUN = f"[^\\W_{CJK_CHARS}]+"
 TOKEN_RE = re.compile(f"(?P<cjk>{CJK_RUN})|(?P<word>{WORD_RUN})")
-# Query terms: "quoted phrases" or whitespace-separated words.
-QUERY_TERM_RE = re.compile(r'"([^"]*)"|(\S+)')
+# Query terms: "quoted phrases" (optionally -"excluded") or whitespace-separated words.
+QUERY_TERM_RE = re.compile(r'([-－]?)"([^"]*)"|(\S+)')
+OR_WORDS = frozenset({"OR", "|", "｜"})
+NOT_WORDS = frozenset({"NOT"})
+AND_WORDS = frozenset({"AND"})
+MINUS = ("-", "－")
 
 MARK_OPEN = "<mark>"
 MARK_CLOSE = "</mark>"
@@ -67,9 +73,31 @@ SNIPPET_WIDTH = 60  # characters of context each side of the first hit
 SNIPPET_MAX_HITS = 3
 
 
+@lru_cache(maxsize=1)
+def _t2s() -> Any:
+    import opencc
+
+    return opencc.OpenCC("t2s")
+
+
 def fold(text: str) -> str:
-    """The normal form both the index and the queries are built from."""
-    return unicodedata.normalize("NFKC", text).lower()
+    """The normal form both the index and the queries are built from: NFKC, lower case, and
+    traditional characters as simplified (OpenCC t2s: 復議 -> 复议, 訴訟 -> 诉讼)."""
+    return _t2s().convert(unicodedata.normalize("NFKC", text).lower())
+
+
+@lru_cache(maxsize=65536)
+def _fold_char(ch: str) -> str:
+    return unicodedata.normalize("NFKC", ch).lower()[:1] or ch
+
+
+def fold_aligned(text: str) -> str:
+    """fold() keeping one character per character of text, so offsets carry over to text."""
+    nfkc = "".join(map(_fold_char, text))  # one character for one, cached per character
+    simplified = _t2s().convert(nfkc)
+    if len(simplified) == len(nfkc):
+        return simplified
+    return "".join(_t2s().convert(ch)[:1] or ch for ch in nfkc)
 
 
 def _runs(text: str) -> list[tuple[str, str]]:
@@ -106,8 +134,9 @@ def _term_tokens(term: str) -> tuple[list[str], bool]:
         if kind != "cjk":
             tokens.append(run)
             continue
-        if last and len(run) == 1 and len(runs) > 1:
-            # 2022年 must match 2022 followed by 年度...: any token starting with 年.
+        if last and len(run) == 1:
+            # 2022年 must match 2022 followed by 年度...: any token starting with 年. A lone
+            # character (复) is the first half of a bigram or a run's closing unigram.
             tokens.append(run)
             prefix = True
         else:
@@ -116,20 +145,67 @@ def _term_tokens(term: str) -> tuple[list[str], bool]:
     return tokens, prefix
 
 
-def fts_query(query: str | None) -> str:
-    """Turn what a reader typed into an FTS5 MATCH expression (terms ANDed, each a phrase)."""
-    phrases: list[str] = []
+def parse_query(query: str | None) -> list[tuple[list[str], list[str]]]:
+    """What a reader typed as OR-groups of (terms that must occur, terms that must not).
+
+    Words are ANDed; `OR` (or |) starts another group; `-word`, `-"a phrase"` and `NOT word`
+    exclude; "double quotes" keep spaces inside one term.
+    """
+    groups: list[tuple[list[str], list[str]]] = [([], [])]
+    negate = False
     for m in QUERY_TERM_RE.finditer(query or ""):
-        term = m.group(1) if m.group(1) is not None else m.group(2)
-        tokens, prefix = _term_tokens(term)
-        if not tokens:
+        if m.group(2) is not None:
+            term, excluded = m.group(2), bool(m.group(1))
+        else:
+            term, excluded = m.group(3), False
+            if term in OR_WORDS:
+                groups.append(([], []))
+                negate = False
+                continue
+            if term in NOT_WORDS:
+                negate = True
+                continue
+            if term in AND_WORDS:
+                continue
+            if term.startswith(MINUS) and len(term) > 1:
+                term, excluded = term[1:], True
+        if not term.strip():
             continue
-        # Tokens are letters/digits only, so they never contain a double quote.
-        phrases.append('"' + " ".join(tokens) + '"' + (" *" if prefix else ""))
-    if not phrases:
+        groups[-1][1 if excluded or negate else 0].append(term)
+        negate = False
+    return [g for g in groups if g[0] or g[1]]
+
+
+def _phrase(term: str) -> str | None:
+    tokens, prefix = _term_tokens(term)
+    if not tokens:
+        return None
+    # Tokens are letters/digits only, so they never contain a double quote.
+    return '"' + " ".join(tokens) + '"' + (" *" if prefix else "")
+
+
+def fts_query(query: str | None) -> str:
+    """Turn what a reader typed into an FTS5 MATCH expression (see parse_query)."""
+    groups = []
+    for must, must_not in parse_query(query):
+        positive = [p for p in map(_phrase, must) if p]
+        if not positive:
+            continue  # FTS5 cannot match "everything but"; a group of exclusions alone is dropped
+        expr = " AND ".join(positive)
+        expr += "".join(f" NOT {p}" for p in map(_phrase, must_not) if p)
+        groups.append(expr)
+    if not groups:
         # FTS5 rejects an empty MATCH; this phrase matches nothing.
         return '""'
-    return " AND ".join(phrases)
+    if len(groups) == 1:
+        return groups[0]
+    return " OR ".join(f"({g})" for g in groups)
+
+
+def hit_terms(query: str | None) -> list[str]:
+    """The folded terms of a query to mark in a text (exclusions and operators dropped)."""
+    terms = {fold(t).strip() for must, _ in parse_query(query) for t in must}
+    return sorted((t for t in terms if t), key=len, reverse=True)
 
 
 # Highlighting is bounded whatever the text: only the first SNIPPET_SCAN characters are searched
@@ -140,40 +216,45 @@ SNIPPET_WINDOW = 4 * SNIPPET_WIDTH
 SNIPPET_CHUNK = 65_536
 QUERY_MAX_TERMS = 16
 QUERY_MAX_TERM = 64  # characters of a term used for highlighting
-
-# char -> its one-character folded form, for the characters where fold() changes it.
-_FOLD_TABLE: dict[int, str] = {}
-_FOLD_SEEN: set[str] = set()
-
-
-def fold_chars(text: str) -> str:
-    """fold() per character (same length, offsets stay aligned), by C-speed str.translate."""
-    new = set(text) - _FOLD_SEEN
-    if len(_FOLD_SEEN) > 200_000:  # keep the cache bounded on hostile input
-        _FOLD_SEEN.clear()
-        _FOLD_TABLE.clear()
-    for ch in new:
-        folded = fold(ch)[:1] or ch
-        if folded != ch:
-            _FOLD_TABLE[ord(ch)] = folded
-        _FOLD_SEEN.add(ch)
-    return text.translate(_FOLD_TABLE)
+# Hits inside table lines passed over while looking for one in prose, before settling for them.
+SNIPPET_TABLE_HITS = 200
+LINE_LOOKAROUND = 2_000  # characters either side read to tell a table line
 
 
 def _terms_pattern(query: str) -> tuple[re.Pattern[str], int] | None:
     """One regex of the query's folded terms (longest first) and the longest term's length."""
-    terms: set[str] = set()
-    for m in QUERY_TERM_RE.finditer(query or ""):
-        term = fold(m.group(1) if m.group(1) is not None else m.group(2)).strip()
-        if term:
-            terms.add(term[:QUERY_MAX_TERM])
-        if len(terms) >= QUERY_MAX_TERMS:
-            break
+    terms = sorted({t[:QUERY_MAX_TERM] for t in hit_terms(query)[:QUERY_MAX_TERMS]})
     if not terms:
         return None
     # Longest first: at one position the longer term wins, as a reader expects.
     ordered = sorted(terms, key=lambda t: (-len(t), t))
     return re.compile("|".join(re.escape(t) for t in ordered)), len(ordered[0])
+
+
+def _first_hit(text: str, pattern: re.Pattern[str], longest: int) -> int | None:
+    """Offset of the first hit in prose, else of the first hit at all (bounded scan).
+
+    Prose says more than table boilerplate (行政复议 | 行政复议 | ...)."""
+    limit = min(len(text), SNIPPET_SCAN)
+    first_any = None
+    table_hits = 0
+    pos = 0
+    while pos < limit:
+        stop = min(limit, pos + SNIPPET_CHUNK)
+        # Overlap the next chunk so a term across the boundary is found.
+        chunk = fold_aligned(text[pos : min(len(text), stop + longest)])
+        for m in pattern.finditer(chunk):
+            at = pos + m.start()
+            if at >= stop:
+                break
+            if not _in_table_line(text, at):
+                return at
+            first_any = at if first_any is None else first_any
+            table_hits += 1
+            if table_hits >= SNIPPET_TABLE_HITS:
+                return first_any
+        pos = stop
+    return first_any
 
 
 def _hit_spans(
@@ -189,25 +270,29 @@ def _hit_spans(
     if compiled is None or not text:
         return []
     pattern, longest = compiled
-    limit = min(len(text), SNIPPET_SCAN)
-    pos = 0
-    first = None
-    while pos < limit and first is None:
-        stop = min(limit, pos + SNIPPET_CHUNK)
-        # Overlap the next chunk so a term across the boundary is found.
-        chunk = fold_chars(text[pos : min(len(text), stop + longest)])
-        m = pattern.search(chunk)
-        if m and pos + m.start() < stop:
-            first = pos + m.start()
-        pos = stop
+    first = _first_hit(text, pattern, longest)
     if first is None:
         return []
     spans = []
-    for m in pattern.finditer(fold_chars(text[first : first + window])):
+    for m in pattern.finditer(fold_aligned(text[first : first + window])):
         spans.append((first + m.start(), first + m.end()))
         if len(spans) >= max_hits:
             break
     return spans
+
+
+# four or more bare numbers on one line: a table row read from a PDF (6.属于四类过程性信息 1 0 0 0)
+NUMBER_CELLS = re.compile(r"(?:^|\s)-?\d+(?:\.\d+)?(?=\s|$)")
+
+
+def _in_table_line(text: str, pos: int) -> bool:
+    """Whether pos lies on a line of a table: kept as `| a | b |`, or a row of bare numbers."""
+    start = text.rfind("\n", max(0, pos - LINE_LOOKAROUND), pos) + 1
+    if start == 0:
+        start = max(0, pos - LINE_LOOKAROUND)
+    end = text.find("\n", pos, pos + LINE_LOOKAROUND)
+    line = text[start : end if end >= 0 else min(len(text), pos + LINE_LOOKAROUND)]
+    return "|" in line or len(NUMBER_CELLS.findall(line)) >= 4
 
 
 def snippet(text: str | None, query: str | None, width: int = SNIPPET_WIDTH) -> str:
@@ -226,6 +311,9 @@ def snippet(text: str | None, query: str | None, width: int = SNIPPET_WIDTH) -> 
         flat = " ".join(text[: width * 2].split())
         return flat + ("…" if len(text) > width * 2 else "")
     start = max(0, spans[0][0] - width)
+    if not _in_table_line(text, spans[0][0]):
+        # a prose hit: the excerpt starts no earlier than its line
+        start = max(start, text.rfind("\n", start, spans[0][0]) + 1)
     end = min(len(text), max(spans[-1][1], spans[0][1] + width) + width // 2)
     spans = [s for s in spans if s[1] <= end]
     out: list[str] = ["…" if start > 0 else ""]
