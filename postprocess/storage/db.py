@@ -541,10 +541,17 @@ def m003_h3_scale(db: Database) -> None:
     db.execute(CELLS_VIEW)
     # One value per report and key; the key index serves the canned queries' cell lookups.
     db.execute("CREATE UNIQUE INDEX idx_cell_values_report_key ON cell_values (report_id, key_id)")
-    db.execute("CREATE INDEX idx_cell_values_key ON cell_values (key_id, value)")
+    db.execute("CREATE INDEX idx_cell_values_key ON cell_values (key_id)")
     _drop_duplicates(db, "checks", "report_id, rule")
     db.execute("DROP INDEX IF EXISTS idx_checks_report_id")  # the UNIQUE index leads with it
     db.execute("CREATE UNIQUE INDEX idx_checks_report_rule ON checks (report_id, rule)")
     db.execute("CREATE INDEX idx_checks_rule_ok ON checks (rule, ok)")
+    # Failures only: the failed_check facet, failing_reports and failed_checks read just these.
+    db.execute("CREATE INDEX idx_checks_failed ON checks (rule, report_id) WHERE ok = 0")
     db.execute("CREATE INDEX idx_reports_kind_year ON reports (kind, year)")
+    # The facets of the reports pages count over these columns: an index is a far smaller scan.
+    for columns in (("province", "city"), ("level",), ("year",), ("format",)):
+        db.execute(
+            f"CREATE INDEX idx_reports_{'_'.join(columns)} ON reports ({', '.join(columns)})"
+        )
     _create_search_schema(db)
