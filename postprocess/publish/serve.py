@@ -29,16 +29,22 @@ def load_metadata(path: str | Path = METADATA) -> dict:
 
 
 def make_datasette(db_path: str | Path, metadata_path: str | Path = METADATA):
-    """A Datasette over db_path opened immutable (read-only, no write endpoints)."""
+    """A Datasette over db_path, read-only (no write endpoints), that follows a rebuilt file
+    swapped in by `nianbao build` (postprocess/publish/swap.py)."""
     from datasette.app import Datasette
 
     from postprocess.publish import plugin  # noqa: F401  (registered via entry point)
+    from postprocess.publish.swap import SwappableDatabase
 
-    return Datasette(
-        immutables=[str(db_path)],
+    ds = Datasette(
+        files=[str(db_path)],
         metadata=load_metadata(metadata_path),
         settings=SETTINGS,
     )
+    name = Path(db_path).stem
+    ds.remove_database(name)
+    ds.add_database(SwappableDatabase(ds, db_path), name=name)
+    return ds
 
 
 def serve_archive(db_path: str | Path, port: int = 8001, host: str = "127.0.0.1") -> None:
