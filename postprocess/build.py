@@ -3,7 +3,7 @@
 Everything is recomputed from the WARC records the captures point to; ids come from capture
 ids, so a second build yields the same rows.
 
-The build never writes into the archive it reads. It copies archive.db (SQLite backup API: a
+The build never writes into the archive it reads. It copies archive.db (VACUUM INTO: a compact,
 consistent snapshot even while a crawl writes) to `archive.db.building`, rebuilds the derived
 tables there in batches (one transaction per batch, memory flat whatever the archive's size),
 indexes it, and then swaps it in with os.replace. A build killed at any point leaves archive.db
@@ -265,17 +265,23 @@ def _fingerprint(conn: sqlite3.Connection) -> str:
 
 
 def _snapshot(db_path: Path, new_path: Path) -> str:
-    """Copy archive.db to new_path in one consistent read; returns the copy's fingerprint."""
+    """Copy archive.db to new_path in one consistent read; returns the copy's fingerprint.
+
+    VACUUM INTO writes a compact copy (no free pages) and moves an archive of 4 KB pages to
+    archive_db.PAGE_SIZE on the way."""
     src = sqlite3.connect(f"file:{db_path}?mode=ro", uri=True)
-    dst = sqlite3.connect(new_path)
     try:
         src.execute("PRAGMA busy_timeout = 30000")
-        src.backup(dst)
-        return _fingerprint(dst)
+        src.execute(f"PRAGMA page_size = {archive_db.PAGE_SIZE}")
+        src.execute("VACUUM INTO ?", [str(new_path)])
     except sqlite3.DatabaseError as exc:
         raise BuildError(f"{db_path} is not a readable archive: {exc}") from exc
     finally:
         src.close()
+    dst = sqlite3.connect(new_path)
+    try:
+        return _fingerprint(dst)
+    finally:
         dst.close()
 
 
