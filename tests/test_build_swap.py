@@ -313,3 +313,24 @@ def test_readers_get_no_error_while_builds_swap_the_file(archive):
         server.join(timeout=10)
     assert errors == []
     assert answers > 50
+
+
+def test_served_archive_is_read_only_and_not_immutable(archive):
+    import asyncio
+
+    from postprocess.publish.serve import make_datasette
+
+    db_path, _ = archive
+    db = make_datasette(db_path).get_database("archive")
+
+    async def attempt():
+        uri = await db.execute("select file from pragma_database_list where name = 'main'")
+        with pytest.raises(PermissionError, match="read-only"):
+            await db.execute_write("delete from reports")
+        with pytest.raises(sqlite3.OperationalError, match="readonly"):
+            await db.execute_fn(lambda conn: conn.execute("delete from reports"))
+        return uri.rows[0][0]
+
+    assert asyncio.run(attempt()) == str(db_path)
+    assert snapshot(db_path)["reports"]
+    db.close()
