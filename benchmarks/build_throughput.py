@@ -7,8 +7,9 @@ The corpus is the offline demo portal's own documents (crawler/demo: generated H
 three real PDFs, the DOCX attachments), archived as a crawl would (WARC records + captures),
 repeated under distinct URLs up to the wanted count. Each build runs `build_archive` in a fresh
 process; peak memory is resource.getrusage's ru_maxrss of that process (the writer) and of its
-parser processes (RUSAGE_CHILDREN: the largest one). Bytes per report = archive.db size after
-the build / reports, and per table from SQLite's dbstat.
+parser processes (RUSAGE_CHILDREN: the largest one); CPU time is all of them together (the
+wall time depends on what else the machine runs, the CPU time much less). Bytes per report =
+archive.db size after the build / reports, and per table from SQLite's dbstat.
 """
 
 from __future__ import annotations
@@ -118,10 +119,12 @@ from postprocess.build import build_archive
 t = time.perf_counter()
 result = build_archive(sys.argv[1], sys.argv[2], echo=lambda _: None, jobs=int(sys.argv[3]))
 seconds = time.perf_counter() - t
-me = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-kids = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+me = resource.getrusage(resource.RUSAGE_SELF)
+kids = resource.getrusage(resource.RUSAGE_CHILDREN)
+cpu = me.ru_utime + me.ru_stime + kids.ru_utime + kids.ru_stime
 print(json.dumps({"seconds": seconds, "reports": result.reports, "errors": result.errors,
-                  "writer_mb": me / 1024, "parser_mb": kids / 1024}))
+                  "writer_mb": me.ru_maxrss / 1024, "parser_mb": kids.ru_maxrss / 1024,
+                  "cpu_seconds": cpu}))
 """
 
 
@@ -152,10 +155,40 @@ def report(label: str, count: int, f: dict) -> None:
     print(
         f"{label:>12} {f['reports']:>7} reports {f['seconds']:8.1f} s "
         f"{f['reports'] / f['seconds']:7.1f} reports/s {1000 * f['seconds'] / f['reports']:7.1f} "
-        f"ms/report  peak writer {f['writer_mb']:6.0f} MB, parser {f['parser_mb']:6.0f} MB  "
+        f"ms/report ({1000 * f['cpu_seconds'] / f['reports']:6.1f} ms CPU)  "
+        f"peak writer {f['writer_mb']:4.0f} MB, parser {f['parser_mb']:4.0f} MB  "
         f"archive.db {per / 1024:5.1f} KB/report"
     )
     print(f"{'':>12} largest tables (KB): {f['tables_kb']}")
+
+
+def pdf_open_once(runs: int) -> None:
+    """read_document on each demo PDF (one pdfplumber open for text and tables) against the
+    former way: text from one open, tables from a second."""
+    import io
+
+    import pdfplumber
+
+    from postprocess.extract.documents import read_document
+    from postprocess.extract.grids import pdf_tables
+
+    for path in sorted((REPO / "crawler" / "demo" / "files").glob("*.pdf")):
+        body = path.read_bytes()
+        once, twice = [], []
+        for _ in range(runs):
+            t = time.perf_counter()
+            read_document(body, path.name, "application/pdf")
+            once.append(time.perf_counter() - t)
+            t = time.perf_counter()
+            with pdfplumber.open(io.BytesIO(body)) as pdf:
+                for page in pdf.pages:
+                    page.extract_text_lines()
+            pdf_tables(body)
+            twice.append(time.perf_counter() - t)
+        print(
+            f"{path.name:>18}: opened once {1000 * min(once):5.0f} ms, "
+            f"text and tables opened separately {1000 * min(twice):5.0f} ms (best of {runs})"
+        )
 
 
 def main() -> None:
@@ -165,8 +198,11 @@ def main() -> None:
     parser.add_argument("--scale", default="1000,10000", help="report counts, '' for none")
     parser.add_argument("--jobs", type=int, default=2)
     parser.add_argument("--workdir", type=Path, default=Path("/tmp/nianbao-bench"))
+    parser.add_argument("--pdf-runs", type=int, default=3, help="0 to skip the PDF comparison")
     args = parser.parse_args()
     print("command:", " ".join([Path(sys.executable).name, *sys.argv]))
+    if args.pdf_runs:
+        pdf_open_once(args.pdf_runs)
     for form in [f for f in args.forms.split(",") if f]:
         root = make_archive(args.workdir / form, [form], args.per_form)
         report(form, args.per_form, run_build(root, args.jobs))
