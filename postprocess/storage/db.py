@@ -305,11 +305,13 @@ class DerivedWriter:
     def __init__(self, db: Database) -> None:
         self.db = db
         self.conn = db.conn
-        self.keys = {
+        self.keys: dict[tuple[str, str, str], int] = {
             (r[1], r[2], r[3]): r[0]
             for r in self.conn.execute("SELECT id, section, row_key, col_key FROM cell_keys")
         }
-        self.labels = {r[1]: r[0] for r in self.conn.execute("SELECT id, label FROM cell_labels")}
+        self.labels: dict[str, int] = {
+            r[1]: r[0] for r in self.conn.execute("SELECT id, label FROM cell_labels")
+        }
         top = self.conn.execute("SELECT max(id) FROM cell_values").fetchone()[0]
         self.next_cell = (top or 0) + 1
 
@@ -317,10 +319,10 @@ class DerivedWriter:
         key = (section, row_key, col_key)
         kid = self.keys.get(key)
         if kid is None:
-            kid = self.conn.execute(
+            cursor = self.conn.execute(
                 "INSERT INTO cell_keys (section, row_key, col_key) VALUES (?, ?, ?)", key
-            ).lastrowid
-            self.keys[key] = kid
+            )
+            kid = self.keys[key] = int(cursor.lastrowid or 0)
         return kid
 
     def _label(self, text: str | None) -> int | None:
@@ -328,13 +330,17 @@ class DerivedWriter:
             return None
         lid = self.labels.get(text)
         if lid is None:
-            lid = self.conn.execute("INSERT INTO cell_labels (label) VALUES (?)", [text]).lastrowid
-            self.labels[text] = lid
+            cursor = self.conn.execute("INSERT INTO cell_labels (label) VALUES (?)", [text])
+            lid = self.labels[text] = int(cursor.lastrowid or 0)
         return lid
 
     def write(self, items: Iterable[DerivedRows]) -> None:
         """Insert the rows of `items` (inside the caller's transaction)."""
-        reports, attachments, cells, stats, checks = [], [], [], [], []
+        reports: list[dict] = []
+        attachments: list[dict] = []
+        cells: list[tuple] = []
+        stats: list[tuple] = []
+        checks: list[tuple] = []
         for item in items:
             rid = item.report["id"]
             reports.append(item.report)
@@ -541,7 +547,7 @@ def m003_h3_scale(db: Database) -> None:
         FROM cells c JOIN cell_keys k
           ON k.section = c.section AND k.row_key = c.row_key AND k.col_key = c.col_key"""
     )
-    db["stats"].transform(
+    db.table("stats").transform(
         drop_foreign_keys=["cell_id"], add_foreign_keys=[("cell_id", "cell_values", "id")]
     )
     db.execute("DROP TABLE cells")
