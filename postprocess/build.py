@@ -267,12 +267,10 @@ def _fingerprint(conn: sqlite3.Connection) -> str:
 def _snapshot(db_path: Path, new_path: Path) -> str:
     """Copy archive.db to new_path in one consistent read; returns the copy's fingerprint.
 
-    VACUUM INTO writes a compact copy (no free pages) and moves an archive of 4 KB pages to
-    archive_db.PAGE_SIZE on the way."""
+    VACUUM INTO writes a compact copy: no free pages, and no WAL to carry along."""
     src = sqlite3.connect(f"file:{db_path}?mode=ro", uri=True)
     try:
         src.execute("PRAGMA busy_timeout = 30000")
-        src.execute(f"PRAGMA page_size = {archive_db.PAGE_SIZE}")
         src.execute("VACUUM INTO ?", [str(new_path)])
     except sqlite3.DatabaseError as exc:
         raise BuildError(f"{db_path} is not a readable archive: {exc}") from exc

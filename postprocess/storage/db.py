@@ -203,17 +203,10 @@ def m001_core(db: Database) -> None:
     db["reports"].create_index(["source_id", "year"])
 
 
-# Report rows carry a few KB of text: with 4 KB pages each spilled onto an overflow page of its
-# own, a third of it empty. 16 KB pages keep them inline, packed (archive.db 20% smaller).
-PAGE_SIZE = 16384
-
-
 def open_db(path: str | Path, *, migrate: bool = True) -> Database:
     """Open archive.db (creating it) in WAL mode and bring its schema up to date."""
     db = Database(str(path))
     db.execute("PRAGMA busy_timeout = 30000")
-    if db.execute("PRAGMA page_count").fetchone()[0] == 0:  # a new file: choose its page size
-        db.execute(f"PRAGMA page_size = {PAGE_SIZE}")
     db.enable_wal()
     db.execute("PRAGMA foreign_keys = ON")
     if migrate:
