@@ -420,7 +420,13 @@ def _run_task(task: _Task) -> _Done:
         task.data_dir,
         result,
     )
-    cells, stats, checks = pending.figures.rows()
+    figures = pending.figures
+    # vars(), not Figures.rows()' dataclasses.asdict: the records are flat, and asdict's deep
+    # copy cost a fifth of the build's time.
+    cells, stats, checks = (
+        [dict(vars(r)) for r in records]
+        for records in (figures.cells, figures.stats, figures.checks)
+    )
     return _Done(
         archive_db.DerivedRows(pending.report, pending.attachments, cells, stats, checks), result
     )
