@@ -145,6 +145,10 @@ def test_build_killed_mid_way_leaves_the_archive_and_a_rebuild_repairs(archive):
     proc.wait()
     assert proc.returncode == -signal.SIGKILL
     assert building_path(db_path).exists()  # the half-built file, not the archive
+    half = sqlite3.connect(building_path(db_path))
+    (written,) = half.execute("SELECT count(*) FROM reports").fetchone()
+    half.close()
+    assert written in (5, 10, 15)  # whole batches of 5, each its own transaction
     assert snapshot(db_path) == before
     build_archive(db_path, data, echo=lambda _: None, jobs=1)
     assert snapshot(db_path) == before
@@ -167,6 +171,14 @@ def slow(text):
 search.ngram_text = slow
 search.index_reports(archive_db.open_db(sys.argv[1]), batch=5)
 """
+
+
+def test_parallel_build_gives_the_same_rows(archive):
+    db_path, data = archive
+    before = snapshot(db_path)  # built with jobs=1
+    result = build_archive(db_path, data, echo=lambda _: None, jobs=2, batch_size=7)
+    assert result.reports == 60
+    assert snapshot(db_path) == before
 
 
 def test_sigkill_during_indexing_keeps_the_old_index_and_the_view(archive):
