@@ -179,6 +179,10 @@ def test_parallel_build_gives_the_same_rows(archive):
     result = build_archive(db_path, data, echo=lambda _: None, jobs=2, batch_size=7)
     assert result.reports == 60
     assert snapshot(db_path) == before
+    conn = sqlite3.connect(db_path)
+    # no free pages left behind by the old rows and the index's merged segments
+    assert conn.execute("PRAGMA freelist_count").fetchone() == (0,)
+    conn.close()
 
 
 def test_sigkill_during_indexing_keeps_the_old_index_and_the_view(archive):
