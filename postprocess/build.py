@@ -275,7 +275,9 @@ def _snapshot(db_path: Path, new_path: Path) -> str:
     src = sqlite3.connect(f"file:{db_path}?mode=ro", uri=True)
     try:
         src.execute("PRAGMA busy_timeout = 30000")
-        src.execute("PRAGMA auto_vacuum = INCREMENTAL")
+        if src.execute("PRAGMA auto_vacuum").fetchone()[0] == 0:
+            # applied by the VACUUM INTO below (set on a file that has it, it would write)
+            src.execute("PRAGMA auto_vacuum = INCREMENTAL")
         src.execute("VACUUM INTO ?", [str(new_path)])
     except sqlite3.DatabaseError as exc:
         raise BuildError(f"{db_path} is not a readable archive: {exc}") from exc
