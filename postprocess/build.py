@@ -1,15 +1,33 @@
 """`nianbao build`: derive reports, attachments, cells, stats and checks from the captures.
 
 Everything is recomputed from the WARC records the captures point to; ids come from capture
-ids, so a second build yields the same rows. All derived rows are replaced in one transaction:
-a build that crashes leaves the previous build in place.
+ids, so a second build yields the same rows.
+
+The build never writes into the archive it reads. It copies archive.db (VACUUM INTO: a compact,
+consistent snapshot even while a crawl writes) to `archive.db.building`, rebuilds the derived
+tables there in batches (one transaction per batch, memory flat whatever the archive's size),
+indexes it, and then swaps it in with os.replace. A build killed at any point leaves archive.db
+as it was (the next build starts a fresh copy); a server reading archive.db keeps answering from
+the old file until it reopens the new one (postprocess/publish/swap.py).
+
+Documents are parsed in a process pool (one worker per core) feeding this process, the one
+writer; results come back in capture order, at most a few batches ahead of the writer.
 """
 
 from __future__ import annotations
 
+import fcntl
+import hashlib
+import json
 import logging
-from collections.abc import Callable
+import os
+import sqlite3
+from collections import deque
+from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ProcessPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass, field
+from multiprocessing import get_context
 from pathlib import Path
 
 from postprocess.extract.agency import agency_identity
@@ -42,6 +60,12 @@ class BuildResult:
     not_parsed: int = 0
     errors: int = 0
     error_messages: list[str] = field(default_factory=list)
+
+    def merge(self, other: BuildResult) -> None:
+        for name in ("captures", "reports", "annual_reports", "attachments", "not_parsed"):
+            setattr(self, name, getattr(self, name) + getattr(other, name))
+        self.errors += other.errors
+        self.error_messages.extend(other.error_messages)
 
     def line(self) -> str:
         return (
@@ -77,8 +101,8 @@ def _read(data_dir: str | Path, row: dict) -> Document:
     return read_document(replayed.body, row["url"], _content_type(replayed.headers, row))
 
 
-def _usable(row: dict) -> bool:
-    return row["status"] == 200 and not row.get("blocked")
+def _usable(row) -> bool:
+    return row["status"] == 200 and not row["blocked"]
 
 
 def _choose(page: Document, files: list[tuple[dict, Document]]) -> tuple[Document, dict | None]:
@@ -125,28 +149,199 @@ def _attachment_row(row: dict, doc: Document | None) -> dict:
     }
 
 
+class BuildError(Exception):
+    """A build that must not touch the archive (unreadable data directory, archive changed)."""
+
+
+BATCH_REPORTS = 200  # reports written per transaction
+# Below this many report pages the pool's start-up costs more than it saves.
+POOL_MIN_PAGES = 40
+# The columns of captures the build needs (not the whole row: memory stays small at 100k).
+CAPTURE_COLUMNS = (
+    "id, source_id, url, fetched_at, status, content_type, sha256, warc_file, warc_offset, "
+    "role, parent_capture_id, blocked, list_title, list_date"
+)
+
+
+def building_path(db_path: str | Path) -> Path:
+    """Where the next archive.db is built before it is swapped in."""
+    db_path = Path(db_path)
+    return db_path.with_name(db_path.name + ".building")
+
+
 def build_archive(
-    db_path: str | Path, data_dir: str | Path, echo: Callable[[str], object] = print
+    db_path: str | Path,
+    data_dir: str | Path,
+    echo: Callable[[str], object] = print,
+    *,
+    jobs: int | None = None,
+    batch_size: int = BATCH_REPORTS,
 ) -> BuildResult:
-    """Rebuild every derived table of archive.db from its captures (idempotent)."""
-    db = archive_db.open_db(db_path)
+    """Rebuild every derived table of archive.db from its captures (idempotent).
+
+    jobs: parser processes (default: one per core; 1 parses in this process)."""
+    db_path = Path(db_path)
+    new_path = building_path(db_path)
+    with _build_lock(db_path):
+        _check_data_dir(db_path, data_dir)
+        _remove_db_files(new_path)
+        fingerprint = _snapshot(db_path, new_path)
+        db = archive_db.open_db(new_path)
+        try:
+            result = _build(db, data_dir, echo, jobs=jobs, batch_size=batch_size)
+            _index(db, echo)
+            # executescript: a plain execute() steps this pragma once, freeing one page
+            db.conn.executescript("PRAGMA incremental_vacuum;")
+            db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        finally:
+            db.close()
+        _swap(new_path, db_path, fingerprint)
+    return result
+
+
+@contextmanager
+def _build_lock(db_path: Path) -> Iterator[None]:
+    """One build per archive at a time (a second one fails at once instead of racing)."""
+    lock_path = db_path.with_name(db_path.name + ".build-lock")
+    with open(lock_path, "a") as fh:
+        try:
+            fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError as exc:
+            raise BuildError(f"another build of {db_path} is running") from exc
+        try:
+            yield
+        finally:
+            fcntl.flock(fh, fcntl.LOCK_UN)
+
+
+def _check_data_dir(db_path: Path, data_dir: str | Path) -> None:
+    """Refuse a data directory the captures' WARC files are not in: building from it would
+    replace every report with an empty one."""
+    data = Path(data_dir)
+    if not data.is_dir():
+        raise BuildError(f"data directory {data} does not exist or is not a directory")
+    if not os.access(data, os.R_OK | os.X_OK):
+        raise BuildError(f"data directory {data} is not readable")
+    conn = sqlite3.connect(f"file:{db_path}?mode=ro", uri=True)
     try:
-        return _build(db, data_dir, echo)
+        files = [
+            r[0]
+            for r in conn.execute(
+                "SELECT DISTINCT warc_file FROM captures WHERE role IN (?, ?) "
+                "AND warc_file IS NOT NULL",
+                DOCUMENT_ROLES,
+            )
+        ]
+    except sqlite3.DatabaseError as exc:
+        raise BuildError(f"{db_path} is not a readable archive: {exc}") from exc
     finally:
-        db.close()
+        conn.close()
+    if files and not any(os.access(data / name, os.R_OK) for name in files):
+        raise BuildError(
+            f"none of the {len(files)} WARC files the captures point to is readable under {data} "
+            f"(e.g. {files[0]}): wrong --data-dir?"
+        )
 
 
-def _build(db, data_dir: str | Path, echo: Callable[[str], object]) -> BuildResult:
+def _remove_db_files(path: Path) -> None:
+    for name in (path, Path(f"{path}-wal"), Path(f"{path}-shm"), Path(f"{path}-journal")):
+        name.unlink(missing_ok=True)
+
+
+def _fingerprint(conn: sqlite3.Connection) -> str:
+    """What the build copied besides its own tables: a changed value means a writer (a crawl)
+    added rows during the build, and swapping would lose them."""
+    derived = {*archive_db.DERIVED_TABLES, "cell_keys", "cell_labels", "_sqlite_migrations"}
+    tables = [
+        r[0]
+        for r in conn.execute(
+            "SELECT name FROM sqlite_master WHERE type = 'table' AND sql NOT LIKE "
+            "'CREATE VIRTUAL%' AND name NOT LIKE 'sqlite_%' AND name NOT LIKE '%fts%' "
+            "AND name NOT IN (SELECT value FROM json_each(?)) ORDER BY name",
+            [json.dumps(sorted(derived))],
+        )
+    ]
+    digest = hashlib.sha256()
+    for table in tables:
+        count, top = conn.execute(f"SELECT count(*), max(rowid) FROM [{table}]").fetchone()
+        digest.update(f"{table}:{count}:{top};".encode())
+        if count <= 5000:  # small tables (sources, crawls) are updated in place: hash the rows
+            for row in conn.execute(f"SELECT * FROM [{table}] ORDER BY rowid"):
+                digest.update(repr(row).encode())
+    return digest.hexdigest()
+
+
+def _snapshot(db_path: Path, new_path: Path) -> str:
+    """Copy archive.db to new_path in one consistent read; returns the copy's fingerprint.
+
+    VACUUM INTO writes a compact copy: no free pages, and no WAL to carry along. The copy
+    gets incremental auto-vacuum, so the pages the rebuild frees (old derived rows, the search
+    index's merged segments: a fifth of the file) can be given back at the end."""
+    src = sqlite3.connect(f"file:{db_path}?mode=ro", uri=True)
+    try:
+        src.execute("PRAGMA busy_timeout = 30000")
+        if src.execute("PRAGMA auto_vacuum").fetchone()[0] == 0:
+            # applied by the VACUUM INTO below (set on a file that has it, it would write)
+            src.execute("PRAGMA auto_vacuum = INCREMENTAL")
+        src.execute("VACUUM INTO ?", [str(new_path)])
+    except sqlite3.DatabaseError as exc:
+        raise BuildError(f"{db_path} is not a readable archive: {exc}") from exc
+    finally:
+        src.close()
+    dst = sqlite3.connect(new_path)
+    try:
+        return _fingerprint(dst)
+    finally:
+        dst.close()
+
+
+def _swap(new_path: Path, db_path: Path, fingerprint: str) -> None:
+    """Put the new archive in place of the old one, atomically (rename within a directory).
+
+    The old file's write-ahead log is checkpointed and truncated first: its -wal and -shm keep
+    their names across the rename, and the new file must not see frames of the old one."""
+    live = sqlite3.connect(db_path)
+    try:
+        live.execute("PRAGMA busy_timeout = 30000")
+        if _fingerprint(live) != fingerprint:
+            raise BuildError(
+                f"{db_path} changed during the build (a crawl writing to it?); "
+                f"run the build again when it is done"
+            )
+        live.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    finally:
+        live.close()
+    os.replace(new_path, db_path)
+    for leftover in (Path(f"{new_path}-wal"), Path(f"{new_path}-shm")):
+        leftover.unlink(missing_ok=True)
+
+
+def _build(
+    db,
+    data_dir: str | Path,
+    echo: Callable[[str], object],
+    *,
+    jobs: int | None = None,
+    batch_size: int = BATCH_REPORTS,
+) -> BuildResult:
     result = BuildResult()
     sources = {row["id"]: row for row in db.query("SELECT * FROM sources")}
-    rows = list(archive_db.iter_captures(db, "role IN (?, ?)", DOCUMENT_ROLES))
+    # sqlite3.Row, not dicts, while all captures are in memory (a third of the size); a task
+    # gets dicts for the rows it carries.
+    cursor = db.conn.execute(
+        f"SELECT {CAPTURE_COLUMNS} FROM captures WHERE role IN (?, ?) ORDER BY id",
+        DOCUMENT_ROLES,
+    )
+    cursor.row_factory = sqlite3.Row
+    rows = cursor.fetchall()
     result.captures = len(rows)
 
     # a report is the first 200 capture of each (url, sha256); re-fetches map onto it
     report_of: dict[int, int] = {}  # capture id -> report id
     first: dict[tuple[str, str], int] = {}
-    pages: list[dict] = []
-    continued: dict[int, list[dict]] = {}  # report id -> its continuation pages (t..._1.html)
+    pages: list[sqlite3.Row] = []
+    # report id -> its continuation pages (t..._1.html)
+    continued: dict[int, list[sqlite3.Row]] = {}
     report_rows = [r for r in rows if r["role"] == "report" and _usable(r)]
     # A continuation may have a lower id than its first page (merged worker archives); one whose
     # first page is not readable stands as a report of its own.
@@ -163,7 +358,7 @@ def _build(db, data_dir: str | Path, echo: Callable[[str], object]) -> BuildResu
             continued.setdefault(report_of[row["parent_capture_id"]], []).append(row)
     for parts in continued.values():
         parts.sort(key=lambda r: (len(r["url"]), r["url"], r["id"]))  # t1_2.html before t1_10
-    files: dict[int, list[dict]] = {}
+    files: dict[int, list[sqlite3.Row]] = {}
     for row in rows:
         if row["role"] == "attachment":
             parent = report_of.get(row["parent_capture_id"])
@@ -175,27 +370,38 @@ def _build(db, data_dir: str | Path, echo: Callable[[str], object]) -> BuildResu
                 )
                 continue
             files.setdefault(parent, []).append(row)
+    del rows, report_of, first
 
-    pending: list[_Pending] = []
-    for n, row in enumerate(pages, start=1):
-        pending.append(
-            _build_one(
-                row,
-                continued.get(row["id"], []),
-                files.get(row["id"], []),
-                sources,
-                data_dir,
-                result,
-            )
+    tasks = (
+        _Task(
+            dict(row),
+            [dict(r) for r in continued.pop(row["id"], [])],
+            [dict(r) for r in files.pop(row["id"], [])],
+            sources.get(row["source_id"]) or {},
+            str(data_dir),
         )
-        if n % PROGRESS_EVERY == 0:
-            echo(f"build: {n}/{len(pages)} report pages read")
-
+        for row in pages
+    )
+    jobs = jobs or os.cpu_count() or 1
+    if len(pages) < POOL_MIN_PAGES:
+        jobs = 1
+    # Foreign keys off while clearing: SQLite then truncates each table instead of checking
+    # every deleted row (children go first, so nothing dangles).
+    db.execute("PRAGMA foreign_keys = OFF")
     with db.atomic():
         archive_db.clear_derived(db)
-        for item in pending:
-            archive_db.write_report(db, item.report, item.attachments, *item.figures.rows())
-    _index(db, echo)
+    db.execute("PRAGMA foreign_keys = ON")
+    writer = archive_db.DerivedWriter(db)
+    batch: list[archive_db.DerivedRows] = []
+    for n, done in enumerate(_parse_all(tasks, jobs, window=2 * batch_size), start=1):
+        result.merge(done.result)
+        batch.append(done.rows)
+        if len(batch) >= batch_size:
+            _write_batch(db, writer, batch)
+            batch = []
+        if n % PROGRESS_EVERY == 0:
+            echo(f"build: {n}/{len(pages)} report pages read")
+    _write_batch(db, writer, batch)
     return result
 
 
@@ -210,11 +416,72 @@ def _latest_per_url(rows: list[dict]) -> list[dict]:
     return list(best.values())
 
 
+def _write_batch(db, writer: archive_db.DerivedWriter, batch: list[archive_db.DerivedRows]) -> None:
+    if batch:
+        with db.atomic():
+            writer.write(batch)
+
+
+@dataclass
+class _Task:
+    row: dict
+    continuation_rows: list[dict]
+    attachment_rows: list[dict]
+    source: dict
+    data_dir: str
+
+
+@dataclass
+class _Done:
+    rows: archive_db.DerivedRows
+    result: BuildResult
+
+
+def _run_task(task: _Task) -> _Done:
+    """One report page with its continuations and attachments, parsed (runs in a worker)."""
+    result = BuildResult()
+    pending = _build_one(
+        task.row,
+        task.continuation_rows,
+        task.attachment_rows,
+        task.source,
+        task.data_dir,
+        result,
+    )
+    figures = pending.figures
+    # vars(), not Figures.rows()' dataclasses.asdict: the records are flat, and asdict's deep
+    # copy cost a fifth of the build's time.
+    cells, stats, checks = (
+        [dict(vars(r)) for r in records]
+        for records in (figures.cells, figures.stats, figures.checks)
+    )
+    return _Done(
+        archive_db.DerivedRows(pending.report, pending.attachments, cells, stats, checks), result
+    )
+
+
+def _parse_all(tasks: Iterator[_Task], jobs: int, window: int) -> Iterator[_Done]:
+    """Parse tasks in order; with jobs > 1 in a process pool, at most `window` in flight."""
+    if jobs <= 1:
+        yield from map(_run_task, tasks)
+        return
+    # spawn, not fork: the parent may run threads (a server in tests), which fork would copy
+    # in whatever state they are.
+    with ProcessPoolExecutor(max_workers=jobs, mp_context=get_context("spawn")) as pool:
+        queue: deque[Future[_Done]] = deque()
+        for task in tasks:
+            queue.append(pool.submit(_run_task, task))
+            if len(queue) >= window:
+                yield queue.popleft().result()
+        while queue:
+            yield queue.popleft().result()
+
+
 def _build_one(
     row: dict,
     continuation_rows: list[dict],
     attachment_rows: list[dict],
-    sources: dict[str, dict],
+    source: dict,
     data_dir: str | Path,
     result: BuildResult,
 ) -> _Pending:
@@ -259,7 +526,6 @@ def _build_one(
         published_from=page.published_from if page.published_raw else chosen.published_from,
     )
     meta = read_metadata(described, row.get("list_title"), row.get("list_date"))
-    source = sources.get(row["source_id"]) or {}
     agency = meta.agency or source.get("agency")
     meta.agency = agency
     if chosen.parse_status == "ok":

@@ -80,11 +80,13 @@ def crawl(sources_path, db_path, data_dir, only, no_build, redis_url, run_name, 
         _build(db_path, data_dir)
 
 
-def _build(db_path: str, data_dir: str) -> None:
-    from postprocess.build import build_archive
+def _build(db_path: str, data_dir: str, jobs: int | None = None) -> None:
+    from postprocess.build import BuildError, build_archive
 
     try:
-        result = build_archive(db_path, data_dir, echo=click.echo)
+        result = build_archive(db_path, data_dir, echo=click.echo, jobs=jobs)
+    except BuildError as exc:
+        fail(f"build refused, {db_path} left as it was: {exc}")
     except sqlite3.Error as exc:
         fail(f"cannot build {db_path}: {exc}")
     except OSError as exc:
@@ -123,11 +125,14 @@ def verify(db_path, data_dir) -> None:
 @main.command()
 @click.option("--db", "db_path", default=DEFAULT_DB, show_default=True, type=click.Path())
 @click.option("--data-dir", default=DEFAULT_DATA, show_default=True, type=click.Path())
-def build(db_path, data_dir) -> None:
+@click.option(
+    "--jobs", type=click.IntRange(min=1), help="Parser processes (default: one per core)."
+)
+def build(db_path, data_dir, jobs) -> None:
     """Re-run extraction over every archived capture, without crawling (idempotent)."""
     if not Path(db_path).exists():
         fail(f"{db_path} does not exist: run `nianbao crawl` or `nianbao demo` first")
-    _build(db_path, data_dir)
+    _build(db_path, data_dir, jobs)
 
 
 @main.command()

@@ -286,7 +286,7 @@ def test_build_archive_crash_keeps_previous_build(archive, monkeypatch):
     def boom(*args, **kwargs):
         raise RuntimeError("disk full")
 
-    monkeypatch.setattr(archive_db, "write_report", boom)
+    monkeypatch.setattr(archive_db.DerivedWriter, "write", boom)
     with pytest.raises(RuntimeError):
         build_archive(db_path, data, echo=lambda _line: None)
     assert _rows(db_path) == before

@@ -51,7 +51,10 @@ def test_build_on_a_file_that_is_not_sqlite(tmp_path: Path) -> None:
     db = tmp_path / "archive.db"
     db.write_bytes(b"this is a text file, not a database\n" * 50)
     line = _one_line_error(_nianbao("build", "--db", str(db), "--data-dir", str(tmp_path)))
-    assert line == f"nianbao: error: cannot build {db}: file is not a database"
+    assert line == (
+        f"nianbao: error: build refused, {db} left as it was: "
+        f"{db} is not a readable archive: file is not a database"
+    )
 
 
 def test_serve_port_out_of_range() -> None:

@@ -32,6 +32,7 @@ RULES = (
     "proactive_new_within_total",
     "published_on_time",
     "title_year_matches_period",
+    "cell_conflict",
 )
 # deadlines (month, day) in the year after the one covered
 DEADLINES = {"department": (1, 31), "government": (3, 31)}

@@ -190,8 +190,9 @@ def _read_pdf(body: bytes, url: str) -> Document:
             for ln in page.extract_text_lines()
         ]
         paragraphs = _join_wrapped(lines)
+        # the same open PDF: its pages' parsed layout serves the tables too
+        tables = pdf_tables(pdf)
     text = "\n".join(paragraphs)
-    tables = pdf_tables(body)
     if not text.strip():
         raise ParseError("PDF has no text layer (scanned images?)")
     return Document(url=url, media="pdf", text=text, tables=tables, title=clean.text_title(text))

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from postprocess.extract import checks, labels, narrative, stats
 from postprocess.extract.grids import text_tables
-from postprocess.extract.model import Cell, Document, Figures, ReportMeta
+from postprocess.extract.model import Cell, Check, Document, Figures, ReportMeta
 from postprocess.extract.tables import table_cells
+
+CONFLICT_RULE = "cell_conflict"
 
 
 def extract_figures(doc: Document, meta: ReportMeta, level: str | None = None) -> Figures:
@@ -13,16 +15,34 @@ def extract_figures(doc: Document, meta: ReportMeta, level: str | None = None) -
     cells = table_cells(doc.tables) if doc.tables else []
     if not cells:
         cells = table_cells(text_tables(doc.text))
+    cells, conflict = one_cell_per_key(cells)
     fmt = detect_format(cells, meta.year)
     summary = stats.from_cells(cells)
     have = {s.key for s in summary}
     summary += [s for s in narrative.narrative_stats(doc.text) if s.key not in have]
+    found = checks.run_checks(cells, fmt, doc.text, meta, level)
     return Figures(
         format=fmt,
         cells=cells,
         stats=summary,
-        checks=checks.run_checks(cells, fmt, doc.text, meta, level),
+        checks=found + ([conflict] if conflict else []),
     )
+
+
+def one_cell_per_key(cells: list[Cell]) -> tuple[list[Cell], Check | None]:
+    """The first cell of each (section, row_key, col_key); a later one with another value (a
+    table printed twice with different figures, two labels read as one key) is not stored as a
+    second cell but reported as a failed check naming both values."""
+    kept: dict[tuple[str, str, str], Cell] = {}
+    clashes: list[str] = []
+    for cell in cells:
+        key = (cell.section, cell.row_key, cell.col_key)
+        first = kept.setdefault(key, cell)
+        if first is not cell:
+            clashes.append(f"{'.'.join(key)}: {first.raw!r} kept, {cell.raw!r} also printed")
+    if not clashes:
+        return cells, None
+    return list(kept.values()), Check("cell_conflict", False, "; ".join(clashes))
 
 
 def detect_format(cells: list[Cell], year: int | None) -> str:

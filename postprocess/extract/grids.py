@@ -7,6 +7,7 @@ cover, so later stages can read labels by position whatever the layout.
 from __future__ import annotations
 
 import re
+from typing import Any
 
 from lxml import html as lxml_html
 from lxml.html import HtmlElement
@@ -174,20 +175,25 @@ def _header_rows(rows: list[list[str]]) -> int:
     return n
 
 
-def pdf_tables(data: bytes) -> list[Table]:
+def pdf_tables(data: Any) -> list[Table]:
     """Tables of a text-layer PDF; a table continued on the next page is merged into one,
-    its repeated header rows dropped."""
+    its repeated header rows dropped.
+
+    `data` is the PDF's bytes or a pdfplumber PDF already open: the document reader passes
+    the one it read the text from, so each page's layout is parsed once, not twice."""
     import io
 
     import pdfplumber
 
+    if isinstance(data, bytes | bytearray):
+        with pdfplumber.open(io.BytesIO(data)) as pdf:
+            return pdf_tables(pdf)
     found: list[tuple[int, float, float, list[list[str]]]] = []  # page, top, bottom, rows
-    with pdfplumber.open(io.BytesIO(data)) as pdf:
-        for number, page in enumerate(pdf.pages, start=1):
-            for table in page.find_tables():
-                rows = _pdf_grid(table)
-                if rows and any(any(c for c in r) for r in rows):
-                    found.append((number, table.bbox[1], page.height - table.bbox[3], rows))
+    for number, page in enumerate(data.pages, start=1):
+        for table in page.find_tables():
+            rows = _pdf_grid(table)
+            if rows and any(any(c for c in r) for r in rows):
+                found.append((number, table.bbox[1], page.height - table.bbox[3], rows))
     result: list[Table] = []
     last: tuple[int, float] | None = None  # page and bottom gap of the previous table
     for number, top, bottom_gap, rows in found:

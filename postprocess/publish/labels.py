@@ -135,6 +135,7 @@ CHECKS = {
     "proactive_new_within_total": "本年新公开数量不超过对外公开总数量",
     "published_on_time": "按期发布",
     "title_year_matches_period": "标题年度与统计期限一致",
+    "cell_conflict": "同一单元格只印一个数",
 }
 
 KINDS = {"annual_report": "年度报告", "work_summary": "工作总结", "other": "其他文件"}

@@ -73,7 +73,8 @@ def make_datasette(
     allow_sql: bool | None = None,
     data_dir: str | Path | None = None,
 ) -> Any:
-    """A Datasette over db_path opened immutable (read-only, no write endpoints).
+    """A Datasette over db_path, read-only (no write endpoints), that follows a rebuilt file
+    swapped in by `nianbao build` (postprocess/publish/swap.py).
 
     public: hide debug pages and turn arbitrary SQL off unless allow_sql is True. data_dir holds
     the WARC files of the archived originals (default: data/ beside db_path).
@@ -82,6 +83,7 @@ def make_datasette(
     from datasette.plugins import pm
 
     from postprocess.publish import plugin  # noqa: F401  (registered via entry point)
+    from postprocess.publish.swap import SwappableDatabase
 
     if not pm.is_registered(sys.modules[__name__]):
         pm.register(sys.modules[__name__], name="nianbao_serve")
@@ -92,7 +94,11 @@ def make_datasette(
         plugins.setdefault("nianbao", {})["data_dir"] = str(Path(data_dir).resolve())
     settings = dict(SETTINGS)
     settings["default_allow_sql"] = (not public) if allow_sql is None else allow_sql
-    return Datasette(immutables=[str(db_path)], metadata=metadata, settings=settings)
+    ds = Datasette(files=[str(db_path)], metadata=metadata, settings=settings)
+    name = Path(db_path).stem
+    ds.remove_database(name)
+    ds.add_database(SwappableDatabase(ds, db_path), name=name)
+    return ds
 
 
 def is_public(datasette: Any) -> bool:

@@ -9,18 +9,26 @@ from __future__ import annotations
 
 import fcntl
 import json
+import logging
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 from sqlite_utils import Database
 from sqlite_utils.db import Table
 from sqlite_utils.migrations import Migrations
 
+from postprocess.storage import search
+
+log = logging.getLogger(__name__)
 migrations = Migrations("nianbao")
 
-DERIVED_TABLES = ("checks", "stats", "cells", "attachments", "reports")
+# Children first, so foreign keys hold while rows are deleted. The `cells` of the public API is a
+# view over cell_values (see m003_h3_scale); cell_keys and cell_labels are shared dictionaries.
+DERIVED_TABLES = ("checks", "stats", "cell_values", "attachments", "reports")
 
 
 def now() -> str:
@@ -296,6 +304,135 @@ def clear_derived(db: Database) -> None:
         db.execute(f"DELETE FROM [{table}]")
 
 
+@dataclass
+class DerivedRows:
+    """One report with everything derived from it, as the build hands it to the writer.
+
+    cells, stats and checks are the extraction model's records as dicts (dataclasses.asdict)."""
+
+    report: dict
+    attachments: list[dict] = field(default_factory=list)
+    cells: list[dict] = field(default_factory=list)
+    stats: list[dict] = field(default_factory=list)
+    checks: list[dict] = field(default_factory=list)
+
+
+class DerivedWriter:
+    """Writes reports and their derived rows in bulk (one executemany per table and batch).
+
+    Cell keys and printed labels go to the small dictionaries cell_keys / cell_labels, cached
+    here; cell ids are assigned here so stats can point at their cell in the same batch."""
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+        self.conn = db.conn
+        self.keys: dict[tuple[str, str, str], int] = {
+            (r[1], r[2], r[3]): r[0]
+            for r in self.conn.execute("SELECT id, section, row_key, col_key FROM cell_keys")
+        }
+        self.labels: dict[str, int] = {
+            r[1]: r[0] for r in self.conn.execute("SELECT id, label FROM cell_labels")
+        }
+        top = self.conn.execute("SELECT max(id) FROM cell_values").fetchone()[0]
+        self.next_cell = (top or 0) + 1
+
+    def _key(self, section: str, row_key: str, col_key: str) -> int:
+        key = (section, row_key, col_key)
+        kid = self.keys.get(key)
+        if kid is None:
+            cursor = self.conn.execute(
+                "INSERT INTO cell_keys (section, row_key, col_key) VALUES (?, ?, ?)", key
+            )
+            kid = self.keys[key] = int(cursor.lastrowid or 0)
+        return kid
+
+    def _label(self, text: str | None) -> int | None:
+        if text is None:
+            return None
+        lid = self.labels.get(text)
+        if lid is None:
+            cursor = self.conn.execute("INSERT INTO cell_labels (label) VALUES (?)", [text])
+            lid = self.labels[text] = int(cursor.lastrowid or 0)
+        return lid
+
+    def write(self, items: Iterable[DerivedRows]) -> None:
+        """Insert the rows of `items` (inside the caller's transaction)."""
+        reports: list[dict] = []
+        attachments: list[dict] = []
+        cells: list[tuple] = []
+        stats: list[tuple] = []
+        checks: list[tuple] = []
+        for item in items:
+            rid = item.report["id"]
+            reports.append(item.report)
+            attachments.extend({**att, "report_id": rid} for att in item.attachments)
+            cell_ids: dict[tuple[str, str, str], int] = {}
+            for cell in item.cells:
+                ref = (cell["section"], cell["row_key"], cell["col_key"])
+                cid = self.next_cell
+                self.next_cell += 1
+                cell_ids[ref] = cid
+                cells.append(
+                    (
+                        cid,
+                        rid,
+                        self._key(*ref),
+                        cell["value"],
+                        cell["raw"],
+                        self._label(cell["unit"]),
+                        self._label(cell["row_label"]),
+                        self._label(cell["col_label"]),
+                        int(cell["known"]),
+                    )
+                )
+            for stat in item.stats:
+                cell_id = None
+                if stat["origin"] == "cell":
+                    ref = tuple(stat["evidence"].split(".", 2))
+                    cell_id = cell_ids.get(ref) if len(ref) == 3 else None
+                stats.append(
+                    (
+                        rid,
+                        stat["key"],
+                        stat["value"],
+                        stat["raw"],
+                        int(stat["approx"]),
+                        stat["origin"],
+                        cell_id,
+                        stat["evidence"],
+                    )
+                )
+            checks.extend((rid, c["rule"], int(c["ok"]), c["detail"]) for c in item.checks)
+        _insert_dicts(self.conn, "reports", reports)
+        _insert_dicts(self.conn, "attachments", attachments)
+        self.conn.executemany(
+            "INSERT INTO cell_values (id, report_id, key_id, value, raw, unit_id, row_label_id, "
+            "col_label_id, known) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            cells,
+        )
+        self.conn.executemany(
+            "INSERT INTO stats (report_id, key, value, raw, approx, origin, cell_id, evidence) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            stats,
+        )
+        self.conn.executemany(
+            "INSERT INTO checks (report_id, rule, ok, detail) VALUES (?, ?, ?, ?)", checks
+        )
+
+
+def _insert_dicts(conn: Any, table: str, rows: list[dict]) -> None:
+    """executemany over dict rows that may carry different keys (missing ones are NULL)."""
+    if not rows:
+        return
+    columns = list(dict.fromkeys(k for row in rows for k in row))
+    names = ", ".join(f"[{c}]" for c in columns)
+    marks = ", ".join("?" for _ in columns)
+    conn.executemany(
+        f"INSERT INTO [{table}] ({names}) VALUES ({marks})",
+        [tuple(row.get(c) for c in columns) for row in rows],
+    )
+
+
 def write_report(
     db: Database,
     report: dict,
@@ -304,38 +441,8 @@ def write_report(
     stats: list[dict],
     checks: list[dict],
 ) -> None:
-    """Insert one report with everything derived from it; ids of cells are kept for stats.
-
-    cells, stats and checks are the extraction model's records as dicts (dataclasses.asdict)."""
-    db.table("reports").insert(report, pk="id", replace=True)
-    rid = report["id"]
-    for att in attachments:
-        db.table("attachments").insert({**att, "report_id": rid}, pk="id", replace=True)
-    cell_ids: dict[tuple[str, str, str], int] = {}
-    for cell in cells:
-        row = dict(cell)
-        row["known"] = int(row["known"])
-        row["report_id"] = rid
-        cid = inserted_id(db.table("cells").insert(row))
-        cell_ids[(cell["section"], cell["row_key"], cell["col_key"])] = cid
-    for stat in stats:
-        row = dict(stat)
-        row["approx"] = int(row["approx"])
-        row["report_id"] = rid
-        row["cell_id"] = None
-        if stat["origin"] == "cell":
-            ref = tuple(stat["evidence"].split(".", 2))
-            row["cell_id"] = cell_ids.get(ref) if len(ref) == 3 else None
-        db.table("stats").insert(row)
-    for check in checks:
-        db.table("checks").insert(
-            {
-                "report_id": rid,
-                "rule": check["rule"],
-                "ok": int(check["ok"]),
-                "detail": check["detail"],
-            }
-        )
+    """Insert one report with everything derived from it (a batch of one; see DerivedWriter)."""
+    DerivedWriter(db).write([DerivedRows(report, attachments, cells, stats, checks)])
 
 
 def iter_captures(db: Database, where: str = "1", params: Iterable = ()) -> Iterator[dict]:
@@ -648,3 +755,117 @@ def m_reports_agency_identity(db: Database) -> None:
         column_order=[c for c in order if c not in long_columns] + list(long_columns)
     )
     db.table("reports").create_index(["agency_id", "year"], if_not_exists=True)
+
+
+# --- h3: schema that scales (issue 8 §5, issue 11 §9) --------------------------------------------
+
+
+def _drop_duplicates(db: Database, table: str, key: str) -> None:
+    """Keep the first row of each key before a UNIQUE index goes on; the build recomputes them."""
+    dropped = db.execute(
+        f"DELETE FROM [{table}] WHERE id NOT IN (SELECT min(id) FROM [{table}] GROUP BY {key})"
+    ).rowcount
+    if dropped:
+        log.warning(
+            "migration: %d duplicate %s rows removed (same %s); run `nianbao build` to recompute",
+            dropped,
+            table,
+            key,
+        )
+
+
+def _create_search_schema(db: Database) -> None:
+    """reports_fts (contentless n-gram FTS5, rowid = reports.id) and the ranked view over it."""
+    fts, cols = search.FTS_TABLE, ", ".join(search.FTS_COLUMNS)
+    db.execute(
+        f"CREATE VIRTUAL TABLE IF NOT EXISTS [{fts}] USING fts5({cols}, content='', "
+        "tokenize='unicode61 remove_diacritics 2')"
+    )
+    db.execute(f"INSERT INTO [{fts}] ([{fts}], rank) VALUES ('rank', ?)", [search.RANK])
+    shown = ", ".join(f"r.[{c}]" for c in search.SEARCH_VIEW_COLUMNS)
+    db.execute(f"DROP VIEW IF EXISTS [{search.SEARCH_VIEW}]")
+    # No ORDER BY here: it would stop SQLite flattening the view for count(*) and facets.
+    db.execute(
+        f"CREATE VIEW [{search.SEARCH_VIEW}] AS SELECT r.id, f.rank AS rank, {shown}, "
+        f"f.[{fts}] AS [{search.MATCH_COLUMN}] "
+        f"FROM [{fts}] f JOIN reports r ON r.id = f.rowid"
+    )
+
+
+CELLS_VIEW = """
+CREATE VIEW cells AS
+SELECT v.id, v.report_id, k.section, k.row_key, k.col_key, v.value, v.raw, u.label AS unit,
+       rl.label AS row_label, cl.label AS col_label, v.known
+FROM cell_values v
+JOIN cell_keys k ON k.id = v.key_id
+LEFT JOIN cell_labels u ON u.id = v.unit_id
+LEFT JOIN cell_labels rl ON rl.id = v.row_label_id
+LEFT JOIN cell_labels cl ON cl.id = v.col_label_id
+"""
+
+
+@migrations()
+def m003_h3_scale(db: Database) -> None:
+    """Indexes for the canned queries and facets, UNIQUE keys, compact cells, search DDL.
+
+    `cells` spent 60% of archive.db repeating its key and label strings: the values now sit in
+    cell_values with ids into two small dictionaries (cell_keys: section, row_key, col_key;
+    cell_labels: row and column labels and units as printed), and the view `cells` shows the
+    same columns as before, so queries and the JSON API read it unchanged. Cell ids are kept,
+    so stats.cell_id still points at its cell.
+    """
+    db.execute(
+        "CREATE TABLE cell_keys (id INTEGER PRIMARY KEY, section TEXT NOT NULL, "
+        "row_key TEXT NOT NULL, col_key TEXT NOT NULL)"
+    )
+    db.execute("CREATE UNIQUE INDEX idx_cell_keys_key ON cell_keys (section, row_key, col_key)")
+    db.execute("CREATE TABLE cell_labels (id INTEGER PRIMARY KEY, label TEXT NOT NULL UNIQUE)")
+    db.execute(
+        "CREATE TABLE cell_values (id INTEGER PRIMARY KEY, "
+        "report_id INTEGER NOT NULL REFERENCES reports(id), "
+        "key_id INTEGER NOT NULL REFERENCES cell_keys(id), value FLOAT, raw TEXT, "
+        "unit_id INTEGER REFERENCES cell_labels(id), "
+        "row_label_id INTEGER REFERENCES cell_labels(id), "
+        "col_label_id INTEGER REFERENCES cell_labels(id), known INTEGER)"
+    )
+    _drop_duplicates(db, "cells", "report_id, section, row_key, col_key")
+    db.execute(
+        "INSERT INTO cell_keys (section, row_key, col_key) "
+        "SELECT DISTINCT section, row_key, col_key FROM cells ORDER BY 1, 2, 3"
+    )
+    db.execute(
+        "INSERT INTO cell_labels (label) SELECT label FROM (SELECT unit AS label FROM cells "
+        "UNION SELECT row_label FROM cells UNION SELECT col_label FROM cells) "
+        "WHERE label IS NOT NULL ORDER BY label"
+    )
+    db.execute(
+        """INSERT INTO cell_values (id, report_id, key_id, value, raw, unit_id, row_label_id,
+                                    col_label_id, known)
+        SELECT c.id, c.report_id, k.id, c.value, c.raw,
+               (SELECT id FROM cell_labels WHERE label = c.unit),
+               (SELECT id FROM cell_labels WHERE label = c.row_label),
+               (SELECT id FROM cell_labels WHERE label = c.col_label), c.known
+        FROM cells c JOIN cell_keys k
+          ON k.section = c.section AND k.row_key = c.row_key AND k.col_key = c.col_key"""
+    )
+    db.table("stats").transform(
+        drop_foreign_keys=["cell_id"], add_foreign_keys=[("cell_id", "cell_values", "id")]
+    )
+    db.execute("DROP TABLE cells")
+    db.execute(CELLS_VIEW)
+    # One value per report and key; the key index serves the canned queries' cell lookups.
+    db.execute("CREATE UNIQUE INDEX idx_cell_values_report_key ON cell_values (report_id, key_id)")
+    db.execute("CREATE INDEX idx_cell_values_key ON cell_values (key_id)")
+    _drop_duplicates(db, "checks", "report_id, rule")
+    db.execute("DROP INDEX IF EXISTS idx_checks_report_id")  # the UNIQUE index leads with it
+    db.execute("CREATE UNIQUE INDEX idx_checks_report_rule ON checks (report_id, rule)")
+    db.execute("CREATE INDEX idx_checks_rule_ok ON checks (rule, ok)")
+    # Failures only: the failed_check facet, failing_reports and failed_checks read just these.
+    db.execute("CREATE INDEX idx_checks_failed ON checks (rule, report_id) WHERE ok = 0")
+    db.execute("CREATE INDEX idx_reports_kind_year ON reports (kind, year)")
+    # The facets of the reports pages count over these columns: an index is a far smaller scan.
+    for columns in (("province", "city"), ("level",), ("year",), ("format",)):
+        db.execute(
+            f"CREATE INDEX idx_reports_{'_'.join(columns)} ON reports ({', '.join(columns)})"
+        )
+    _create_search_schema(db)

@@ -340,24 +340,20 @@ def register_functions(conn: sqlite3.Connection) -> None:
 
 
 def index_reports(db: Any, batch: int = 2000) -> int:
-    """(Re)build reports_fts from the reports table; idempotent. Returns the rows indexed."""
+    """(Re)build reports_fts from the reports table; idempotent. Returns the rows indexed.
+
+    The table and the view come from the migrations (postprocess.storage.db). The old postings
+    are deleted and the new ones written in ONE explicit transaction: readers keep the old index
+    until the commit, and a process killed half-way leaves the old index and the view in place
+    (Python's sqlite3 would otherwise commit DDL and the delete on their own)."""
     conn = _conn(db)
     cols = ", ".join(FTS_COLUMNS)
-    with conn:
-        conn.execute(f"DROP VIEW IF EXISTS [{SEARCH_VIEW}]")
-        conn.execute(f"DROP TABLE IF EXISTS [{FTS_TABLE}]")
-        conn.execute(
-            f"CREATE VIRTUAL TABLE [{FTS_TABLE}] USING fts5({cols}, content='', "
-            "tokenize='unicode61 remove_diacritics 2')"
-        )
+    if conn.in_transaction:
+        conn.commit()
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        conn.execute(f"INSERT INTO [{FTS_TABLE}] ([{FTS_TABLE}]) VALUES ('delete-all')")
         conn.execute(f"INSERT INTO [{FTS_TABLE}] ([{FTS_TABLE}], rank) VALUES ('rank', ?)", [RANK])
-        shown = ", ".join(f"r.[{c}]" for c in SEARCH_VIEW_COLUMNS)
-        # No ORDER BY here: it would stop SQLite flattening the view for count(*) and facets.
-        conn.execute(
-            f"CREATE VIEW [{SEARCH_VIEW}] AS SELECT r.id, f.rank AS rank, {shown}, "
-            f"f.[{FTS_TABLE}] AS [{MATCH_COLUMN}] "
-            f"FROM [{FTS_TABLE}] f JOIN reports r ON r.id = f.rowid"
-        )
         cursor = conn.execute("SELECT id, title, agency, text FROM reports ORDER BY id")
         count = 0
         while rows := cursor.fetchmany(batch):
@@ -367,6 +363,10 @@ def index_reports(db: Any, batch: int = 2000) -> int:
             )
             count += len(rows)
         conn.execute(f"INSERT INTO [{FTS_TABLE}] ([{FTS_TABLE}]) VALUES ('optimize')")
+    except BaseException:
+        conn.rollback()
+        raise
+    conn.commit()
     return count
 
 

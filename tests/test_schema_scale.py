@@ -1,0 +1,261 @@
+"""Migration m003_h3_scale: an archive of the previous schema upgrades in place; UNIQUE keys;
+the canned queries and facets use indexes; conflicting cells become a failed check."""
+
+from __future__ import annotations
+
+import logging
+import re
+import sqlite3
+
+import pytest
+import yaml
+from sqlite_utils import Database
+
+from postprocess.extract.figures import CONFLICT_RULE, one_cell_per_key
+from postprocess.extract.model import Cell
+from postprocess.publish import agency
+from postprocess.publish.serve import METADATA
+from postprocess.storage import db as archive_db
+from postprocess.storage import search
+
+# What postprocess/search.py created outside the migrations before m003 (verbatim DDL).
+OLD_SEARCH_DDL = [
+    "CREATE VIRTUAL TABLE [reports_fts] USING fts5(title, agency, body, content='', "
+    "tokenize='unicode61 remove_diacritics 2')",
+    "INSERT INTO [reports_fts] ([reports_fts], rank) VALUES ('rank', 'bm25(10.0, 5.0, 1.0)')",
+    "CREATE VIEW [report_search] AS SELECT r.id, f.rank AS rank, r.[title], r.[agency], "
+    "r.[province], r.[city], r.[level], r.[year], r.[kind], r.[format], r.[published], r.[text], "
+    "r.[url], r.[document_url], f.[reports_fts] AS [search_index] "
+    "FROM [reports_fts] f JOIN reports r ON r.id = f.rowid",
+]
+REPORTS = [
+    {
+        "id": 10,
+        "title": "甲区2022年政府信息公开工作年度报告",
+        "agency": "甲区人民政府",
+        "year": 2022,
+        "kind": "annual_report",
+        "format": "2021",
+        "text": "本年度收到行政复议申请3件。",
+    },
+    {
+        "id": 11,
+        "title": "乙县2021年政府信息公开工作年度报告",
+        "agency": "乙县人民政府",
+        "year": 2021,
+        "kind": "annual_report",
+        "format": "2021",
+        "text": "本年度无诉讼。",
+    },
+]
+NEW = "一、本年新收政府信息公开申请数量"
+# (id, report_id, section, row_key, col_key, value, raw, unit, row_label, col_label, known)
+OLD_CELLS = [
+    (1, 10, "requests", "new", "total", 33.0, "33", "件", NEW, "总计", 1),
+    (2, 10, "requests", "new", "natural_person", 30.0, "30", None, NEW, "自然人", 1),
+    (3, 10, "requests", "new", "total", 34.0, "34", "件", NEW, "总计", 1),
+    (4, 11, "requests", "new", "total", 5.0, "5", "件", NEW, "总计", 1),
+    (5, 11, "appeals", "unknown:其他", "total", 0.0, "—", None, "其他", "总计", 0),
+]
+CELL_COLUMNS = (
+    "id, report_id, section, row_key, col_key, value, raw, unit, row_label, col_label, known"
+)
+
+
+def _previous_schema_archive(path) -> None:
+    """An archive.db as the code before m003 left it, duplicates included."""
+    db = Database(str(path))
+    archive_db.migrations.apply(db, stop_before="m003_h3_scale")
+    with db.conn:
+        for report in REPORTS:
+            db["reports"].insert(report)
+        db.conn.executemany(
+            f"INSERT INTO cells ({CELL_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            OLD_CELLS,
+        )
+        db.conn.executemany(
+            "INSERT INTO stats (report_id, key, value, raw, approx, origin, cell_id, evidence) "
+            "VALUES (?, ?, ?, ?, 0, 'cell', ?, 'requests.new.total')",
+            [(10, "requests_new", 33.0, "33", 1), (11, "requests_new", 5.0, "5", 4)],
+        )
+        db.conn.executemany(
+            "INSERT INTO checks (report_id, rule, ok, detail) VALUES (?, ?, ?, ?)",
+            [
+                (10, "requests_balance", 0, "33 != 34"),
+                (10, "requests_balance", 0, "33 != 34"),
+                (11, "requests_balance", 1, "5 = 5"),
+            ],
+        )
+    for sql in OLD_SEARCH_DDL:
+        db.execute(sql)
+    db.conn.executemany(
+        "INSERT INTO reports_fts (rowid, title, agency, body) VALUES (?, ?, ?, ?)",
+        [
+            (r["id"], search.ngram_text(r["title"]), search.ngram_text(r["agency"]),
+             search.ngram_text(r["text"]))
+            for r in REPORTS
+        ],
+    )  # fmt: skip
+    db.conn.commit()
+    db.close()
+
+
+@pytest.fixture
+def upgraded(tmp_path, caplog):
+    path = tmp_path / "archive.db"
+    _previous_schema_archive(path)
+    with caplog.at_level(logging.WARNING, logger="postprocess.storage.db"):
+        db = archive_db.open_db(path)
+    yield db, caplog.messages
+    db.close()
+
+
+def test_previous_schema_archive_upgrades_in_place(upgraded):
+    db, warnings = upgraded
+    applied = [r["name"] for r in db.query("SELECT name FROM _sqlite_migrations")]
+    assert "m003_h3_scale" in applied
+    # cells reads as before; the conflicting repeat (id 3) is dropped, and said so
+    assert [tuple(r) for r in db.execute(f"SELECT {CELL_COLUMNS} FROM cells ORDER BY id")] == [
+        OLD_CELLS[0],
+        OLD_CELLS[1],
+        OLD_CELLS[3],
+        OLD_CELLS[4],
+    ]
+    assert any("1 duplicate cells rows removed" in m for m in warnings)
+    assert any("1 duplicate checks rows removed" in m for m in warnings)
+    # every figure still points at its cell
+    assert list(
+        db.execute(
+            "SELECT s.report_id, c.raw, c.section || '.' || c.row_key || '.' || c.col_key "
+            "FROM stats s JOIN cells c ON c.id = s.cell_id ORDER BY s.id"
+        )
+    ) == [(10, "33", "requests.new.total"), (11, "5", "requests.new.total")]
+    assert list(db.execute("SELECT report_id, rule, ok FROM checks ORDER BY id")) == [
+        (10, "requests_balance", 0),
+        (11, "requests_balance", 1),
+    ]
+    # the old index survives (its table is now created by the migration when missing)
+    assert [r["id"] for r in search.search_reports(db, "复议")] == [10]
+    assert db.execute("SELECT type FROM sqlite_master WHERE name = 'report_search'").fetchone() == (
+        "view",
+    )
+    labels = {r[0] for r in db.execute("SELECT label FROM cell_labels")}
+    assert labels == {"件", "一、本年新收政府信息公开申请数量", "总计", "自然人", "其他"}
+    assert db.execute("SELECT count(*) FROM cell_keys").fetchone() == (3,)
+
+
+def test_unique_keys_refuse_a_second_cell_or_check(upgraded):
+    db, _ = upgraded
+    cell = {
+        "section": "requests",
+        "row_key": "new",
+        "col_key": "total",
+        "value": 9.0,
+        "raw": "9",
+        "unit": None,
+        "row_label": "",
+        "col_label": "",
+        "known": True,
+    }
+    report = {"id": 12, "title": "丙", "text": ""}
+    with pytest.raises(sqlite3.IntegrityError, match="UNIQUE"):
+        with db.atomic():
+            archive_db.write_report(db, report, [], [cell, {**cell, "raw": "8"}], [], [])
+    check = {"rule": "requests_balance", "ok": True, "detail": ""}
+    with pytest.raises(sqlite3.IntegrityError, match="UNIQUE"):
+        with db.atomic():
+            archive_db.write_report(db, report, [], [], [], [check, check])
+    assert db.execute("SELECT count(*) FROM reports WHERE id = 12").fetchone() == (0,)
+
+
+def test_fresh_archive_has_the_same_schema_as_an_upgraded_one(upgraded, tmp_path):
+    db, _ = upgraded
+    fresh = archive_db.open_db(tmp_path / "fresh.db")
+
+    def schema(d):
+        return sorted(
+            (r[0], r[1], re.sub(r"\s+", " ", r[2] or ""))
+            for r in d.execute(
+                "SELECT type, name, sql FROM sqlite_master WHERE name NOT LIKE 'sqlite_%'"
+            )
+        )
+
+    assert schema(fresh) == schema(db)
+    fresh.close()
+
+
+BIG_TABLES = {"cell_values", "cells", "checks", "stats"}
+
+
+def _aliases(sql: str) -> set[str]:
+    """Names (and aliases) the query gives the big tables."""
+    names = set()
+    for m in re.finditer(r"\b(cell_values|cells|checks|stats)\b(?:\s+(?:as\s+)?(\w+))?", sql):
+        names.add(m.group(1))
+        if m.group(2) and m.group(2).lower() not in {"on", "where", "join", "group", "order"}:
+            names.add(m.group(2))
+    if "cells" in names:
+        names.add("v")  # the view's own alias for cell_values
+    return names
+
+
+def test_canned_queries_and_facets_do_not_scan_the_big_tables(upgraded):
+    db, _ = upgraded
+    conn = db.conn
+    search.register_functions(conn)
+    # the plugin's function the canned queries call (publish/agency.py)
+    conn.create_function("nianbao_url_year", 1, agency.year_from_url, deterministic=True)
+    queries = yaml.safe_load(METADATA.read_text(encoding="utf-8"))["databases"]["archive"][
+        "queries"
+    ]
+    facet_sql = {
+        "failed_check facet": "select c.rule as value, count(distinct c.report_id) as count "
+        "from checks c where c.ok = 0 and c.report_id in (select id from reports where year = 1) "
+        "group by c.rule",
+        "failed_check filter": "select id from reports where id in "
+        "(select report_id from checks where ok = 0 and rule = 'x')",
+        "checks facet rule": "select rule, count(*) from checks group by rule",
+        "checks facet ok": "select ok, count(*) from checks where rule = 'x' group by ok",
+        "cells of a report": "select * from cells where report_id = 10",
+        "cells of a key": "select * from cells where section = 'requests' and row_key = 'new' "
+        "and col_key = 'total'",
+        "stats of a key": "select * from stats where key = 'requests_new'",
+    }
+    plans = {}
+    for name, sql in [*((n, q["sql"]) for n, q in queries.items()), *facet_sql.items()]:
+        params = {p: "" for p in re.findall(r":(\w+)", sql)}
+        plan = [r[3] for r in conn.execute("EXPLAIN QUERY PLAN " + sql, params)]
+        names = _aliases(sql)
+        plans[name] = [
+            step
+            for step in plan
+            if (m := re.match(r"SCAN (\w+)", step))
+            and m.group(1) in names | BIG_TABLES
+            and "COVERING INDEX" not in step
+            and "idx_checks_failed" not in step  # the failures only, not the table
+        ]
+    assert {name: scans for name, scans in plans.items() if scans} == {}
+
+
+@pytest.mark.parametrize("column", ["province", "city", "level", "year", "kind", "format"])
+def test_reports_facets_read_an_index_not_the_table(upgraded, column):
+    db, _ = upgraded
+    plan = [
+        r[3]
+        for r in db.execute(
+            f"EXPLAIN QUERY PLAN select {column}, count(*) from reports group by {column}"
+        )
+    ]
+    assert "COVERING INDEX" in plan[0], plan
+
+
+def test_conflicting_repeats_of_a_cell_become_a_failed_check():
+    first = Cell("requests", "new", "total", 33.0, "33")
+    again = Cell("requests", "new", "total", 34.0, "34")
+    other = Cell("requests", "new", "natural_person", 30.0, "30")
+    cells, check = one_cell_per_key([first, other, again])
+    assert cells == [first, other]
+    assert check is not None
+    assert (check.rule, check.ok) == (CONFLICT_RULE, False)
+    assert check.detail == "requests.new.total: '33' kept, '34' also printed"
+    assert one_cell_per_key([first, other]) == ([first, other], None)
