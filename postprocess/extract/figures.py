@@ -4,15 +4,16 @@ from __future__ import annotations
 
 from postprocess.extract import checks, labels, narrative, stats
 from postprocess.extract.grids import text_tables
-from postprocess.extract.model import Cell, Document, Figures, ReportMeta
-from postprocess.extract.tables import table_cells
+from postprocess.extract.model import Cell, Check, Document, Figures, ReportMeta
+from postprocess.extract.tables import read_tables
 
 
 def extract_figures(doc: Document, meta: ReportMeta, level: str | None = None) -> Figures:
     """Cells, stats and checks of a document; `level` is 'department' or 'government'."""
-    cells = table_cells(doc.tables) if doc.tables else []
-    if not cells:
-        cells = table_cells(text_tables(doc.text))
+    read = read_tables(doc.tables) if doc.tables else None
+    if read is None or not (read.cells or read.ambiguous):
+        read = read_tables(text_tables(doc.text))
+    cells = read.cells
     fmt = detect_format(cells, meta.year)
     summary = stats.from_cells(cells)
     have = {s.key for s in summary}
@@ -21,8 +22,15 @@ def extract_figures(doc: Document, meta: ReportMeta, level: str | None = None) -
         format=fmt,
         cells=cells,
         stats=summary,
-        checks=checks.run_checks(cells, fmt, doc.text, meta, level),
+        checks=checks.run_checks(cells, fmt, doc.text, meta, level) + _ambiguous(read.ambiguous),
     )
+
+
+def _ambiguous(rows: list[str]) -> list[Check]:
+    """Rows whose run-together digits allow more than one reading: flagged, not guessed."""
+    if not rows:
+        return []
+    return [Check("cells_split_ambiguous", False, "; ".join(rows)[:2000])]
 
 
 def detect_format(cells: list[Cell], year: int | None) -> str:

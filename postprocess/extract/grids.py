@@ -215,21 +215,69 @@ def _first_on_page(found, number: int, top: float) -> bool:
 
 # --- tables already flattened to text ---------------------------------------------
 
+# a Markdown table's delimiter row: | --- | :---: |
+_MD_RULE = re.compile(r"^\s*\|?\s*:?-{2,}:?\s*(?:\|\s*:?-{2,}:?\s*)*\|?\s*$")
+_GAP = re.compile(r"\t|[ \u3000]{2,}")
+# a figure as text captures print it; OCR's O/o and l/I inside digits are read by the values
+_FIGURE = r"[+\-－]?[\d０-９OolI][\d０-９OolI,，.．]*(?:万元|亿元|元)?"
+_TRAILING_FIGURES = re.compile(
+    rf"^(?P<label>.*?[^\d０-９\s+\-－.,，])\s*(?P<nums>{_FIGURE}(?:\s+{_FIGURE})*)\s*$"
+)
+_SENTENCE = re.compile(r"[。；;]|，.*，")
+MAX_ROW_LABEL = 60  # longer lines are prose, not a table row's label
+MAX_HEADING = 80
+
+
+def text_row(line: str) -> list[str] | None:
+    """One line of text as table cells, or None when it is prose.
+
+    Cells are separated by `|` (also Markdown pipe tables), tabs or runs of spaces; a label
+    followed by figures separated by single spaces, or by nothing at all (`规章000`), gives
+    the label and its figures; a short line without figures (a header or a section title)
+    is one cell."""
+    text = line.strip()
+    if not text or _MD_RULE.match(text):
+        return None
+    if "|" in text:
+        if text.startswith("|") and text.endswith("|") and len(text) > 1:
+            text = text[1:-1]  # a Markdown row's outer pipes
+        return [cell_text(c) for c in text.split("|")]
+    if _SENTENCE.search(text):
+        return None
+    if _GAP.search(text):
+        return [cell_text(c) for c in _GAP.split(text)]
+    m = _TRAILING_FIGURES.match(text)
+    if m and len(m["label"]) <= MAX_ROW_LABEL:
+        return [cell_text(m["label"]), *m["nums"].split()]
+    if re.fullmatch(rf"{_FIGURE}(?:\s+{_FIGURE})*", text):
+        return text.split()  # a row of figures only (section 四 has no row label)
+    if len(text) <= MAX_HEADING:
+        return [cell_text(text)]
+    return None
+
 
 def text_tables(text: str) -> list[Table]:
-    """Runs of consecutive `a | b | c` lines in clean text, one table per run (seed 002)."""
+    """Runs of consecutive table-like lines of clean text, one table per run (seed 002's `|`
+    rows, Markdown tables and their fragments, tab- or space-separated captures, rows whose
+    figures run together). Runs without a figure are dropped."""
     tables: list[Table] = []
     rows: list[list[str]] = []
     for line in (text or "").splitlines():
-        if "|" in line:
-            rows.append([cell_text(c) for c in line.split("|")])
+        cells = text_row(line)
+        if cells is not None:
+            rows.append(cells)
             continue
-        if rows:
-            tables.append(Table(rows=_pad(rows), source="text"))
-            rows = []
-    if rows:
-        tables.append(Table(rows=_pad(rows), source="text"))
+        if _MD_RULE.match(line.strip()) and line.strip():
+            continue
+        _flush_text(rows, tables)
+        rows = []
+    _flush_text(rows, tables)
     return tables
+
+
+def _flush_text(rows: list[list[str]], tables: list[Table]) -> None:
+    if rows and any(len(r) > 1 for r in rows):
+        tables.append(Table(rows=_pad(rows), source="text"))
 
 
 def _pad(rows: list[list[str]]) -> list[list[str]]:

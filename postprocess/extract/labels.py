@@ -139,6 +139,7 @@ APPEAL_COL_ORDER = ["upheld", "corrected", "other", "pending", "total"]
 PROACTIVE_MARKERS = ("第二十条", "信息内容")
 REQUEST_MARKERS = ("申请人情况", "勾稽关系", "本年新收")
 APPEAL_MARKERS = ("行政复议",)
+REQUEST_TITLES = ("收到和处理政府信息公开申请",)
 
 _PUNCT = str.maketrans(
     {
@@ -156,19 +157,43 @@ _PUNCT = str.maketrans(
 )
 
 
+_OCR_ITEM = re.compile(r"(?<![A-Za-z])[lI](?=[.,])")  # OCR's 'l.属于国家秘密'
+FUZZY_MIN = 4  # fragments this long may match with one character misread
+
+
 def norm_label(text: str) -> str:
     """Fold width and punctuation, drop whitespace: '（一） 予 以公开' -> '(一)予以公开'."""
     text = unicodedata.normalize("NFKC", text or "").translate(_PUNCT)
-    return re.sub(r"\s+", "", text)
+    return _OCR_ITEM.sub("1", re.sub(r"\s+", "", text))
+
+
+def fuzzy_in(fragment: str, norm: str) -> bool:
+    """The fragment occurs in `norm` with at most one character misread (OCR), for fragments
+    of FUZZY_MIN characters or more."""
+    n = len(fragment)
+    if n < FUZZY_MIN:
+        return False
+    for i in range(len(norm) - n + 1):
+        misses = 0
+        for a, b in zip(fragment, norm[i : i + n], strict=True):
+            if a != b:
+                misses += 1
+                if misses > 1:
+                    break
+        if misses <= 1:
+            return True
+    return False
 
 
 def match(label: str, table: list[tuple[str, str]]) -> str | None:
-    """First key whose fragment occurs in the normalised label."""
+    """First key whose fragment occurs in the normalised label; failing that, the only key
+    whose fragment occurs with one character misread."""
     norm = norm_label(label)
     for fragment, key in table:
         if fragment in norm:
             return key
-    return None
+    fuzzy = {key for fragment, key in table if fuzzy_in(fragment, norm)}
+    return fuzzy.pop() if len(fuzzy) == 1 else None
 
 
 _GROUP = re.compile(r"\(([一二三四五六七])\)")
@@ -186,6 +211,10 @@ def request_row(label: str, group: str | None) -> tuple[str | None, str | None]:
     for fragment, key in REQUEST_TOP_ROWS:
         if fragment in norm:
             return key, None
+    if not _GROUP.search(norm):
+        top = match(norm, REQUEST_TOP_ROWS)
+        if top and not _ITEM.search(norm):
+            return top, None
     m = _GROUP.search(norm)
     if m:
         fragment, key = REQUEST_GROUPS[m.group(1)]
@@ -194,6 +223,7 @@ def request_row(label: str, group: str | None) -> tuple[str | None, str | None]:
         # a group label cut by a page break keeps only its first characters: （四）无
         if (
             fragment not in rest
+            and not fuzzy_in(fragment, rest)
             and not any(a in rest for a in GROUP_ALIASES.get(key, ()))
             and not (head and fragment.startswith(head))
         ):
@@ -218,6 +248,8 @@ def _sub_item(norm: str, group: str) -> str | None:
     number = int(m.group(1) or m.group(2)) if m else None
     text = norm[m.end() :] if m else norm
     hits = [n for n, (frags, _) in items.items() if any(f in text for f in frags)]
+    if not hits:
+        hits = [n for n, (frags, _) in items.items() if any(fuzzy_in(f, text) for f in frags)]
     if number in hits:
         return items[number][1]
     if len(hits) == 1:

@@ -51,6 +51,9 @@ class Cell:
     row_label: str = ""  # the labels as printed, kept for tracing
     col_label: str = ""
     known: bool = True  # False when a row or column label was not recognised
+    # how the column was assigned: header (by header text), arithmetic (the template's sums
+    # chose among candidate column assignments), split (a run of digits cut into cells)
+    method: str = "header"
 
 
 @dataclass

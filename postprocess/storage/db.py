@@ -340,3 +340,10 @@ def m002_reports_long_columns_last(db: Database) -> None:
     db["reports"].transform(
         column_order=[c for c in columns if c not in long_columns] + list(long_columns)
     )
+
+
+@migrations()
+def m003_cells_method(db: Database) -> None:
+    """cells.method: how a cell's column was read (header | arithmetic | split)."""
+    if "method" not in db["cells"].columns_dict:
+        db["cells"].add_column("method", str)
