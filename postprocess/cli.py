@@ -78,7 +78,7 @@ def build(db_path, data_dir) -> None:
 @click.argument("target")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 def extract(target, as_json) -> None:
-    """Print the extraction of one document (HTML, PDF, DOCX, TXT): a path or an http URL."""
+    """Print the extraction of one document (HTML, PDF, DOCX, TXT, Markdown): a path or URL."""
     from postprocess.extract_cli import run_extract
 
     try:

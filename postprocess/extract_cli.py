@@ -17,6 +17,8 @@ EXTENSION_TYPES = {
     ".htm": "text/html",
     ".shtml": "text/html",
     ".txt": "text/plain",
+    ".md": "text/markdown",
+    ".markdown": "text/markdown",
     ".pdf": "application/pdf",
     ".docx": "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
 }
@@ -43,7 +45,7 @@ def load_target(target: str) -> tuple[bytes, str, str]:
     if ctype is None:
         raise ValueError(
             f"unsupported file type {suffix or '(none)'} for {target}: "
-            "expected .html, .txt, .pdf or .docx"
+            "expected .html, .txt, .md, .pdf or .docx"
         )
     return path.read_bytes(), path.resolve().as_uri(), ctype
 
@@ -57,6 +59,10 @@ def extract(target: str) -> dict:
     doc = read_document(body, url, ctype)
     if doc.parse_status == "error":
         raise ValueError(f"cannot read {target}: {doc.parse_error}")
+    if doc.parse_status != "ok":
+        raise ValueError(f"cannot read {target}: {doc.media} documents are not read yet")
+    if not doc.text.strip() and not doc.tables:
+        raise ValueError(f"cannot read {target}: no text found in the {doc.media} document")
     meta = read_metadata(doc)
     figures = extract_figures(doc, meta, None)
     return {

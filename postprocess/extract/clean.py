@@ -348,6 +348,34 @@ def _title(doc) -> str | None:
         text = TITLE_SUFFIX.sub("", cell_text(el.text_content()))
         if text:
             return text
+    return fragment_title(doc)
+
+
+MAX_FRAGMENT_TITLE = 100
+_CENTRED = re.compile(r"text-align\s*:\s*center", re.I)
+
+
+def fragment_title(doc) -> str | None:
+    """A bare HTML fragment's title: its first centred or bold paragraph."""
+    for el in doc.iter("p", "div", "h2", "h3", "center"):
+        text = cell_text(el.text_content())
+        if not text or len(text) > MAX_FRAGMENT_TITLE:
+            continue
+        centred = (
+            el.tag == "center"
+            or (el.get("align") or "").lower() == "center"
+            or bool(_CENTRED.search(el.get("style") or ""))
+        )
+        bold = "".join(cell_text(b.text_content()) for b in el.iter("b", "strong")) == text.replace(
+            " ", ""
+        ) or any(
+            "bold" in (b.get("style") or "") and cell_text(b.text_content()) == text
+            for b in el.iter("span")
+        )
+        if centred or bold:
+            return text
+        if len(text) > 20 and el.tag == "p":
+            return None  # body text came first: no title paragraph
     return None
 
 

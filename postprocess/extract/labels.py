@@ -128,6 +128,7 @@ APPEAL_COLS: list[tuple[str, str]] = [
     ("纠正", "corrected"),
     ("其他结果", "other"),
     ("尚未审结", "pending"),
+    ("其他", "other"),
     ("未审结", "pending"),
     ("总计", "total"),
     ("合计", "total"),

@@ -138,11 +138,8 @@ def _read_row(state: _State, row: list[str]) -> list[Cell]:
         state.proactive_cols = _proactive_cols(row)
         state.proactive_positions = _proactive_positions(row)
         return []
-    continues_header = (
-        state.section == "requests"
-        and not state.request_started
-        and L.match(joined, L.REQUEST_COLS) is not None
-    )
+    # before its first data row, every row of 三 without figures is header (商业 / 企业)
+    continues_header = state.section == "requests" and not state.request_started and bool(joined)
     if not figures and (
         any(m in joined for m in L.REQUEST_MARKERS) or "自然人" in joined or continues_header
     ):
@@ -155,7 +152,7 @@ def _read_row(state: _State, row: list[str]) -> list[Cell]:
     if not figures and (
         "行政复议" in joined
         or "行政诉讼" in joined
-        or (state.section == "appeals" and "结果维持" in joined)
+        or (state.section == "appeals" and ("结果维持" in joined or not state.pending))
     ):
         if state.section != "appeals":
             _close(state)
@@ -303,9 +300,16 @@ def _positional(cols: list[tuple[str, str] | None], shift: int, fallback):
     return read
 
 
-def _ordered(cols: list[tuple[str, str]]):
+def _ordered(cols: list[tuple[str, str]], skip_blank_lead: bool = False):
+    """A row read by the order of its values (tables flattened to text); optionally
+    without the blank cells before its first value (an empty label column)."""
+
     def read(r: _Row) -> Mapping:
-        return list(_by_position(r.row[r.first :], cols))
+        values = r.row[r.first :]
+        if skip_blank_lead:
+            while values and not values[0].strip():
+                values = values[1:]
+        return list(_by_position(values, cols))
 
     return read
 
@@ -365,10 +369,25 @@ def _emit(section: str, mapped: list[tuple[_Row, Mapping]], method: str, known_c
 _GENERIC_HEADER = re.compile(r"^(?:数据|列|栏|项|col(?:umn)?|data)\s*\d+$", re.I)
 
 
+def _stacked(header: list[list[str]], j: int, drop: tuple[str, ...] = ()) -> str:
+    """The header texts of column j read top to bottom (a label wrapped over header rows)."""
+    parts: list[str] = []
+    for row in header:
+        text = L.norm_label(row[j]) if j < len(row) else ""
+        for d in drop:
+            text = text.replace(d, "")
+        if text and (not parts or parts[-1] != text):
+            parts.append(text)
+    return "".join(parts)
+
+
 def _request_cols_positional(header: list[list[str]], width: int) -> list[tuple[str, str] | None]:
+    """Column of each grid position: the lowest header cell naming one, else the column's
+    header cells read top to bottom (商业 / 企业), else the last unknown header text."""
     cols: list[tuple[str, str] | None] = []
     for j in range(width):
-        found: tuple[str, str] | None = None
+        known: tuple[str, str] | None = None
+        unknown: tuple[str, str] | None = None
         for row in header:
             text = row[j].strip() if j < len(row) else ""
             if (
@@ -378,8 +397,15 @@ def _request_cols_positional(header: list[list[str]], width: int) -> list[tuple[
             ):
                 continue
             key = L.match(text, L.REQUEST_COLS)
-            found = (key or f"unknown:{L.norm_label(text)}", text)
-        cols.append(found)
+            if key:
+                known = (key, text)
+            else:
+                unknown = (f"unknown:{L.norm_label(text)}", text)
+        if known is None:
+            stacked = _stacked(header, j, L.REQUEST_COL_PARENTS)
+            key = L.match(stacked, L.REQUEST_COLS) if stacked else None
+            known = (key, stacked) if key else None
+        cols.append(known or unknown)
     return cols
 
 
@@ -453,6 +479,7 @@ def _resolve_requests(state: _State, rows: list[_Row]) -> list[Cell]:
         for shift in (-1, 1, -2, 2):
             candidates.append(("arithmetic", _positional(positional, shift, fallback)))
     candidates.append(("header" if header_known else "arithmetic", _ordered(ordered)))
+    candidates.append(("arithmetic", _ordered(ordered, skip_blank_lead=True)))
     method, mapped, score = (
         _choose(plain, candidates, _request_score) if plain else ("header", [], 0)
     )
@@ -542,6 +569,10 @@ def _appeal_cols_positional(header: list[list[str]], width: int) -> list[tuple[s
             c = L.match(text, L.APPEAL_COLS)
             if c:
                 col, label = c, text
+        if group and not col:
+            stacked = _stacked(header, j)
+            col = L.match(stacked, L.APPEAL_COLS)
+            label = stacked
         cols.append((f"{group}/{col}", label) if group and col else None)
     return cols
 
@@ -556,6 +587,8 @@ def _appeal_cols_ordered(header: list[list[str]]) -> list[tuple[str, str]]:
     if "复议后" in text:
         groups.append("litigation_after_review")
     cols = [c for c in L.APPEAL_COL_ORDER if any(f in text for f, k in L.APPEAL_COLS if k == c)]
+    if len(cols) < len(L.APPEAL_COL_ORDER) - 1:
+        cols = L.APPEAL_COL_ORDER  # column labels wrapped out of reach: the template's five
     return [(f"{g}/{c}", "") for g in groups for c in cols]
 
 
@@ -597,6 +630,7 @@ def _resolve_appeals(state: _State, rows: list[_Row]) -> list[Cell]:
             for shift in (-1, 1, -2, 2):
                 candidates.append(("arithmetic", _positional(positional, shift, fallback)))
         candidates.append(("header" if header_known else "arithmetic", _ordered(ordered)))
+        candidates.append(("arithmetic", _ordered(ordered, skip_blank_lead=True)))
         grouped = [_Row("appeals", r.label, r.row, r.first, r.source) for r in plain]
         method, mapped, _ = (
             _choose(grouped, candidates, _appeal_grid_score) if grouped else ("header", [], 0)
