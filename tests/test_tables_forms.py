@@ -66,3 +66,22 @@ def test_forms_cells_record_how_they_were_read(path):
 def test_forms_fragment_title(path):
     doc, _ = _figures(path)
     assert doc.title == _expected(path)["doc_title"]
+
+
+@pytest.mark.parametrize(
+    "path", [p for p in FIXTURES if "ambiguous" in _expected(p)], ids=lambda p: p.name
+)
+def test_forms_ambiguous_runs_are_flagged_not_guessed(path):
+    _, figures = _figures(path)
+    flags = [c for c in figures.checks if c.rule == "cells_split_ambiguous"]
+    assert len(flags) == 1 and not flags[0].ok
+    for raw in _expected(path)["ambiguous"]:
+        assert raw in flags[0].detail
+
+
+@pytest.mark.parametrize(
+    "path", [p for p in FIXTURES if "ambiguous" not in _expected(p)], ids=lambda p: p.name
+)
+def test_forms_no_false_ambiguity(path):
+    _, figures = _figures(path)
+    assert not [c for c in figures.checks if c.rule == "cells_split_ambiguous"]

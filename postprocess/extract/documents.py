@@ -138,12 +138,13 @@ def _read_html(body: bytes, url: str, content_type: str | None) -> Document:
 
 
 def _read_txt(body: bytes, url: str, content_type: str | None) -> Document:
-    page = clean.clean_text(clean.decode_html(body, content_type))
+    decoded = clean.decode_html(body, content_type)
+    page = clean.clean_text(decoded)
     return Document(
         url=url,
         media="txt",
         text=page.text,
-        tables=text_tables(page.text),
+        tables=text_tables(decoded),  # before cleaning: tabs and runs of spaces part cells
         title=page.title,
         published_raw=page.published_raw,
     )

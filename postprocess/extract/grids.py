@@ -368,7 +368,7 @@ _TRAILING_FIGURES = re.compile(
 )
 _SENTENCE = re.compile(r"[。；;]|，.*，")
 MAX_ROW_LABEL = 60  # longer lines are prose, not a table row's label
-MAX_HEADING = 80
+MAX_HEADING = 120
 
 
 def text_row(line: str) -> list[str] | None:
@@ -385,8 +385,8 @@ def text_row(line: str) -> list[str] | None:
         if text.startswith("|") and text.endswith("|") and len(text) > 1:
             text = text[1:-1]  # a Markdown row's outer pipes
         return [cell_text(c) for c in text.split("|")]
-    if _SENTENCE.search(text):
-        return None
+    if re.search(r"[。；;]", text):
+        return None  # a sentence
     if _GAP.search(text):
         return [cell_text(c) for c in _GAP.split(text)]
     m = _TRAILING_FIGURES.match(text)
@@ -394,6 +394,11 @@ def text_row(line: str) -> list[str] | None:
         return [cell_text(m["label"]), *m["nums"].split()]
     if re.fullmatch(rf"{_FIGURE}(?:\s+{_FIGURE})*", text):
         return text.split()  # a row of figures only (section 四 has no row label)
+    if _SENTENCE.search(text) and "勾稽关系" not in text:  # 三's header note has commas
+        return None
+    words = text.split()
+    if len(words) > 1 and all(len(w) >= 2 for w in words):
+        return words  # header cells parted by single spaces (自然人 法人或其他组织 总计)
     if len(text) <= MAX_HEADING:
         return [cell_text(text)]
     return None
@@ -405,22 +410,26 @@ def text_tables(text: str) -> list[Table]:
     figures run together). Runs without a figure are dropped."""
     tables: list[Table] = []
     rows: list[list[str]] = []
+    markdown = 0  # rows written |a|b| keep their empty cells, so positions hold
     for line in (text or "").splitlines():
         cells = text_row(line)
         if cells is not None:
             rows.append(cells)
+            stripped = line.strip()
+            markdown += stripped.startswith("|") and stripped.endswith("|")
             continue
         if _MD_RULE.match(line.strip()) and line.strip():
             continue
-        _flush_text(rows, tables)
-        rows = []
-    _flush_text(rows, tables)
+        _flush_text(rows, tables, markdown)
+        rows, markdown = [], 0
+    _flush_text(rows, tables, markdown)
     return tables
 
 
-def _flush_text(rows: list[list[str]], tables: list[Table]) -> None:
+def _flush_text(rows: list[list[str]], tables: list[Table], markdown: int) -> None:
     if rows and any(len(r) > 1 for r in rows):
-        tables.append(Table(rows=_pad(rows), source="text"))
+        source = "markdown" if markdown * 2 > len(rows) else "text"
+        tables.append(Table(rows=_pad(rows), source=source))
 
 
 def _pad(rows: list[list[str]]) -> list[list[str]]:

@@ -168,11 +168,11 @@ def norm_label(text: str) -> str:
     return _OCR_ITEM.sub("1", re.sub(r"\s+", "", text))
 
 
-def fuzzy_in(fragment: str, norm: str) -> bool:
+def fuzzy_in(fragment: str, norm: str, min_len: int = FUZZY_MIN) -> bool:
     """The fragment occurs in `norm` with at most one character misread (OCR), for fragments
-    of FUZZY_MIN characters or more."""
+    of `min_len` characters or more."""
     n = len(fragment)
-    if n < FUZZY_MIN:
+    if n < min_len:
         return False
     for i in range(len(norm) - n + 1):
         misses = 0
@@ -225,6 +225,8 @@ def request_row(label: str, group: str | None) -> tuple[str | None, str | None]:
         if (
             fragment not in rest
             and not fuzzy_in(fragment, rest)
+            # right after its numeral, even a two-character name may have one misread: 总汁
+            and not fuzzy_in(fragment, rest[: len(fragment)], min_len=2)
             and not any(a in rest for a in GROUP_ALIASES.get(key, ()))
             and not (head and fragment.startswith(head))
         ):
@@ -250,7 +252,8 @@ def _sub_item(norm: str, group: str) -> str | None:
     text = norm[m.end() :] if m else norm
     hits = [n for n, (frags, _) in items.items() if any(f in text for f in frags)]
     if not hits:
-        hits = [n for n, (frags, _) in items.items() if any(fuzzy_in(f, text) for f in frags)]
+        # a group has a handful of items: three-character wordings may carry one misread
+        hits = [n for n, (frags, _) in items.items() if any(fuzzy_in(f, text, 3) for f in frags)]
     if number in hits:
         return items[number][1]
     if len(hits) == 1:

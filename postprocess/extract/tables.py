@@ -54,6 +54,7 @@ class _Row:
     row: list[str]
     first: int
     source: str
+    table: int = 0  # index of the table (fragment) the row came from
 
 
 @dataclass
@@ -66,6 +67,7 @@ class _State:
     group: str | None = None
     appeal_header: list[list[str]] = field(default_factory=list)
     source: str = "html"
+    table: int = 0
     pending: list[_Row] = field(default_factory=list)
     cells: list[Cell] = field(default_factory=list)
     ambiguous: list[str] = field(default_factory=list)
@@ -82,8 +84,8 @@ class TableRead:
 def read_tables(tables: list[Table]) -> TableRead:
     """Every cell of the report tables among `tables`, in reading order."""
     state = _State()
-    for table in tables:
-        state.source = table.source
+    for index, table in enumerate(tables):
+        state.source, state.table = table.source, index
         for row in table.rows:
             state.cells.extend(_read_row(state, [c or "" for c in row]))
     _close(state)
@@ -178,11 +180,11 @@ def _read_row(state: _State, row: list[str]) -> list[Cell]:
             return []  # a group label such as （三）不予公开 on a row of its own
         if row_key == "other" and not figures and state.source == "text":
             return []
-        state.pending.append(_Row(row_key, label, row, first, state.source))
+        state.pending.append(_Row(row_key, label, row, first, state.source, state.table))
         return []
     if state.section == "appeals" and figures:
         group = L.match(label, L.APPEAL_GROUPS) if label else None
-        state.pending.append(_Row(group, label, row, first, state.source))
+        state.pending.append(_Row(group, label, row, first, state.source, state.table))
     return []
 
 
@@ -337,20 +339,38 @@ def _tally(equations: list[tuple[list[float], list[float]]]) -> int:
 
 
 def _choose(rows: list[_Row], candidates: list[tuple[str, object]], score):
-    """(method, rows with their mapping, score): the header's reading unless another
-    satisfies more of the template's equations without reading fewer known cells."""
-    chosen: tuple[str, list, int] | None = None
-    floor = 0
-    for method, read in candidates:
-        mapped = [(r, read(r)) for r in rows]  # type: ignore[operator]
-        grid = _grid_of(mapped)
-        value = score(grid)
-        if chosen is None:
-            chosen, floor = (method, mapped, value), len(grid)
-        elif value > chosen[2] and len(grid) >= floor:
-            chosen = ("arithmetic", mapped, value)
-    assert chosen is not None
-    return chosen
+    """(method of each row, rows with their mapping, score).
+
+    Each table (a fragment of the section, a page) is read by the header's reading unless
+    another candidate makes the whole section satisfy more of the template's equations
+    without reading fewer known cells in that table; tables are improved one at a time
+    until nothing changes."""
+    readings = [[read(r) for r in rows] for _, read in candidates]  # type: ignore[operator]
+    tables = list(dict.fromkeys(r.table for r in rows))
+
+    def assemble(choice: dict[int, int]) -> list[tuple[_Row, Mapping]]:
+        return [(r, readings[choice[r.table]][k]) for k, r in enumerate(rows)]
+
+    def known(table: int, i: int) -> int:
+        picked = [(r, readings[i][k]) for k, r in enumerate(rows) if r.table == table]
+        return len(_grid_of(picked))
+
+    choice = dict.fromkeys(tables, 0)
+    best = score(_grid_of(assemble(choice)))
+    improved = True
+    while improved:
+        improved = False
+        for table in tables:
+            floor = known(table, 0)
+            for i in range(len(candidates)):
+                if i == choice[table] or known(table, i) < floor:
+                    continue
+                trial = {**choice, table: i}
+                value = score(_grid_of(assemble(trial)))
+                if value > best:
+                    best, choice, improved = value, trial, True
+    methods = [candidates[0][0] if choice[r.table] == 0 else "arithmetic" for r in rows]
+    return methods, assemble(choice), best
 
 
 def _emit(section: str, mapped: list[tuple[_Row, Mapping]], method: str, known_cols: bool):
@@ -480,12 +500,13 @@ def _resolve_requests(state: _State, rows: list[_Row]) -> list[Cell]:
             candidates.append(("arithmetic", _positional(positional, shift, fallback)))
     candidates.append(("header" if header_known else "arithmetic", _ordered(ordered)))
     candidates.append(("arithmetic", _ordered(ordered, skip_blank_lead=True)))
-    method, mapped, score = (
-        _choose(plain, candidates, _request_score) if plain else ("header", [], 0)
-    )
+    methods, mapped, score = _choose(plain, candidates, _request_score) if plain else ([], [], 0)
     # without a header naming the columns, only the arithmetic vouches for the order
     known_cols = header_known or score > 0
-    by_row = {id(r): _emit("requests", [(r, m)], method, known_cols) for r, m in mapped}
+    by_row = {
+        id(r): _emit("requests", [(r, m)], method, known_cols)
+        for (r, m), method in zip(mapped, methods, strict=True)
+    }
     out: list[Cell] = []
     for i, r in enumerate(rows):
         if i in split_mapped:
@@ -613,7 +634,7 @@ def _resolve_appeals(state: _State, rows: list[_Row]) -> list[Cell]:
     if not ordered:
         ordered = [(f"{g}/{c}", "") for g in L.APPEAL_ROW_ORDER for c in L.APPEAL_COL_ORDER]
     by_group = [r for r in rows if r.row_key]  # printed one row per group
-    flat = [_Row(None, r.label, r.row, r.first, r.source) for r in rows if not r.row_key]
+    flat = [_Row(None, r.label, r.row, r.first, r.source, r.table) for r in rows if not r.row_key]
     cells: list[Cell] = []
     if flat:
         plain, split_mapped = _split_rows(state, "appeals", flat, ordered, _appeal_equations)
@@ -631,11 +652,12 @@ def _resolve_appeals(state: _State, rows: list[_Row]) -> list[Cell]:
                 candidates.append(("arithmetic", _positional(positional, shift, fallback)))
         candidates.append(("header" if header_known else "arithmetic", _ordered(ordered)))
         candidates.append(("arithmetic", _ordered(ordered, skip_blank_lead=True)))
-        grouped = [_Row("appeals", r.label, r.row, r.first, r.source) for r in plain]
-        method, mapped, _ = (
-            _choose(grouped, candidates, _appeal_grid_score) if grouped else ("header", [], 0)
+        grouped = [_Row("appeals", r.label, r.row, r.first, r.source, r.table) for r in plain]
+        methods, mapped, _ = (
+            _choose(grouped, candidates, _appeal_grid_score) if grouped else ([], [], 0)
         )
-        cells += _appeal_cells(mapped, method)
+        for pair, method in zip(mapped, methods, strict=True):
+            cells += _appeal_cells([pair], method)
         for i in sorted(split_mapped):
             cells += _appeal_cells([(flat[i], split_mapped[i])], "split")
     for r in by_group:

@@ -56,7 +56,7 @@ _OCR_DIGITS = str.maketrans({"O": "0", "o": "0", "l": "1", "I": "1"})
 
 def ocr_digits(text: str) -> str:
     """'1O5' -> '105', 'l2' -> '12'; text that is not a digit run with such letters is kept."""
-    if _OCR_NUMBER.match(text) and (any(c.isdigit() for c in text) or text in ("O", "o")):
+    if _OCR_NUMBER.match(text) and (any(c.isdigit() for c in text) or len(text) == 1):
         return text.translate(_OCR_DIGITS)
     return text
 
