@@ -187,21 +187,22 @@ def pdf_tables_of(pdf) -> list[Table]:
     """Tables of an opened pdfplumber PDF: ruled tables by their lines, pages without ruled
     tables by word positions; a table continued on the next page is merged into one, its
     repeated header rows dropped."""
-    found: list[tuple[int, float, float, list[list[str]]]] = []  # page, top, bottom, rows
+    # page, top, bottom gap, rows, source (pdf: ruled grid; pdfwords: from word positions)
+    found: list[tuple[int, float, float, list[list[str]], str]] = []
     for number, page in enumerate(pdf.pages, start=1):
         ruled = []
         for table in page.find_tables():
             rows = _pdf_grid(table)
             if rows and any(any(c for c in r) for r in rows):
-                ruled.append((number, table.bbox[1], page.height - table.bbox[3], rows))
+                ruled.append((number, table.bbox[1], page.height - table.bbox[3], rows, "pdf"))
         if ruled:
             found.extend(ruled)
             continue
         for rows in page_word_tables(page):
-            found.append((number, 0.0, 0.0, rows))
+            found.append((number, 0.0, 0.0, rows, "pdfwords"))
     result: list[Table] = []
     last: tuple[int, float] | None = None  # page and bottom gap of the previous table
-    for number, top, bottom_gap, rows in found:
+    for number, top, bottom_gap, rows, source in found:
         prev = result[-1] if result else None
         continues = (
             prev is not None
@@ -216,7 +217,7 @@ def pdf_tables_of(pdf) -> list[Table]:
                 rows = rows[k:]
             prev.rows.extend(rows)
         else:
-            result.append(Table(rows=rows, source="pdf", page=number))
+            result.append(Table(rows=rows, source=source, page=number))
         last = (number, bottom_gap)
     return result
 
@@ -353,7 +354,7 @@ def _rejoin_wrapped_labels(rows: list[tuple[float, float, list[str], bool]]) -> 
 
 
 def _first_on_page(found, number: int, top: float) -> bool:
-    return min(t for n, t, _, _ in found if n == number) == top
+    return min(t for n, t, *_ in found if n == number) == top
 
 
 # --- tables already flattened to text ---------------------------------------------
@@ -367,6 +368,9 @@ _TRAILING_FIGURES = re.compile(
     rf"^(?P<label>.*?[^\d０-９\s+\-－.,，])\s*(?P<nums>{_FIGURE}(?:\s+{_FIGURE})*)\s*$"
 )
 _SENTENCE = re.compile(r"[。；;]|，.*，")
+_LABEL_START = re.compile(
+    r"^\s*(?:[（(][一二三四五六七八九十\d]+[）)]|[一二三四五六七八九十]+、|\d+[.、．])"
+)
 MAX_ROW_LABEL = 60  # longer lines are prose, not a table row's label
 MAX_HEADING = 120
 
@@ -394,8 +398,8 @@ def text_row(line: str) -> list[str] | None:
         return [cell_text(m["label"]), *m["nums"].split()]
     if re.fullmatch(rf"{_FIGURE}(?:\s+{_FIGURE})*", text):
         return text.split()  # a row of figures only (section 四 has no row label)
-    if _SENTENCE.search(text) and "勾稽关系" not in text:  # 三's header note has commas
-        return None
+    if _SENTENCE.search(text) and not ("勾稽关系" in text or _LABEL_START.match(text)):
+        return None  # prose; 三's header note and its labels (（二）部分公开（…，…）) have commas
     words = text.split()
     if len(words) > 1 and all(len(w) >= 2 for w in words):
         return words  # header cells parted by single spaces (自然人 法人或其他组织 总计)

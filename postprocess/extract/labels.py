@@ -198,7 +198,7 @@ def match(label: str, table: list[tuple[str, str]]) -> str | None:
 
 
 _GROUP = re.compile(r"\(([一二三四五六七])\)")
-_ITEM = re.compile(r"(?<![\d.])(\d{1,2})\.(?!\d)|\((\d{1,2})\)")
+_ITEM = re.compile(r"(?<!\d)(?<!\d\.)(\d{1,2})\.(?!\d)|\((\d{1,2})\)")
 GROUP_ALIASES = {"total_handled": ("合计",)}
 
 
@@ -236,21 +236,33 @@ def request_row(label: str, group: str | None) -> tuple[str | None, str | None]:
         if _ITEM.search(rest):
             return _sub_item(rest, key), key
         return ("other" if key == "other" else None), key
-    if _ITEM.search(norm) and group in REQUEST_ITEMS:
-        return _sub_item(norm, group), group
+    if _ITEM.search(norm):
+        # wording and number agreeing in the current group; else in exactly one group (the
+        # group label is missing or printed elsewhere, as a PDF's vertical label); else the
+        # current group's looser reading
+        if group in REQUEST_ITEMS and (key := _sub_item(norm, group, exact=True)):
+            return key, group
+        found = {(g, k) for g in REQUEST_ITEMS if (k := _sub_item(norm, g, exact=True))}
+        if len(found) == 1:
+            found_group, key = found.pop()
+            return key, found_group
+        if group in REQUEST_ITEMS:
+            return _sub_item(norm, group), group
     for fragment, key in REQUEST_GROUPS.values():
         if norm == fragment or norm.endswith(")" + fragment):
             return (key if key not in REQUEST_ITEMS or key == "other" else None), key
     return None, group
 
 
-def _sub_item(norm: str, group: str) -> str | None:
+def _sub_item(norm: str, group: str, exact: bool = False) -> str | None:
     """A numbered sub-row of a group: the wording decides, the printed number breaks ties."""
     items = REQUEST_ITEMS[group]
     m = _ITEM.search(norm)
     number = int(m.group(1) or m.group(2)) if m else None
     text = norm[m.end() :] if m else norm
     hits = [n for n, (frags, _) in items.items() if any(f in text for f in frags)]
+    if exact:
+        return items[hits[0]][1] if len(hits) == 1 and hits[0] == number else None
     if not hits:
         # a group has a handful of items: three-character wordings may carry one misread
         hits = [n for n, (frags, _) in items.items() if any(fuzzy_in(f, text, 3) for f in frags)]

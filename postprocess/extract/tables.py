@@ -69,6 +69,8 @@ class _State:
     source: str = "html"
     table: int = 0
     pending: list[_Row] = field(default_factory=list)
+    dangling: str = ""  # label text waiting for its figures (a label wrapped around them)
+    awaiting: _Row | None = None  # figures whose label may continue on the next line
     cells: list[Cell] = field(default_factory=list)
     ambiguous: list[str] = field(default_factory=list)
 
@@ -173,6 +175,9 @@ def _read_row(state: _State, row: list[str]) -> list[Cell]:
         state.request_started = False
     if state.section == "proactive":
         return _proactive_row(state, row, label, values, first)
+    if state.section == "requests" and state.source in WRAPPING_SOURCES:
+        if _wrapped_label(state, label, row, first, figures):
+            return []
     if state.section == "requests":
         state.request_started = True
         row_key, state.group = L.request_row(label, state.group)
@@ -186,6 +191,41 @@ def _read_row(state: _State, row: list[str]) -> list[Cell]:
         group = L.match(label, L.APPEAL_GROUPS) if label else None
         state.pending.append(_Row(group, label, row, first, state.source, state.table))
     return []
+
+
+# text and unruled PDFs print a long label on lines above and below its figures
+WRAPPING_SOURCES = ("text", "pdfwords")
+
+
+def _wrapped_label(state: _State, label: str, row: list[str], first: int, figures: bool) -> bool:
+    """Re-join a label wrapped around its figures; True when the row was taken up here."""
+    if not state.request_started:
+        return False
+    if figures:
+        state.awaiting = None
+        if label and (not state.dangling or L.request_row(label, state.group)[0]):
+            state.dangling = ""
+            return False
+        # figures without a label, or with a label's second half: the label starts on the
+        # line above and may continue below
+        full = state.dangling + label
+        state.dangling = ""
+        key, state.group = L.request_row(full, state.group) if full else (None, state.group)
+        r = _Row(key, full, row, first, state.source, state.table)
+        state.pending.append(r)
+        state.awaiting = r
+        return True
+    if state.awaiting is not None:
+        r, state.awaiting = state.awaiting, None
+        r.label = r.label + label
+        r.row_key, state.group = L.request_row(r.label, state.group)
+        return True
+    key, group = L.request_row(label, state.group)
+    if group is not None and group != state.group and key in (None, group):
+        state.group, state.dangling = group, ""  # a group label on a line of its own
+        return True
+    state.dangling += label
+    return True
 
 
 # --- section 二 -----------------------------------------------------------------------
