@@ -211,7 +211,7 @@ def pdf_tables_of(pdf) -> list[Table]:
             and len(prev.rows[0]) == len(rows[0])
             and _first_on_page(found, number, top)
         )
-        if continues:
+        if continues and prev is not None:
             k = _header_rows(prev.rows)
             if k and rows[:k] == prev.rows[:k]:
                 rows = rows[k:]

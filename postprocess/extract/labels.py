@@ -240,12 +240,12 @@ def request_row(label: str, group: str | None) -> tuple[str | None, str | None]:
         # wording and number agreeing in the current group; else in exactly one group (the
         # group label is missing or printed elsewhere, as a PDF's vertical label); else the
         # current group's looser reading
-        if group in REQUEST_ITEMS and (key := _sub_item(norm, group, exact=True)):
-            return key, group
+        if group in REQUEST_ITEMS and (item := _sub_item(norm, group, exact=True)):
+            return item, group
         found = {(g, k) for g in REQUEST_ITEMS if (k := _sub_item(norm, g, exact=True))}
         if len(found) == 1:
-            found_group, key = found.pop()
-            return key, found_group
+            found_group, item = found.pop()
+            return item, found_group
         if group in REQUEST_ITEMS:
             return _sub_item(norm, group), group
     for fragment, key in REQUEST_GROUPS.values():

@@ -14,6 +14,7 @@ never guessed.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from postprocess.extract import labels as L
@@ -576,6 +577,7 @@ def _split_rows(state: _State, section: str, rows: list[_Row], ordered, equation
     cols = [(k, t) for k, t in ordered if not k.startswith("unknown:")]
     count = len(cols)
     keys = [k for k, _ in cols]
+    ok: Callable[[list[int]], bool] | None
     if section == "requests":
         ok = S.last_is_sum if keys == L.REQUEST_COL_ORDER else None
     else:

@@ -345,5 +345,6 @@ def m002_reports_long_columns_last(db: Database) -> None:
 @migrations()
 def m003_cells_method(db: Database) -> None:
     """cells.method: how a cell's column was read (header | arithmetic | split)."""
-    if "method" not in db["cells"].columns_dict:
-        db["cells"].add_column("method", str)
+    cells = db.table("cells")
+    if "method" not in cells.columns_dict:
+        cells.add_column("method", str)
