@@ -77,7 +77,7 @@ def extract(target: str) -> dict:
             {
                 k: v
                 for k, v in asdict(c).items()
-                if k in ("section", "row_key", "col_key", "value", "raw", "unit", "known")
+                if k in ("section", "row_key", "col_key", "value", "raw", "unit", "known", "method")
             }
             for c in figures.cells
         ],
@@ -95,7 +95,12 @@ def render_text(result: dict) -> str:
         f"year:      {result['year']}   published: {result['published']}",
         f"kind:      {result['kind']}   format: {result['format']}",
         f"cells:     {len(result['cells'])}"
-        f" ({sum(1 for c in result['cells'] if not c['known'])} unknown)",
+        f" ({sum(1 for c in result['cells'] if not c['known'])} unknown; read by "
+        + ", ".join(
+            f"{m} {sum(1 for c in result['cells'] if c['method'] == m)}"
+            for m in sorted({c["method"] for c in result["cells"]})
+        )
+        + ")",
         "stats:",
     ]
     for stat in result["stat_sources"]:

@@ -581,12 +581,16 @@ def _split_rows(state: _State, section: str, rows: list[_Row], ordered, equation
     if section == "requests":
         ok = S.last_is_sum if keys == L.REQUEST_COL_ORDER else None
     else:
-        ok = S.groups_sum(5) if count % 5 == 0 and keys[4::5] == ["total"] * (count // 5) else None
+        totals = [k.partition("/")[2] for k in keys[4::5]]  # appeals keys are 'group/col'
+        ok = S.groups_sum(5) if count % 5 == 0 and totals == ["total"] * (count // 5) else None
     runs: dict[int, list[list[str]]] = {}
     for i, r in enumerate(rows):
         tokens = _value_tokens(r.row[r.first :])
         if tokens and S.is_run(tokens, count):
-            runs[i] = S.splits(tokens, count, ok)
+            found = S.splits(tokens, count, ok)
+            if found or len(tokens) == 1:
+                runs[i] = found  # several figures that no cut makes add up: not a run
+
     if not runs:
         return rows, {}
     # column sums: every row of the section as a vector, the open ones with all their cuts
