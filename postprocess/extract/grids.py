@@ -383,8 +383,8 @@ def text_row(line: str) -> list[str] | None:
     the label and its figures; a short line without figures (a header or a section title)
     is one cell."""
     text = line.strip()
-    if not text or _MD_RULE.match(text):
-        return None
+    if not text or _MD_RULE.match(text) or _PAGE_NO.match(text):
+        return None  # a Markdown delimiter row or a page number (- 3 -)
     if "|" in text:
         if text.startswith("|") and text.endswith("|") and len(text) > 1:
             text = text[1:-1]  # a Markdown row's outer pipes
@@ -393,11 +393,11 @@ def text_row(line: str) -> list[str] | None:
         return None  # a sentence
     if _GAP.search(text):
         return [cell_text(c) for c in _GAP.split(text)]
+    if re.fullmatch(rf"{_FIGURE}(?:\s+{_FIGURE})*", text):
+        return text.split()  # a row of figures only (section 四 has no row label)
     m = _TRAILING_FIGURES.match(text)
     if m and len(m["label"]) <= MAX_ROW_LABEL:
         return [cell_text(m["label"]), *m["nums"].split()]
-    if re.fullmatch(rf"{_FIGURE}(?:\s+{_FIGURE})*", text):
-        return text.split()  # a row of figures only (section 四 has no row label)
     if _SENTENCE.search(text) and not ("勾稽关系" in text or _LABEL_START.match(text)):
         return None  # prose; 三's header note and its labels (（二）部分公开（…，…）) have commas
     words = text.split()

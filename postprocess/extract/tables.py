@@ -272,8 +272,9 @@ def _proactive_row(
         return []
     row_key = L.match(label, L.PROACTIVE_ROWS)
     known_row = row_key is not None
-    if not known_row and not _has_figures(values):
-        return []  # a title or note between the tables
+    if not _has_figures(values) and (not known_row or state.source in WRAPPING_SOURCES):
+        return []  # a title or note between the tables; in text, a label whose figures are
+        # not on its line gives no zeros
     row_key = row_key or f"unknown:{L.norm_label(label)}"
     cols = state.proactive_cols
     tokens = _value_tokens(values)
