@@ -189,3 +189,48 @@ def test_extract_unreadable_input_exits_nonzero(tmp_path):
     result = CliRunner().invoke(main, ["extract", str(empty)])
     assert result.exit_code != 0
     assert "no text" in result.output
+
+
+def _forms():
+    import sys
+
+    sys.path.insert(0, str(FORMS))
+    import build_forms
+    import readings
+
+    return build_forms, readings
+
+
+def _html_cells(page: str) -> dict[str, float | None]:
+    from postprocess.extract.documents import read_document
+
+    doc = read_document(page.encode(), "http://example.test/r.html", "text/html; charset=utf-8")
+    return {
+        f"{c.section}.{c.row_key}.{c.col_key}": c.value
+        for c in extract_figures(doc, META).cells
+        if c.known
+    }
+
+
+def test_header_shifted_the_other_way_is_read_by_arithmetic():
+    build, readings = _forms()
+    r = readings.HUAIAN_2024
+    table = build.requests_header_html(4) + build.requests_rows_html(r, 3)
+    page = f"<html><body><div class='TRS_Editor'><table>{table}</table></div></body></html>"
+    assert _html_cells(page) == readings.expected_cells(r, ("requests",))
+
+
+def test_table_without_total_column_keeps_its_six_columns():
+    import re
+
+    build, readings = _forms()
+    r = readings.HUAIAN_2024
+    header = build.requests_header_html(3).replace('<td rowspan="2">总计</td>', "")
+    rows = re.sub(r"<td>\d+</td></tr>", "</tr>", build.requests_rows_html(r, 3))
+    page = f"<html><body><div class='TRS_Editor'><table>{header}{rows}</table></div></body></html>"
+    expected = {
+        k: v
+        for k, v in readings.expected_cells(r, ("requests",)).items()
+        if not k.endswith(".total")
+    }
+    assert _html_cells(page) == expected
