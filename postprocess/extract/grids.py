@@ -414,25 +414,28 @@ def text_tables(text: str) -> list[Table]:
     figures run together). Runs without a figure are dropped."""
     tables: list[Table] = []
     rows: list[list[str]] = []
-    markdown = 0  # rows written |a|b| keep their empty cells, so positions hold
+    markdown = piped = 0  # |a|b| rows keep their empty cells, so positions hold
     for line in (text or "").splitlines():
         cells = text_row(line)
         if cells is not None:
             rows.append(cells)
             stripped = line.strip()
             markdown += stripped.startswith("|") and stripped.endswith("|")
+            piped += "|" in stripped
             continue
         if _MD_RULE.match(line.strip()) and line.strip():
             continue
-        _flush_text(rows, tables, markdown)
-        rows, markdown = [], 0
-    _flush_text(rows, tables, markdown)
+        _flush_text(rows, tables, markdown, piped)
+        rows, markdown, piped = [], 0, 0
+    _flush_text(rows, tables, markdown, piped)
     return tables
 
 
-def _flush_text(rows: list[list[str]], tables: list[Table], markdown: int) -> None:
+def _flush_text(rows: list[list[str]], tables: list[Table], markdown: int, piped: int) -> None:
+    """markdown: positions hold; text: `a | b` rows whose blank cells stay but leading blanks
+    may be lost; plain: cells parted by tabs or spaces, where a blank cell leaves no trace."""
     if rows and any(len(r) > 1 for r in rows):
-        source = "markdown" if markdown * 2 > len(rows) else "text"
+        source = "markdown" if markdown * 2 > len(rows) else "text" if piped else "plain"
         tables.append(Table(rows=_pad(rows), source=source))
 
 

@@ -197,6 +197,24 @@ def match(label: str, table: list[tuple[str, str]]) -> str | None:
     return fuzzy.pop() if len(fuzzy) == 1 else None
 
 
+def match_all(label: str, table: list[tuple[str, str]]) -> list[tuple[str, str]]:
+    """(key, fragment) of every fragment in the label, in reading order, for header cells
+    whose labels ran together (本年新制作数量本年新公开数量对外公开总数量)."""
+    norm = norm_label(label)
+    hits = sorted(
+        (m.start(), -len(fragment), key, fragment)
+        for fragment, key in table
+        for m in re.finditer(re.escape(fragment), norm)
+    )
+    out: list[tuple[str, str]] = []
+    end = 0
+    for start, neg_len, key, fragment in hits:
+        if start >= end and key not in (k for k, _ in out):
+            out.append((key, fragment))
+            end = start - neg_len
+    return out
+
+
 _GROUP = re.compile(r"\(([一二三四五六七])\)")
 _ITEM = re.compile(r"(?<!\d)(?<!\d\.)(\d{1,2})\.(?!\d)|\((\d{1,2})\)")
 GROUP_ALIASES = {"total_handled": ("合计",)}

@@ -10,7 +10,7 @@ class Table:
     """A table as a rectangular grid of cell texts; merged cells are repeated in every slot."""
 
     rows: list[list[str]]
-    source: str  # html | text | markdown | docx | pdf | pdfwords (unruled, by word positions)
+    source: str  # html | docx | pdf | pdfwords (unruled PDF) | markdown | text (`|`) | plain
     page: int | None = None  # first PDF page the table sits on
 
 

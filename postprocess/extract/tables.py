@@ -184,7 +184,7 @@ def _read_row(state: _State, row: list[str]) -> list[Cell]:
         row_key, state.group = L.request_row(label, state.group)
         if row_key is None and not figures:
             return []  # a group label such as （三）不予公开 on a row of its own
-        if row_key == "other" and not figures and state.source == "text":
+        if row_key == "other" and not figures and state.source in ORDER_SOURCES:
             return []
         state.pending.append(_Row(row_key, label, row, first, state.source, state.table))
         return []
@@ -195,7 +195,9 @@ def _read_row(state: _State, row: list[str]) -> list[Cell]:
 
 
 # text and unruled PDFs print a long label on lines above and below its figures
-WRAPPING_SOURCES = ("text", "pdfwords")
+WRAPPING_SOURCES = ("text", "plain", "pdfwords")
+# tables flattened to text: columns follow the order of the figures, not grid positions
+ORDER_SOURCES = ("text", "plain")
 
 
 def _wrapped_label(state: _State, label: str, row: list[str], first: int, figures: bool) -> bool:
@@ -233,16 +235,28 @@ def _wrapped_label(state: _State, label: str, row: list[str], first: int, figure
 
 
 def _proactive_cols(row: list[str]) -> list[tuple[str, str]]:
-    start = next(i for i, c in enumerate(row) if "信息内容" in L.norm_label(c)) + 1
+    """Columns named after 信息内容, in order; a cell naming several (their labels ran
+    together, 信息内容 included) gives each."""
+    start = next(i for i, c in enumerate(row) if "信息内容" in L.norm_label(c))
+    rest = L.norm_label(row[start]).split("信息内容", 1)[1]
     cols: list[tuple[str, str]] = []
     prev = None
-    for cell in row[start:]:
+    for cell in [rest, *row[start + 1 :]]:
         text = cell.strip()
         if not text or text == prev:
             continue
         prev = text
+        found = L.match_all(text, L.PROACTIVE_COLS)
+        if len(found) > 1:
+            cols.extend(found)
+            continue
         key = L.match(text, L.PROACTIVE_COLS)
         cols.append((key or f"unknown:{L.norm_label(text)}", text))
+    if any(k.startswith("unknown:") for k, _ in cols):
+        # labels cut at the wrong places (本年新 / 制作数量本年新 / 公开数量): read them joined
+        joined = L.match_all("".join(t for _, t in cols), L.PROACTIVE_COLS)
+        if len(joined) > sum(1 for k, _ in cols if not k.startswith("unknown:")):
+            return joined
     return cols
 
 
@@ -265,6 +279,9 @@ def _value_tokens(values: list[str]) -> list[str] | None:
     return None if any(not t for t in tokens) else tokens
 
 
+_GLUED_FIGURES = re.compile(r"\d[\d+\-.,]*[+\-][\d+\-.,]*\d(?:万元|亿元|元)?$")
+
+
 def _proactive_row(
     state: _State, row: list[str], label: str, values: list[str], first: int
 ) -> list[Cell]:
@@ -273,11 +290,26 @@ def _proactive_row(
     row_key = L.match(label, L.PROACTIVE_ROWS)
     known_row = row_key is not None
     if not _has_figures(values) and (not known_row or state.source in WRAPPING_SOURCES):
-        return []  # a title or note between the tables; in text, a label whose figures are
-        # not on its line gives no zeros
+        # a title or note between the tables; in text, a label whose figures are not on its
+        # line gives no zeros, and figures glued to it with signs (行政许可153+213214) that no
+        # rule can cut are reported
+        glued = _GLUED_FIGURES.search(L.norm_label(label))
+        if known_row and glued:
+            state.ambiguous.append(f"proactive {label}: {glued.group(0)}")
+        return []
     row_key = row_key or f"unknown:{L.norm_label(label)}"
     cols = state.proactive_cols
     tokens = _value_tokens(values)
+    known_cols = [c for c in cols if not c[0].startswith("unknown:")]
+    if (
+        state.source == "plain"
+        and tokens
+        and len(tokens) < len(known_cols)
+        and not S.is_run(tokens, len(cols))
+    ):
+        # fewer figures than columns where a blank cell leaves no trace: which is missing?
+        state.ambiguous.append(f"proactive {label}: {' '.join(tokens)}")
+        return []
     if cols and tokens and S.is_run(tokens, len(cols)):
         # no sums tie the cells of section 二 together: only a cut into single digits is sure
         found = S.splits(tokens, len(cols))
@@ -290,7 +322,7 @@ def _proactive_row(
         ]
     cells: list[Cell] = []
     positions = state.proactive_positions
-    if state.source != "text" and any(positions[first:]):
+    if state.source not in ORDER_SOURCES and any(positions[first:]):
         used: set[str] = set()
         for j in range(first, len(row)):
             col = positions[j] if j < len(positions) else None
@@ -385,8 +417,8 @@ def _choose(rows: list[_Row], candidates: list[tuple[str, object]], score):
 
     Each table (a fragment of the section, a page) is read by the header's reading unless
     another candidate makes the whole section satisfy more of the template's equations
-    without reading fewer known cells in that table; tables are improved one at a time
-    until nothing changes."""
+    (or as many, reading more known cells) without reading fewer known cells in that table;
+    tables are improved one at a time until nothing changes."""
     readings = [[read(r) for r in rows] for _, read in candidates]  # type: ignore[operator]
     tables = list(dict.fromkeys(r.table for r in rows))
 
@@ -409,7 +441,10 @@ def _choose(rows: list[_Row], candidates: list[tuple[str, object]], score):
                     continue
                 trial = {**choice, table: i}
                 value = score(_grid_of(assemble(trial)))
-                if value > best:
+                # equal sums (an all-zero table): the reading that leaves no cell unread
+                if value > best or (
+                    value == best and known(table, i) > known(table, choice[table])
+                ):
                     best, choice, improved = value, trial, True
     methods = [candidates[0][0] if choice[r.table] == 0 else "arithmetic" for r in rows]
     return methods, assemble(choice), best
@@ -478,11 +513,20 @@ def _request_cols_ordered(header: list[list[str]]) -> list[tuple[str, str]]:
     for row in header:
         for cell in row:
             text = cell.strip()
-            if (
-                not text
-                or _GENERIC_HEADER.match(text)
-                or any(p in L.norm_label(text) for p in L.REQUEST_COL_PARENTS)
-            ):
+            if not text or _GENERIC_HEADER.match(text):
+                continue
+            if any(p in L.norm_label(text) for p in L.REQUEST_COL_PARENTS):
+                # a header whose cells ran together: 自然人法人或其他组织总计
+                rest = L.norm_label(text)
+                for parent in (*L.REQUEST_COL_PARENTS, "本列数据的勾稽关系为"):
+                    rest = rest.replace(parent, "")
+                for key, fragment in L.match_all(rest, L.REQUEST_COLS):
+                    known.setdefault(key, fragment)
+                continue
+            found = L.match_all(text, L.REQUEST_COLS)
+            if len(found) > 1:
+                for key, fragment in found:
+                    known.setdefault(key, fragment)
                 continue
             key = L.match(text, L.REQUEST_COLS)
             if key:
@@ -532,7 +576,7 @@ def _resolve_requests(state: _State, rows: list[_Row]) -> list[Cell]:
     width = max(len(r.row) for r in rows)
     positional = (
         _request_cols_positional(header, width)
-        if header and any(r.source != "text" for r in rows)
+        if header and any(r.source not in ORDER_SOURCES for r in rows)
         else []
     )
     if any(positional):
@@ -693,7 +737,7 @@ def _resolve_appeals(state: _State, rows: list[_Row]) -> list[Cell]:
         width = max(len(r.row) for r in flat)
         positional = (
             _appeal_cols_positional(header, width)
-            if header and any(r.source != "text" for r in flat)
+            if header and any(r.source not in ORDER_SOURCES for r in flat)
             else []
         )
         if any(positional):
