@@ -587,7 +587,7 @@ def _resolve_requests(state: _State, rows: list[_Row]) -> list[Cell]:
     candidates.append(("header" if header_known else "arithmetic", _ordered(ordered)))
     candidates.append(("arithmetic", _ordered(ordered, skip_blank_lead=True)))
     template = [(k, "") for k in L.REQUEST_COL_ORDER]
-    if ordered != template:  # a header broken into fragments: the template's own order
+    if [k for k, _ in ordered] != L.REQUEST_COL_ORDER:  # a header broken into fragments
         candidates.append(("arithmetic", _ordered(template)))
         candidates.append(("arithmetic", _ordered(template, skip_blank_lead=True)))
     methods, mapped, score = _choose(plain, candidates, _request_score) if plain else ([], [], 0)
@@ -748,7 +748,7 @@ def _resolve_appeals(state: _State, rows: list[_Row]) -> list[Cell]:
         candidates.append(("header" if header_known else "arithmetic", _ordered(ordered)))
         candidates.append(("arithmetic", _ordered(ordered, skip_blank_lead=True)))
         template = [(f"{g}/{c}", "") for g in L.APPEAL_ROW_ORDER for c in L.APPEAL_COL_ORDER]
-        if ordered != template:  # header labels broken into fragments: the template's order
+        if [k for k, _ in ordered] != [k for k, _ in template]:  # header labels in fragments
             candidates.append(("arithmetic", _ordered(template)))
             candidates.append(("arithmetic", _ordered(template, skip_blank_lead=True)))
         grouped = [_Row("appeals", r.label, r.row, r.first, r.source, r.table) for r in plain]
