@@ -158,7 +158,7 @@ def merge(worker_db, worker_data_dir, db_path, data_dir) -> None:
 @click.argument("target")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 def extract(target, as_json) -> None:
-    """Print the extraction of one document (HTML, PDF, DOCX, TXT): a path or an http URL."""
+    """Print the extraction of one document (HTML, PDF, DOCX, TXT, Markdown): a path or URL."""
     import concurrent.futures
 
     from postprocess.extract_cli import run_extract_checked

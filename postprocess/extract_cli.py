@@ -17,6 +17,8 @@ EXTENSION_TYPES = {
     ".htm": "text/html",
     ".shtml": "text/html",
     ".txt": "text/plain",
+    ".md": "text/markdown",
+    ".markdown": "text/markdown",
     ".pdf": "application/pdf",
     ".docx": "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
 }
@@ -43,7 +45,7 @@ def load_target(target: str) -> tuple[bytes, str, str]:
     if ctype is None:
         raise ValueError(
             f"unsupported file type {suffix or '(none)'} for {target}: "
-            "expected .html, .txt, .pdf or .docx"
+            "expected .html, .txt, .md, .pdf or .docx"
         )
     return path.read_bytes(), path.resolve().as_uri(), ctype
 
@@ -76,6 +78,8 @@ def extract(target: str) -> dict:
     doc = read_document(body, url, ctype)
     if doc.parse_status == "error":
         raise ValueError(f"cannot read {target}: {doc.parse_error}")
+    if doc.parse_status != "ok":
+        raise ValueError(f"cannot read {target}: {doc.media} documents are not read yet")
     problem = junk_reason(doc.text)
     if problem:
         raise ValueError(f"cannot read {target}: {problem}")
@@ -94,7 +98,7 @@ def extract(target: str) -> dict:
             {
                 k: v
                 for k, v in asdict(c).items()
-                if k in ("section", "row_key", "col_key", "value", "raw", "unit", "known")
+                if k in ("section", "row_key", "col_key", "value", "raw", "unit", "known", "method")
             }
             for c in figures.cells
         ],
@@ -112,7 +116,12 @@ def render_text(result: dict) -> str:
         f"year:      {result['year']}   published: {result['published']}",
         f"kind:      {result['kind']}   format: {result['format']}",
         f"cells:     {len(result['cells'])}"
-        f" ({sum(1 for c in result['cells'] if not c['known'])} unknown)",
+        f" ({sum(1 for c in result['cells'] if not c['known'])} unknown; read by "
+        + ", ".join(
+            f"{m} {sum(1 for c in result['cells'] if c['method'] == m)}"
+            for m in sorted({c["method"] for c in result["cells"]})
+        )
+        + ")",
         "stats:",
     ]
     for stat in result["stat_sources"]:

@@ -33,6 +33,7 @@ RULES = (
     "published_on_time",
     "title_year_matches_period",
     "cell_conflict",
+    "cells_split_ambiguous",
 )
 # deadlines (month, day) in the year after the one covered
 DEADLINES = {"department": (1, 31), "government": (3, 31)}

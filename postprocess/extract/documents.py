@@ -35,6 +35,8 @@ CONTENT_TYPES = {
     "application/x-pdf": "pdf",
     "application/vnd.openxmlformats-officedocument.wordprocessingml.document": "docx",
     "text/plain": "txt",
+    "text/markdown": "txt",
+    "text/x-markdown": "txt",
     "application/msword": "doc",
     "application/vnd.ms-works": "wps",
     "application/kswps": "wps",
@@ -53,6 +55,8 @@ EXTENSIONS = {
     "pdf": "pdf",
     "docx": "docx",
     "txt": "txt",
+    "md": "txt",
+    "markdown": "txt",
     "doc": "doc",
     "wps": "wps",
     "xls": "xls",
@@ -137,12 +141,13 @@ def _read_html(body: bytes, url: str, content_type: str | None) -> Document:
 
 
 def _read_txt(body: bytes, url: str, content_type: str | None) -> Document:
-    page = clean.clean_text(clean.decode_html(body, content_type))
+    decoded = clean.decode_html(body, content_type)
+    page = clean.clean_text(decoded)
     return Document(
         url=url,
         media="txt",
         text=page.text,
-        tables=text_tables(page.text),
+        tables=text_tables(decoded),  # before cleaning: tabs and runs of spaces part cells
         title=page.title,
         published_raw=page.published_raw,
         published_from=page.published_from,

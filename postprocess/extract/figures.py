@@ -5,17 +5,17 @@ from __future__ import annotations
 from postprocess.extract import checks, labels, narrative, stats
 from postprocess.extract.grids import text_tables
 from postprocess.extract.model import Cell, Check, Document, Figures, ReportMeta
-from postprocess.extract.tables import table_cells
+from postprocess.extract.tables import read_tables
 
 CONFLICT_RULE = "cell_conflict"
 
 
 def extract_figures(doc: Document, meta: ReportMeta, level: str | None = None) -> Figures:
     """Cells, stats and checks of a document; `level` is 'department' or 'government'."""
-    cells = table_cells(doc.tables) if doc.tables else []
-    if not cells:
-        cells = table_cells(text_tables(doc.text))
-    cells, conflict = one_cell_per_key(cells)
+    read = read_tables(doc.tables) if doc.tables else None
+    if read is None or not (read.cells or read.ambiguous):
+        read = read_tables(text_tables(doc.text))
+    cells, conflict = one_cell_per_key(read.cells)
     fmt = detect_format(cells, meta.year)
     summary = stats.from_cells(cells)
     have = {s.key for s in summary}
@@ -25,7 +25,7 @@ def extract_figures(doc: Document, meta: ReportMeta, level: str | None = None) -
         format=fmt,
         cells=cells,
         stats=summary,
-        checks=found + ([conflict] if conflict else []),
+        checks=found + _ambiguous(read.ambiguous) + ([conflict] if conflict else []),
     )
 
 
@@ -43,6 +43,13 @@ def one_cell_per_key(cells: list[Cell]) -> tuple[list[Cell], Check | None]:
     if not clashes:
         return cells, None
     return list(kept.values()), Check("cell_conflict", False, "; ".join(clashes))
+
+
+def _ambiguous(rows: list[str]) -> list[Check]:
+    """Rows whose run-together digits allow more than one reading: flagged, not guessed."""
+    if not rows:
+        return []
+    return [Check("cells_split_ambiguous", False, "; ".join(rows)[:2000])]
 
 
 def detect_format(cells: list[Cell], year: int | None) -> str:

@@ -176,27 +176,38 @@ def _header_rows(rows: list[list[str]]) -> int:
 
 
 def pdf_tables(data: Any) -> list[Table]:
-    """Tables of a text-layer PDF; a table continued on the next page is merged into one,
-    its repeated header rows dropped.
-
-    `data` is the PDF's bytes or a pdfplumber PDF already open: the document reader passes
-    the one it read the text from, so each page's layout is parsed once, not twice."""
+    """Tables of a text-layer PDF: its bytes, or a pdfplumber PDF already open (the document
+    reader passes the one it read the text from, so each page is parsed once)."""
     import io
 
     import pdfplumber
 
     if isinstance(data, bytes | bytearray):
         with pdfplumber.open(io.BytesIO(data)) as pdf:
-            return pdf_tables(pdf)
-    found: list[tuple[int, float, float, list[list[str]]]] = []  # page, top, bottom, rows
-    for number, page in enumerate(data.pages, start=1):
+            return pdf_tables_of(pdf)
+    return pdf_tables_of(data)
+
+
+def pdf_tables_of(pdf: Any) -> list[Table]:
+    """Tables of an opened pdfplumber PDF: ruled tables by their lines, pages without ruled
+    tables by word positions; a table continued on the next page is merged into one, its
+    repeated header rows dropped."""
+    # page, top, bottom gap, rows, source (pdf: ruled grid; pdfwords: from word positions)
+    found: list[tuple[int, float, float, list[list[str]], str]] = []
+    for number, page in enumerate(pdf.pages, start=1):
+        ruled = []
         for table in page.find_tables():
             rows = _pdf_grid(table)
             if rows and any(any(c for c in r) for r in rows):
-                found.append((number, table.bbox[1], page.height - table.bbox[3], rows))
+                ruled.append((number, table.bbox[1], page.height - table.bbox[3], rows, "pdf"))
+        if ruled:
+            found.extend(ruled)
+            continue
+        for rows in page_word_tables(page):
+            found.append((number, 0.0, 0.0, rows, "pdfwords"))
     result: list[Table] = []
     last: tuple[int, float] | None = None  # page and bottom gap of the previous table
-    for number, top, bottom_gap, rows in found:
+    for number, top, bottom_gap, rows, source in found:
         prev = result[-1] if result else None
         continues = (
             prev is not None
@@ -211,32 +222,226 @@ def pdf_tables(data: Any) -> list[Table]:
                 rows = rows[k:]
             prev.rows.extend(rows)
         else:
-            result.append(Table(rows=rows, source="pdf", page=number))
+            result.append(Table(rows=rows, source=source, page=number))
         last = (number, bottom_gap)
     return result
 
 
+# --- PDF tables without rules: rows and columns from word positions --------------------
+
+LINE_TOLERANCE = 2.5  # points: words whose tops differ less sit on one line
+COLUMN_GAP = 12.0  # points between figure centres that start a new column
+WRAP_GAP = 1.6  # a label line this many line heights from its figures belongs to them
+_WORD_FIGURE = re.compile(
+    r"^(?:[+\-－]?[\d０-９][\d０-９,，.．]*(?:万元|亿元|元)?|[—－/／]|——|无)$"
+)
+_PAGE_NO = re.compile(r"^(?:[-—–－]\s*\d+\s*[-—–－]|第\s*\d+\s*页.*|\d+\s*/\s*\d+)$")
+
+
+def _lines(page) -> list[list[dict]]:
+    words = page.extract_words(x_tolerance=1.5, y_tolerance=2)
+    lines: list[list[dict]] = []
+    for word in sorted(words, key=lambda w: (w["top"], w["x0"])):
+        if lines and abs(word["top"] - lines[-1][0]["top"]) <= LINE_TOLERANCE:
+            lines[-1].append(word)
+        else:
+            lines.append([word])
+    return [sorted(line, key=lambda w: w["x0"]) for line in lines]
+
+
+def _columns(lines: list[list[dict]]) -> list[float]:
+    """Centres of the figure columns of a block of lines, clustered."""
+    xs = sorted(
+        (w["x0"] + w["x1"]) / 2 for line in lines for w in line if _WORD_FIGURE.match(w["text"])
+    )
+    clusters: list[list[float]] = []
+    for x in xs:
+        if clusters and x - clusters[-1][-1] <= COLUMN_GAP:
+            clusters[-1].append(x)
+        else:
+            clusters.append([x])
+    return [sum(c) / len(c) for c in clusters]
+
+
+def _has_figure(line: list[dict]) -> bool:
+    return any(_WORD_FIGURE.match(w["text"]) for w in line)
+
+
+def page_word_tables(page: Any) -> list[list[list[str]]]:
+    """The tables of a page without ruling lines, from word positions.
+
+    Lines are blocks of rows: a header (lines without figures) and the rows under it. Each
+    block's columns are the clusters of its figures; a row is its label (words left of the
+    first column) and one cell per column; header words go to every column they span. Prose
+    is left out; a label wrapped around its figures is re-joined."""
+    blocks: list[list[list[dict]]] = []
+    previous_had_figures = False
+    for line in _lines(page):
+        text = "".join(w["text"] for w in line)
+        if _PAGE_NO.match(" ".join(w["text"] for w in line)):
+            continue
+        words = "".join(w["text"] for w in line if not _WORD_FIGURE.match(w["text"]))
+        if len(words) > MAX_ROW_LABEL or _SENTENCE.search(text):
+            previous_had_figures = False
+            blocks.append([])  # prose ends a table
+            continue
+        figures = _has_figure(line)
+        if not blocks or (not figures and previous_had_figures):
+            blocks.append([])
+        blocks[-1].append(line)
+        previous_had_figures = figures
+    tables = []
+    for block in blocks:
+        if any(_has_figure(line) for line in block):
+            tables.append(_block_rows(block))
+    return tables
+
+
+def _block_rows(block: list[list[dict]]) -> list[list[str]]:
+    centres = _columns(block)
+    gaps = [b - a for a, b in zip(centres, centres[1:], strict=False)]
+    half = min(gaps, default=40.0) / 2
+    left_edge = centres[0] - half
+    rows: list[tuple[float, float, list[str], bool]] = []  # top, bottom, cells, has figures
+    for line in block:
+        label_words = [w["text"] for w in line if w["x1"] <= left_edge + 2]
+        cells = [""] * len(centres)
+        figures = False
+        for w in line:
+            if w["x1"] <= left_edge + 2:
+                continue
+            spanned = [i for i, c in enumerate(centres) if w["x0"] - 2 <= c <= w["x1"] + 2]
+            if not spanned:
+                centre = (w["x0"] + w["x1"]) / 2
+                spanned = [min(range(len(centres)), key=lambda i: abs(centres[i] - centre))]
+            if _WORD_FIGURE.match(w["text"]):
+                figures = True
+                spanned = spanned[:1]
+            for i in spanned:
+                cells[i] = (cells[i] + w["text"]) if cells[i] else w["text"]
+        rows.append(
+            (
+                line[0]["top"],
+                max(w["bottom"] for w in line),
+                ["".join(label_words), *cells],
+                figures,
+            )
+        )
+    return _rejoin_wrapped_labels(rows)
+
+
+def _rejoin_wrapped_labels(rows: list[tuple[float, float, list[str], bool]]) -> list[list[str]]:
+    """A figures row printed without a label between the two halves of its wrapped label."""
+    out: list[list[str]] = []
+    used: set[int] = set()
+    for i, (top, bottom, cells, figures) in enumerate(rows):
+        if i in used:
+            continue
+        if figures and not cells[0]:
+            height = bottom - top
+            parts = []
+            prev = rows[i - 1] if i > 0 else None
+            if prev and not prev[3] and not any(prev[2][1:]) and top - prev[1] < WRAP_GAP * height:
+                if out and out[-1] is prev[2]:
+                    out.pop()
+                    parts.append(rows[i - 1][2][0])
+            if (
+                i + 1 < len(rows)
+                and not rows[i + 1][3]
+                and rows[i + 1][0] - bottom < WRAP_GAP * height
+            ):
+                if not any(rows[i + 1][2][1:]):
+                    parts.append(rows[i + 1][2][0])
+                    used.add(i + 1)
+            cells = ["".join(parts), *cells[1:]]
+        out.append(cells)
+    return out
+
+
 def _first_on_page(found, number: int, top: float) -> bool:
-    return min(t for n, t, _, _ in found if n == number) == top
+    return min(t for n, t, *_ in found if n == number) == top
 
 
 # --- tables already flattened to text ---------------------------------------------
 
+# a Markdown table's delimiter row: | --- | :---: |
+_MD_RULE = re.compile(r"^\s*\|?\s*:?-{2,}:?\s*(?:\|\s*:?-{2,}:?\s*)*\|?\s*$")
+_GAP = re.compile(r"\t|[ \u3000]{2,}")
+# a figure as text captures print it; OCR's O/o and l/I inside digits are read by the values
+_FIGURE = r"[+\-－]?[\d０-９OolI][\d０-９OolI,，.．]*(?:万元|亿元|元)?"
+_TRAILING_FIGURES = re.compile(
+    rf"^(?P<label>.*?[^\d０-９\s+\-－.,，])\s*(?P<nums>{_FIGURE}(?:\s+{_FIGURE})*)\s*$"
+)
+_SENTENCE = re.compile(r"[。；;]|，.*，")
+_LABEL_START = re.compile(
+    r"^\s*(?:[（(][一二三四五六七八九十\d]+[）)]|[一二三四五六七八九十]+、|\d+[.、．])"
+)
+MAX_ROW_LABEL = 60  # longer lines are prose, not a table row's label
+MAX_HEADING = 120
+
+
+def text_row(line: str) -> list[str] | None:
+    """One line of text as table cells, or None when it is prose.
+
+    Cells are separated by `|` (also Markdown pipe tables), tabs or runs of spaces; a label
+    followed by figures separated by single spaces, or by nothing at all (`规章000`), gives
+    the label and its figures; a short line without figures (a header or a section title)
+    is one cell."""
+    text = line.strip()
+    if not text or _MD_RULE.match(text) or _PAGE_NO.match(text):
+        return None  # a Markdown delimiter row or a page number (- 3 -)
+    if "|" in text:
+        if text.startswith("|") and text.endswith("|") and len(text) > 1:
+            text = text[1:-1]  # a Markdown row's outer pipes
+        return [cell_text(c) for c in text.split("|")]
+    if re.search(r"[。；;]", text):
+        return None  # a sentence
+    if _GAP.search(text):
+        return [cell_text(c) for c in _GAP.split(text)]
+    if re.fullmatch(rf"{_FIGURE}(?:\s+{_FIGURE})*", text):
+        return text.split()  # a row of figures only (section 四 has no row label)
+    m = _TRAILING_FIGURES.match(text)
+    if m and len(m["label"]) <= MAX_ROW_LABEL:
+        return [cell_text(m["label"]), *m["nums"].split()]
+    if _SENTENCE.search(text) and not ("勾稽关系" in text or _LABEL_START.match(text)):
+        return None  # prose; 三's header note and its labels (（二）部分公开（…，…）) have commas
+    words = text.split()
+    if len(words) > 1 and all(len(w) >= 2 for w in words):
+        return words  # header cells parted by single spaces (自然人 法人或其他组织 总计)
+    if len(text) <= MAX_HEADING:
+        return [cell_text(text)]
+    return None
+
 
 def text_tables(text: str) -> list[Table]:
-    """Runs of consecutive `a | b | c` lines in clean text, one table per run (seed 002)."""
+    """Runs of consecutive table-like lines of clean text, one table per run (seed 002's `|`
+    rows, Markdown tables and their fragments, tab- or space-separated captures, rows whose
+    figures run together). Runs without a figure are dropped."""
     tables: list[Table] = []
     rows: list[list[str]] = []
+    markdown = piped = 0  # |a|b| rows keep their empty cells, so positions hold
     for line in (text or "").splitlines():
-        if "|" in line:
-            rows.append([cell_text(c) for c in line.split("|")])
+        cells = text_row(line)
+        if cells is not None:
+            rows.append(cells)
+            stripped = line.strip()
+            markdown += stripped.startswith("|") and stripped.endswith("|")
+            piped += "|" in stripped
             continue
-        if rows:
-            tables.append(Table(rows=_pad(rows), source="text"))
-            rows = []
-    if rows:
-        tables.append(Table(rows=_pad(rows), source="text"))
+        if _MD_RULE.match(line.strip()) and line.strip():
+            continue
+        _flush_text(rows, tables, markdown, piped)
+        rows, markdown, piped = [], 0, 0
+    _flush_text(rows, tables, markdown, piped)
     return tables
+
+
+def _flush_text(rows: list[list[str]], tables: list[Table], markdown: int, piped: int) -> None:
+    """markdown: positions hold; text: `a | b` rows whose blank cells stay but leading blanks
+    may be lost; plain: cells parted by tabs or spaces, where a blank cell leaves no trace."""
+    if rows and any(len(r) > 1 for r in rows):
+        source = "markdown" if markdown * 2 > len(rows) else "text" if piped else "plain"
+        tables.append(Table(rows=_pad(rows), source=source))
 
 
 def _pad(rows: list[list[str]]) -> list[list[str]]:

@@ -128,6 +128,7 @@ APPEAL_COLS: list[tuple[str, str]] = [
     ("纠正", "corrected"),
     ("其他结果", "other"),
     ("尚未审结", "pending"),
+    ("其他", "other"),
     ("未审结", "pending"),
     ("总计", "total"),
     ("合计", "total"),
@@ -139,6 +140,7 @@ APPEAL_COL_ORDER = ["upheld", "corrected", "other", "pending", "total"]
 PROACTIVE_MARKERS = ("第二十条", "信息内容")
 REQUEST_MARKERS = ("申请人情况", "勾稽关系", "本年新收")
 APPEAL_MARKERS = ("行政复议",)
+REQUEST_TITLES = ("收到和处理政府信息公开申请",)
 
 _PUNCT = str.maketrans(
     {
@@ -156,23 +158,65 @@ _PUNCT = str.maketrans(
 )
 
 
+_OCR_ITEM = re.compile(r"(?<![A-Za-z])[lI](?=[.,])")  # OCR's 'l.属于国家秘密'
+FUZZY_MIN = 4  # fragments this long may match with one character misread
+
+
 def norm_label(text: str) -> str:
     """Fold width and punctuation, drop whitespace: '（一） 予 以公开' -> '(一)予以公开'."""
     text = unicodedata.normalize("NFKC", text or "").translate(_PUNCT)
-    return re.sub(r"\s+", "", text)
+    return _OCR_ITEM.sub("1", re.sub(r"\s+", "", text))
+
+
+def fuzzy_in(fragment: str, norm: str, min_len: int = FUZZY_MIN) -> bool:
+    """The fragment occurs in `norm` with at most one character misread (OCR), for fragments
+    of `min_len` characters or more."""
+    n = len(fragment)
+    if n < min_len:
+        return False
+    for i in range(len(norm) - n + 1):
+        misses = 0
+        for a, b in zip(fragment, norm[i : i + n], strict=True):
+            if a != b:
+                misses += 1
+                if misses > 1:
+                    break
+        if misses <= 1:
+            return True
+    return False
 
 
 def match(label: str, table: list[tuple[str, str]]) -> str | None:
-    """First key whose fragment occurs in the normalised label."""
+    """First key whose fragment occurs in the normalised label; failing that, the only key
+    whose fragment occurs with one character misread."""
     norm = norm_label(label)
     for fragment, key in table:
         if fragment in norm:
             return key
-    return None
+    fuzzy = {key for fragment, key in table if fuzzy_in(fragment, norm)}
+    return fuzzy.pop() if len(fuzzy) == 1 else None
+
+
+def match_all(label: str, table: list[tuple[str, str]]) -> list[tuple[str, str]]:
+    """(key, fragment) of every fragment in the label, in reading order, for header cells
+    whose labels ran together (本年新制作数量本年新公开数量对外公开总数量)."""
+    norm = norm_label(label)
+    hits = sorted(
+        (m.start(), -len(fragment), key, fragment)
+        for fragment, key in table
+        for m in re.finditer(re.escape(fragment), norm)
+    )
+    out: list[tuple[str, str]] = []
+    end = 0
+    for start, neg_len, key, fragment in hits:
+        if start >= end and key not in (k for k, _ in out):
+            out.append((key, fragment))
+            end = start - neg_len
+    return out
 
 
 _GROUP = re.compile(r"\(([一二三四五六七])\)")
-_ITEM = re.compile(r"(?<![\d.])(\d{1,2})\.(?!\d)|\((\d{1,2})\)")
+_ITEM = re.compile(r"(?<!\d)(?<!\d\.)(\d{1,2})\.(?!\d)|\((\d{1,2})\)")
 GROUP_ALIASES = {"total_handled": ("合计",)}
 
 
@@ -186,6 +230,10 @@ def request_row(label: str, group: str | None) -> tuple[str | None, str | None]:
     for fragment, key in REQUEST_TOP_ROWS:
         if fragment in norm:
             return key, None
+    if not _GROUP.search(norm):
+        top = match(norm, REQUEST_TOP_ROWS)
+        if top and not _ITEM.search(norm):
+            return top, None
     m = _GROUP.search(norm)
     if m:
         fragment, key = REQUEST_GROUPS[m.group(1)]
@@ -194,6 +242,9 @@ def request_row(label: str, group: str | None) -> tuple[str | None, str | None]:
         # a group label cut by a page break keeps only its first characters: （四）无
         if (
             fragment not in rest
+            and not fuzzy_in(fragment, rest)
+            # right after its numeral, even a two-character name may have one misread: 总汁
+            and not fuzzy_in(fragment, rest[: len(fragment)], min_len=2)
             and not any(a in rest for a in GROUP_ALIASES.get(key, ()))
             and not (head and fragment.startswith(head))
         ):
@@ -203,21 +254,36 @@ def request_row(label: str, group: str | None) -> tuple[str | None, str | None]:
         if _ITEM.search(rest):
             return _sub_item(rest, key), key
         return ("other" if key == "other" else None), key
-    if _ITEM.search(norm) and group in REQUEST_ITEMS:
-        return _sub_item(norm, group), group
+    if _ITEM.search(norm):
+        # wording and number agreeing in the current group; else in exactly one group (the
+        # group label is missing or printed elsewhere, as a PDF's vertical label); else the
+        # current group's looser reading
+        if group in REQUEST_ITEMS and (item := _sub_item(norm, group, exact=True)):
+            return item, group
+        found = {(g, k) for g in REQUEST_ITEMS if (k := _sub_item(norm, g, exact=True))}
+        if len(found) == 1:
+            found_group, item = found.pop()
+            return item, found_group
+        if group in REQUEST_ITEMS:
+            return _sub_item(norm, group), group
     for fragment, key in REQUEST_GROUPS.values():
         if norm == fragment or norm.endswith(")" + fragment):
             return (key if key not in REQUEST_ITEMS or key == "other" else None), key
     return None, group
 
 
-def _sub_item(norm: str, group: str) -> str | None:
+def _sub_item(norm: str, group: str, exact: bool = False) -> str | None:
     """A numbered sub-row of a group: the wording decides, the printed number breaks ties."""
     items = REQUEST_ITEMS[group]
     m = _ITEM.search(norm)
     number = int(m.group(1) or m.group(2)) if m else None
     text = norm[m.end() :] if m else norm
     hits = [n for n, (frags, _) in items.items() if any(f in text for f in frags)]
+    if exact:
+        return items[hits[0]][1] if len(hits) == 1 and hits[0] == number else None
+    if not hits:
+        # a group has a handful of items: three-character wordings may carry one misread
+        hits = [n for n, (frags, _) in items.items() if any(fuzzy_in(f, text, 3) for f in frags)]
     if number in hits:
         return items[number][1]
     if len(hits) == 1:

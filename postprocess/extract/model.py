@@ -16,7 +16,7 @@ class Table:
     """A table as a rectangular grid of cell texts; merged cells are repeated in every slot."""
 
     rows: list[list[str]]
-    source: str  # html | text | docx | pdf
+    source: str  # html | docx | pdf | pdfwords (unruled PDF) | markdown | text (`|`) | plain
     page: int | None = None  # first PDF page the table sits on
 
 
@@ -59,6 +59,9 @@ class Cell:
     row_label: str = ""  # the labels as printed, kept for tracing
     col_label: str = ""
     known: bool = True  # False when a row or column label was not recognised
+    # how the column was assigned: header (by header text), arithmetic (the template's sums
+    # chose among candidate column assignments), split (a run of digits cut into cells)
+    method: str = "header"
 
 
 @dataclass

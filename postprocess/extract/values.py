@@ -44,8 +44,21 @@ class Value:
 def normalize(text: str) -> str:
     """Full-width digits and punctuation to ASCII; whitespace removed."""
     text = unicodedata.normalize("NFKC", text or "")
+    text = text.replace("〇", "0") if re.fullmatch(r"[\d〇,.]+", text) else text
     text = text.replace("，", ",").replace("－", "-").replace("−", "-")
     return re.sub(r"\s+", "", text)
+
+
+# OCR reads 0 as O/o and 1 as l/I; inside a run of digits they are figures
+_OCR_NUMBER = re.compile(r"^[+\-]?[\dOolI][\dOolI,.]*(?:亿元|万元|元)?$")
+_OCR_DIGITS = str.maketrans({"O": "0", "o": "0", "l": "1", "I": "1"})
+
+
+def ocr_digits(text: str) -> str:
+    """'1O5' -> '105', 'l2' -> '12'; text that is not a digit run with such letters is kept."""
+    if _OCR_NUMBER.match(text) and (any(c.isdigit() for c in text) or len(text) == 1):
+        return text.translate(_OCR_DIGITS)
+    return text
 
 
 def is_value_text(raw: str) -> bool:
@@ -55,7 +68,7 @@ def is_value_text(raw: str) -> bool:
 
 def parse_value(raw: str, money: bool = False) -> Value:
     """A table cell as a number; zero markers give 0; money cells are normalised to 万元."""
-    text = normalize(raw)
+    text = ocr_digits(normalize(raw))
     if text in ZERO_MARKERS or raw.strip() in ZERO_MARKERS:
         return Value(0.0, "万元" if money else None)
     m = _NUMBER.match(text)

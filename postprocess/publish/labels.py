@@ -136,6 +136,7 @@ CHECKS = {
     "published_on_time": "按期发布",
     "title_year_matches_period": "标题年度与统计期限一致",
     "cell_conflict": "同一单元格只印一个数",
+    "cells_split_ambiguous": "连写数字可唯一拆分",
 }
 
 KINDS = {"annual_report": "年度报告", "work_summary": "工作总结", "other": "其他文件"}

@@ -383,6 +383,7 @@ class DerivedWriter:
                         self._label(cell["row_label"]),
                         self._label(cell["col_label"]),
                         int(cell["known"]),
+                        cell.get("method"),
                     )
                 )
             for stat in item.stats:
@@ -407,7 +408,7 @@ class DerivedWriter:
         _insert_dicts(self.conn, "attachments", attachments)
         self.conn.executemany(
             "INSERT INTO cell_values (id, report_id, key_id, value, raw, unit_id, row_label_id, "
-            "col_label_id, known) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            "col_label_id, known, method) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             cells,
         )
         self.conn.executemany(
@@ -869,3 +870,13 @@ def m003_h3_scale(db: Database) -> None:
             f"CREATE INDEX idx_reports_{'_'.join(columns)} ON reports ({', '.join(columns)})"
         )
     _create_search_schema(db)
+
+
+@migrations()
+def m_cells_method(db: Database) -> None:
+    """cells.method: how a cell's column was read (header | arithmetic | split)."""
+    values = db.table("cell_values")
+    if "method" not in values.columns_dict:
+        values.add_column("method", str)
+    db.execute("DROP VIEW IF EXISTS cells")
+    db.execute(CELLS_VIEW.replace("v.known\n", "v.known, v.method\n", 1))
