@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 from click.testing import CliRunner
 
 from postprocess.extract import labels
@@ -234,3 +235,19 @@ def test_table_without_total_column_keeps_its_six_columns():
         if not k.endswith(".total")
     }
     assert _html_cells(page) == expected
+
+
+def test_split_gives_up_on_a_run_with_too_many_cuts():
+    # 60 digits into 20 cells: millions of cuts; bounded search, never a guess
+    from postprocess.extract import split
+
+    with pytest.raises(split.TooManyCuts):
+        split.splits(["1" * 60], 20, split.last_is_sum)
+
+
+def test_split_prunes_groups_that_do_not_add_up():
+    # section 四: three groups of five, each ending in its 总计 (1+2+0+0=3, 0+0+0+0=0, 4+0+0+1=5)
+    from postprocess.extract import split
+
+    found = split.splits(["120030000040015"], 15, split.groups_sum(5))
+    assert found == [["1", "2", "0", "0", "3", "0", "0", "0", "0", "0", "4", "0", "0", "1", "5"]]

@@ -9,7 +9,7 @@ is never guessed.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from itertools import product
 
 from postprocess.extract.values import normalize, ocr_digits
@@ -17,6 +17,7 @@ from postprocess.extract.values import normalize, ocr_digits
 MAX_PART_DIGITS = 7  # a single cell above 9,999,999 requests is not a real figure
 MAX_CANDIDATES = 5000
 MAX_COMBINATIONS = 20000
+MAX_STEPS = 200_000  # pieces tried while cutting one run
 _DIGITS = re.compile(r"^\d+$")
 
 
@@ -31,48 +32,57 @@ def is_run(tokens: list[str], count: int) -> bool:
     return sum(len(t) for t in norm) >= count
 
 
+class TooManyCuts(Exception):
+    """A run with more possible cuts than MAX_STEPS: left out as ambiguous, never guessed."""
+
+
 def splits(
     tokens: list[str], count: int, ok: Callable[[list[int]], bool] | None = None
 ) -> list[list[str]]:
     """Every way to cut the tokens into `count` numbers (no leading zeros, token boundaries
-    kept) that passes `ok`; capped at MAX_CANDIDATES."""
+    kept) that passes `ok`; capped at MAX_CANDIDATES. The search is bounded (MAX_STEPS pieces
+    tried; TooManyCuts past that), and a row made of groups that each end in their 总计
+    (`groups_sum`) is pruned group by group."""
     parts = [ocr_digits(normalize(t)) for t in tokens]
+    group = getattr(ok, "group_size", None)
     found: list[list[str]] = []
-    for cut in _cuts(parts, count):
-        if ok is None or ok([int(p) for p in cut]):
-            found.append(cut)
-            if len(found) >= MAX_CANDIDATES:
-                break
+    steps = 0
+
+    def walk(t: int, o: int, pieces: list[str]) -> None:
+        nonlocal steps
+        if len(found) >= MAX_CANDIDATES:
+            return
+        if t == len(parts):
+            if len(pieces) == count and (ok is None or ok([int(p) for p in pieces])):
+                found.append(list(pieces))
+            return
+        token = parts[t]
+        left_digits = len(token) - o + sum(len(x) for x in parts[t + 1 :])
+        need = count - len(pieces)
+        # every later token takes at least one piece; no piece is longer than MAX_PART_DIGITS
+        if need < len(parts) - t or need > left_digits or need * MAX_PART_DIGITS < left_digits:
+            return
+        for size in range(1, min(MAX_PART_DIGITS, len(token) - o) + 1):
+            piece = token[o : o + size]
+            if not _valid(piece):
+                continue
+            steps += 1
+            if steps > MAX_STEPS:
+                raise TooManyCuts(f"more than {MAX_STEPS} cuts of {''.join(parts)}")
+            pieces.append(piece)
+            n = len(pieces)
+            if not (group and n % group == 0 and not _group_ok(pieces[n - group :])):
+                end = o + size == len(token)
+                walk(t + 1 if end else t, 0 if end else o + size, pieces)
+            pieces.pop()
+
+    walk(0, 0, [])
     return found
 
 
-def _cuts(tokens: list[str], count: int) -> Iterator[list[str]]:
-    if not tokens:
-        if count == 0:
-            yield []
-        return
-    head, rest = tokens[0], tokens[1:]
-    min_rest = len(rest)
-    max_rest = sum(len(t) for t in rest)
-    for pieces in range(1, count - min_rest + 1):
-        if count - pieces > max_rest:
-            continue
-        for cut in _cut_token(head, pieces):
-            for tail in _cuts(rest, count - pieces):
-                yield cut + tail
-
-
-def _cut_token(token: str, pieces: int) -> Iterator[list[str]]:
-    if pieces == 1:
-        if _valid(token):
-            yield [token]
-        return
-    for i in range(1, min(len(token) - pieces + 1, MAX_PART_DIGITS) + 1):
-        head = token[:i]
-        if not _valid(head):
-            continue
-        for tail in _cut_token(token[i:], pieces - 1):
-            yield [head, *tail]
+def _group_ok(group: list[str]) -> bool:
+    values = [int(p) for p in group]
+    return values[-1] == sum(values[:-1])
 
 
 def _valid(part: str) -> bool:
@@ -93,6 +103,7 @@ def groups_sum(size: int) -> Callable[[list[int]], bool]:
             for i in range(0, len(values), size)
         )
 
+    ok.group_size = size  # type: ignore[attr-defined]  # lets splits() prune group by group
     return ok
 
 

@@ -312,7 +312,10 @@ def _proactive_row(
         return []
     if cols and tokens and S.is_run(tokens, len(cols)):
         # no sums tie the cells of section 二 together: only a cut into single digits is sure
-        found = S.splits(tokens, len(cols))
+        try:
+            found = S.splits(tokens, len(cols))
+        except S.TooManyCuts:
+            found = []
         if len(found) != 1:
             state.ambiguous.append(f"proactive {label}: {' '.join(tokens)}")
             return []
@@ -632,7 +635,10 @@ def _split_rows(state: _State, section: str, rows: list[_Row], ordered, equation
     for i, r in enumerate(rows):
         tokens = _value_tokens(r.row[r.first :])
         if tokens and S.is_run(tokens, count):
-            found = S.splits(tokens, count, ok)
+            try:
+                found = S.splits(tokens, count, ok)
+            except S.TooManyCuts:
+                found = []  # too many readings to tell apart: left out and flagged below
             if found or len(tokens) == 1:
                 runs[i] = found  # several figures that no cut makes add up: not a run
 
@@ -763,7 +769,10 @@ def _resolve_appeals(state: _State, rows: list[_Row]) -> list[Cell]:
         group_cols = [(f"{r.row_key}/{c}", c) for c in L.APPEAL_COL_ORDER]
         tokens = _value_tokens(r.row[r.first :])
         if tokens and S.is_run(tokens, 5):
-            found = S.splits(tokens, 5, S.last_is_sum)
+            try:
+                found = S.splits(tokens, 5, S.last_is_sum)
+            except S.TooManyCuts:
+                found = []
             if len(found) != 1:
                 state.ambiguous.append(f"appeals {r.label}: {' '.join(tokens)}")
                 continue
