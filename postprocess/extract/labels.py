@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from functools import lru_cache
 
 # --- section 二 (proactive) -------------------------------------------------------
 # (fragment, row_key); first match wins, so the longer 2021 label comes before 规范性文件
@@ -162,6 +163,7 @@ _OCR_ITEM = re.compile(r"(?<![A-Za-z])[lI](?=[.,])")  # OCR's 'l.属于国家秘
 FUZZY_MIN = 4  # fragments this long may match with one character misread
 
 
+@lru_cache(maxsize=65536)  # pure, and called for every label of every candidate reading
 def norm_label(text: str) -> str:
     """Fold width and punctuation, drop whitespace: '（一） 予 以公开' -> '(一)予以公开'."""
     text = unicodedata.normalize("NFKC", text or "").translate(_PUNCT)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from dataclasses import dataclass
+from functools import lru_cache
 
 # A count printed as one of these (or left blank) means 0; the raw text is kept beside it.
 ZERO_MARKERS = frozenset({"", "0", "—", "——", "-", "--", "－", "/", "／", "无", "–"})
@@ -66,6 +67,7 @@ def is_value_text(raw: str) -> bool:
     return parse_value(raw).value is not None
 
 
+@lru_cache(maxsize=65536)  # pure, and called for every candidate reading of every cell
 def parse_value(raw: str, money: bool = False) -> Value:
     """A table cell as a number; zero markers give 0; money cells are normalised to 万元."""
     text = ocr_digits(normalize(raw))
