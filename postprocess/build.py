@@ -311,8 +311,22 @@ def _swap(new_path: Path, db_path: Path, fingerprint: str) -> None:
         live.execute("PRAGMA wal_checkpoint(TRUNCATE)")
     finally:
         live.close()
+    # The old file's -shm is memory-mapped by every reader of it (a server). Were the new file
+    # opened in WAL mode under the same -shm name, the first connection of a process would
+    # truncate that mapped file under the old readers: SIGBUS. So the new file goes in with a
+    # rollback journal (readers need no -shm), and the old -shm leaves the name before and
+    # after the rename (unlinking never truncates a mapping); a crawl that turns WAL on later
+    # creates a fresh one.
+    new = sqlite3.connect(new_path)
+    try:
+        new.execute("PRAGMA journal_mode = DELETE")
+    finally:
+        new.close()
+    shared = (Path(f"{db_path}-shm"), Path(f"{db_path}-wal"))
+    for name in shared:
+        name.unlink(missing_ok=True)
     os.replace(new_path, db_path)
-    for leftover in (Path(f"{new_path}-wal"), Path(f"{new_path}-shm")):
+    for leftover in (*shared, Path(f"{new_path}-wal"), Path(f"{new_path}-shm")):
         leftover.unlink(missing_ok=True)
 
 
