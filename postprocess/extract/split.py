@@ -35,10 +35,16 @@ def splits(
     tokens: list[str], count: int, ok: Callable[[list[int]], bool] | None = None
 ) -> list[list[str]]:
     """Every way to cut the tokens into `count` numbers (no leading zeros, token boundaries
-    kept) that passes `ok`; capped at MAX_CANDIDATES."""
+    kept) that passes `ok`; capped at MAX_CANDIDATES. An `ok` made by `groups_sum` is also
+    checked group by group while cutting, so a fifteen-cell run stays fast."""
     parts = [ocr_digits(normalize(t)) for t in tokens]
+    run = "".join(parts)
+    bounds: list[int] = []
+    for part in parts:
+        bounds.append((bounds[-1] if bounds else 0) + len(part))
+    prefix = ok.prefix if isinstance(ok, GroupSums) else None
     found: list[list[str]] = []
-    for cut in _cuts(parts, count):
+    for cut in _cuts(run, bounds, count, prefix):
         if ok is None or ok([int(p) for p in cut]):
             found.append(cut)
             if len(found) >= MAX_CANDIDATES:
@@ -46,33 +52,31 @@ def splits(
     return found
 
 
-def _cuts(tokens: list[str], count: int) -> Iterator[list[str]]:
-    if not tokens:
-        if count == 0:
-            yield []
-        return
-    head, rest = tokens[0], tokens[1:]
-    min_rest = len(rest)
-    max_rest = sum(len(t) for t in rest)
-    for pieces in range(1, count - min_rest + 1):
-        if count - pieces > max_rest:
-            continue
-        for cut in _cut_token(head, pieces):
-            for tail in _cuts(rest, count - pieces):
-                yield cut + tail
+def _cuts(
+    run: str, bounds: list[int], count: int, prefix: Callable[[list[str]], bool] | None
+) -> Iterator[list[str]]:
+    """Cuts of `run` into `count` valid parts, each token end (`bounds`) a cut."""
+    parts: list[str] = []
 
+    def walk(pos: int) -> Iterator[list[str]]:
+        left = count - len(parts)
+        if left == 0:
+            if pos == len(run):
+                yield list(parts)
+            return
+        ends = [b for b in bounds if b > pos]
+        if len(ends) > left or len(run) - pos < left or len(run) - pos > left * MAX_PART_DIGITS:
+            return
+        for i in range(1, min(MAX_PART_DIGITS, ends[0] - pos) + 1):
+            part = run[pos : pos + i]
+            if not _valid(part):
+                break  # a longer part keeps the leading zero
+            parts.append(part)
+            if prefix is None or prefix(parts):
+                yield from walk(pos + i)
+            parts.pop()
 
-def _cut_token(token: str, pieces: int) -> Iterator[list[str]]:
-    if pieces == 1:
-        if _valid(token):
-            yield [token]
-        return
-    for i in range(1, min(len(token) - pieces + 1, MAX_PART_DIGITS) + 1):
-        head = token[:i]
-        if not _valid(head):
-            continue
-        for tail in _cut_token(token[i:], pieces - 1):
-            yield [head, *tail]
+    yield from walk(0)
 
 
 def _valid(part: str) -> bool:
@@ -84,16 +88,30 @@ def last_is_sum(values: list[int]) -> bool:
     return values[-1] == sum(values[:-1])
 
 
-def groups_sum(size: int) -> Callable[[list[int]], bool]:
+class GroupSums:
     """Rows made of groups of `size` cells, each group's last cell its 总计 (section 四)."""
 
-    def ok(values: list[int]) -> bool:
+    def __init__(self, size: int) -> None:
+        self.size = size
+
+    def __call__(self, values: list[int]) -> bool:
+        size = self.size
         return all(
             values[i + size - 1] == sum(values[i : i + size - 1])
             for i in range(0, len(values), size)
         )
 
-    return ok
+    def prefix(self, parts: list[str]) -> bool:
+        """The last group completed so far adds up (checked while cutting)."""
+        if len(parts) % self.size:
+            return True
+        group = [int(p) for p in parts[-self.size :]]
+        return group[-1] == sum(group[:-1])
+
+
+def groups_sum(size: int) -> Callable[[list[int]], bool]:
+    """Rows made of groups of `size` cells, each group's last cell its 总计 (section 四)."""
+    return GroupSums(size)
 
 
 def narrow(

@@ -633,6 +633,9 @@ def _split_rows(state: _State, section: str, rows: list[_Row], ordered, equation
         tokens = _value_tokens(r.row[r.first :])
         if tokens and S.is_run(tokens, count):
             found = S.splits(tokens, count, ok)
+            if not found and len(tokens) > 1:
+                # spaces a copy-paste left inside a number (44 77000 0454): the run as one
+                found = S.splits(["".join(tokens)], count, ok)
             if found or len(tokens) == 1:
                 runs[i] = found  # several figures that no cut makes add up: not a run
 
