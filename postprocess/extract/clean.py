@@ -62,6 +62,9 @@ FOOTER = re.compile(
 TAIL_MARKER = re.compile(
     r"^\s*(?:关联稿件|相关链接|相关文章|相关阅读|相关稿件|相关新闻|相关附件|相关信息)\s*[:：]?"
 )
+_TAIL_INLINE = re.compile(
+    r"(?:关联稿件|相关链接|相关文章|相关阅读|相关稿件|相关新闻|相关附件)\s*[:：](?=.{0,200}$)"
+)
 # A line made only of these tokens is a toolbar.
 CHROME_TOKENS = {
     "打印",
@@ -221,9 +224,7 @@ def _lines_of_capture(text: str) -> list[str]:
     lines: list[str] = []
     for raw in text.splitlines():
         line = WS.sub(" ", ARTEFACTS.sub("", raw)).strip()
-        if len(line) > MAX_CHROME_LINE and (
-            BREADCRUMB.match(line) or _FIELD_AT_START.match(line) or _is_footer(line)
-        ):
+        if BREADCRUMB.match(line) or _FIELD_AT_START.match(line) or _is_footer(line):
             lines.extend(_cut_footer(p) for p in _chrome_pieces(line))
         else:
             lines.append(line)
@@ -253,6 +254,13 @@ def strip_chrome(text: str) -> tuple[str, str | None]:
             continue  # the bare number a script wrote after 点击数：
         after_counter = False
         if TAIL_MARKER.match(line) and len(line) < 80:
+            break
+        tail = _TAIL_INLINE.search(line)
+        if tail and tail.start() and not SENTENCE_END.search(line, tail.start()):
+            # a one-line capture runs on into the related-links list: the body ends here
+            line = line[: tail.start()].strip()
+            if line:
+                kept.append(line)
             break
         if BREADCRUMB.match(line) or _is_footer(line):
             continue
