@@ -129,3 +129,8 @@ def test_chrome_line_with_report_is_cut_not_dropped():
 def test_short_chrome_lines_still_dropped():
     text, date = strip_chrome("当前位置：首页 > 政务公开 > 年度报告\n发布时间：2021-01-20\n正文。")
     assert text == "正文。" and date == "2021-01-20"
+
+
+def test_links_tail_cut_from_a_line_only():
+    text, _ = strip_chrome("六、其他需要报告的事项无关联稿件：某县2019年报告\n下一段。")
+    assert text.splitlines() == ["六、其他需要报告的事项无", "下一段。"]

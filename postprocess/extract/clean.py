@@ -63,7 +63,7 @@ TAIL_MARKER = re.compile(
     r"^\s*(?:关联稿件|相关链接|相关文章|相关阅读|相关稿件|相关新闻|相关附件|相关信息)\s*[:：]?"
 )
 _TAIL_INLINE = re.compile(
-    r"(?:关联稿件|相关链接|相关文章|相关阅读|相关稿件|相关新闻|相关附件)\s*[:：](?=.{0,200}$)"
+    r"(?:关联稿件|相关链接|相关文章|相关阅读|相关稿件|相关新闻)\s*[:：](?=.{0,200}$)"
 )
 # A line made only of these tokens is a toolbar.
 CHROME_TOKENS = {
@@ -257,11 +257,7 @@ def strip_chrome(text: str) -> tuple[str, str | None]:
             break
         tail = _TAIL_INLINE.search(line)
         if tail and tail.start() and not SENTENCE_END.search(line, tail.start()):
-            # a one-line capture runs on into the related-links list: the body ends here
-            line = line[: tail.start()].strip()
-            if line:
-                kept.append(line)
-            break
+            line = line[: tail.start()].strip()  # a one-line capture ran on into the links list
         if BREADCRUMB.match(line) or _is_footer(line):
             continue
         if _is_meta_line(line):
