@@ -37,7 +37,7 @@ def _figures(path: Path):
 def test_forms_cover_every_form():
     names = {p.name.split(".", 1)[1] for p in FIXTURES}
     assert {"fragment.html", "word.html", "unruled.pdf", "shifted.html"} <= names
-    assert {"md", "docx", "ocr.txt", "runon.txt", "tabs.txt"} <= names
+    assert {"md", "docx", "ocr.txt", "runon.txt", "tabs.txt", "oneline.txt"} <= names
 
 
 @pytest.mark.parametrize("path", FIXTURES, ids=lambda p: p.name)

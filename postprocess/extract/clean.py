@@ -62,6 +62,9 @@ FOOTER = re.compile(
 TAIL_MARKER = re.compile(
     r"^\s*(?:关联稿件|相关链接|相关文章|相关阅读|相关稿件|相关新闻|相关附件|相关信息)\s*[:：]?"
 )
+_TAIL_INLINE = re.compile(
+    r"(?:关联稿件|相关链接|相关文章|相关阅读|相关稿件|相关新闻)\s*[:：](?=.{0,200}$)"
+)
 # A line made only of these tokens is a toolbar.
 CHROME_TOKENS = {
     "打印",
@@ -147,13 +150,103 @@ def _is_toolbar(line: str) -> bool:
     return bool(tokens) and all(t in CHROME_TOKENS for t in tokens)
 
 
+# Chrome rules drop whole lines; a line longer than this is never dropped whole: a capture may
+# hold the breadcrumb, the page fields and the whole report on one line (its chrome is cut off)
+MAX_CHROME_LINE = 300
+_FIELD_AT_START = re.compile(
+    r"^\s*(?:(?:文章|信息|文件)?(?:标题|题目|名称)|信息来源|来源|发布时间|发布日期|发文日期|更新时间"
+    r"|日期|时间|作者|发布机构|点击数|点击量|点击|浏览次数|浏览量|浏览|访问量|访问)\s*[:：]"
+)
+_FIELD_ANYWHERE = re.compile(
+    r"(?:(?:文章|信息|文件)?(?:标题|题目)|信息来源|来源|发布时间|发布日期|发文日期|更新时间|发布机构"
+    r"|点击数|浏览次数)\s*[:：]"
+)
+_BODY_START = re.compile(r"[一二三四五六七八九十]、|[（(][一二三四五六七八九十][）)]|根据《")
+_CRUMBS = re.compile(r"\s*[^\s>»＞]+(?:\s*[>»＞]\s*[^\s>»＞]+)*")
+_FIELD_VALUE = re.compile(r"\s*(?:" + DATE + r"|\S+)")
+_TITLE_PIECE = re.compile(r"\S{1,80}?(?:报告|年报)(?=\s|[一二三四五六七八九十]、|根据)")
+
+
+def _chrome_pieces(line: str) -> list[str]:
+    """A long line that opens with chrome (breadcrumb, 标题：/发布时间：/来源： fields) cut
+    into its chrome pieces and the rest, so the chrome rules drop only the chrome: each
+    piece ends at the next field label or the report's first heading."""
+    pieces: list[str] = []
+    rest = line
+    while rest:
+        toolbar = _leading_toolbar(rest)
+        if toolbar:
+            pieces.append(rest[:toolbar])
+            rest = rest[toolbar:].lstrip()
+            continue
+        crumb = BREADCRUMB.match(rest)
+        field = None if crumb else _FIELD_AT_START.match(rest)
+        if not (crumb or field):
+            break
+        start = (crumb or field).end()  # type: ignore[union-attr]
+        value = (_CRUMBS if crumb else _FIELD_VALUE).match(rest, start)
+        end = value.end() if value else start
+        for stop in (_FIELD_ANYWHERE.search(rest, start), _BODY_START.search(rest, start)):
+            if stop and stop.start() < end:
+                end = max(stop.start(), start)
+        pieces.append(rest[:end])
+        rest = rest[end:].lstrip()
+    for pattern in INLINE_CHROME:
+        rest = pattern.sub("", rest).strip()
+    # the title printed again above the body, as its own line
+    head = _TITLE_PIECE.match(rest)
+    if pieces and head:
+        pieces.append(head.group(0))
+        rest = rest[head.end() :].lstrip()
+    if rest:
+        pieces.append(rest)
+    return pieces
+
+
+def _leading_toolbar(text: str) -> int:
+    """Length of the toolbar words (字号：大 中 小 打印 关闭, a QR caption) opening `text`."""
+    end = 0
+    while True:
+        rest = text[end:]
+        skip = len(rest) - len(rest.lstrip())
+        m = next((m for p in INLINE_CHROME if (m := p.match(rest, skip))), None)
+        if m and m.end() > skip:
+            end += m.end()
+            continue
+        word = re.match(r"\s*([^\s:：]+[:：]?)", rest)
+        if word and TOKEN_SPLIT.sub("", word.group(1)) in CHROME_TOKENS | {""}:
+            end += word.end()
+            continue
+        return end
+
+
+def _lines_of_capture(text: str) -> list[str]:
+    lines: list[str] = []
+    for raw in text.splitlines():
+        line = WS.sub(" ", ARTEFACTS.sub("", raw)).strip()
+        if BREADCRUMB.match(line) or _FIELD_AT_START.match(line) or _is_footer(line):
+            lines.extend(_cut_footer(p) for p in _chrome_pieces(line))
+        else:
+            lines.append(line)
+    return lines
+
+
+def _cut_footer(line: str) -> str:
+    """A long line ending in the site footer (主办单位… after the last sentence) loses it."""
+    if len(line) <= MAX_CHROME_LINE:
+        return line
+    m = FOOTER.search(line)
+    if m and not SENTENCE_END.search(line, m.start()):
+        return line[: m.start()].strip()
+    return line
+
+
 def strip_chrome(text: str) -> tuple[str, str | None]:
     """Clean text (one paragraph a line) and the first date found in a dropped metadata line."""
     kept: list[str] = []
     found_date: str | None = None
     after_counter = False
-    for raw in text.splitlines():
-        line = WS.sub(" ", ARTEFACTS.sub("", raw)).strip()
+    for line in _lines_of_capture(text):
         if not line:
             continue
         if after_counter and line.isdigit():
@@ -162,6 +255,9 @@ def strip_chrome(text: str) -> tuple[str, str | None]:
         after_counter = False
         if TAIL_MARKER.match(line) and len(line) < 80:
             break
+        tail = _TAIL_INLINE.search(line)
+        if tail and tail.start() and not SENTENCE_END.search(line, tail.start()):
+            line = line[: tail.start()].strip()  # a one-line capture ran on into the links list
         if BREADCRUMB.match(line) or _is_footer(line):
             continue
         if _is_meta_line(line):

@@ -15,7 +15,14 @@ from collections import Counter
 from urllib.parse import urlsplit
 
 from postprocess.extract import clean
-from postprocess.extract.grids import cell_text, docx_tables, pdf_tables, text_tables, unwrap
+from postprocess.extract.grids import (
+    break_run_on,
+    cell_text,
+    docx_tables,
+    pdf_tables,
+    text_tables,
+    unwrap,
+)
 from postprocess.extract.model import Document, Table
 
 log = logging.getLogger(__name__)
@@ -141,7 +148,8 @@ def _read_html(body: bytes, url: str, content_type: str | None) -> Document:
 
 
 def _read_txt(body: bytes, url: str, content_type: str | None) -> Document:
-    decoded = clean.decode_html(body, content_type)
+    # a capture holding the report on one long line gets its template's lines back first
+    decoded = break_run_on(clean.decode_html(body, content_type))
     page = clean.clean_text(decoded)
     return Document(
         url=url,

@@ -12,6 +12,7 @@ from typing import Any
 from lxml import html as lxml_html
 from lxml.html import HtmlElement
 
+from postprocess.extract import labels as L
 from postprocess.extract.model import Table
 
 _WS = re.compile(r"[\s\u3000\xa0]+")
@@ -447,3 +448,67 @@ def _flush_text(rows: list[list[str]], tables: list[Table], markdown: int, piped
 def _pad(rows: list[list[str]]) -> list[list[str]]:
     width = max(len(r) for r in rows)
     return [r + [""] * (width - len(r)) for r in rows]
+
+
+# --- one-line captures --------------------------------------------------------------------------
+
+# A crawler's text capture may hold the whole report on one line, every table row's cells run
+# together: each row label must start a line again before the rows can be read.
+ONE_LINE = 150  # shorter lines are rows or paragraphs as they are
+_CJK = "\u4e00-\u9fff"
+_NUMBER_AHEAD = rf"(?=[{_CJK}]{{0,4}}?\s*[+\-－]?[\d０-９])"
+_HEADING_BREAK = re.compile(r"(?<![第])[一二三四五六七八九十]、")
+_PROACTIVE_OPEN = re.compile(r"第二十条|信息内容")
+_REQUEST_OPEN = re.compile(r"收到和处理政府信息公开申请|申请人情况|本年新收")
+_APPEAL_OPEN = re.compile(r"行政复议")
+_AFTER_APPEALS = re.compile(r"(?<![第])[五六七八九]、")
+_PROACTIVE_BREAK = re.compile(
+    r"第二十条|信息内容|(?:行政|政府)?(?:"
+    + "|".join(re.escape(fragment) for fragment, _ in L.PROACTIVE_ROWS)
+    + ")"
+    + _NUMBER_AHEAD
+)
+# （一）… groups (not 第（一）项) and 1.… items; an item's ordinal glued to the figures before
+# it (00000002.其他…) is the next label's: the template numbers its items with one digit
+_REQUEST_BREAK = re.compile(rf"(?<!第)[（(][一二三四五六七][）)]|\d[.．、](?=[{_CJK}])")
+_TRAILING_RUN = re.compile(rf"(?<=[{_CJK}）)])\s*(?=[\d０-９][\d０-９\s]{{3,}}$)")
+_TABLE_MARKS = ("本年新收", "上年结转", "结转下年", "予以公开", "第二十条", "尚未审结")
+
+
+def break_run_on(text: str) -> str:
+    """Every long line that holds the report tables (two or more of their marks) broken
+    into the template's lines: section headings, 二's row labels, 三's groups and items,
+    四's figures; lines that hold no table are left as they are."""
+    out: list[str] = []
+    for line in (text or "").splitlines():
+        if len(line) < ONE_LINE or sum(m in line for m in _TABLE_MARKS) < 2:
+            out.append(line)
+            continue
+        cuts = {m.start() for m in _HEADING_BREAK.finditer(line)}
+        zones = _zones(line)
+        for (start, end), pattern in zip(zones, (_PROACTIVE_BREAK, _REQUEST_BREAK), strict=False):
+            cuts |= {start + m.start() for m in pattern.finditer(line[start:end])}
+        start, end = zones[2]
+        appeals = line[start:end]
+        run = _TRAILING_RUN.search(appeals)
+        if run and sum(c.isdigit() for c in appeals[run.start() :]) >= 5:
+            cuts.add(start + run.start())
+        bounds = [0, *sorted(c for c in cuts if c > 0), len(line)]
+        out.extend(
+            line[a:b].strip() for a, b in zip(bounds, bounds[1:], strict=False) if line[a:b].strip()
+        )
+    return "\n".join(out)
+
+
+def _zones(line: str) -> list[tuple[int, int]]:
+    """(start, end) of the 二, 三 and 四 tables in a one-line capture; empty when missing."""
+    n = len(line)
+    m2 = _PROACTIVE_OPEN.search(line)
+    p2 = m2.start() if m2 else n
+    m3 = _REQUEST_OPEN.search(line, p2 if m2 else 0)
+    p3 = m3.start() if m3 else n
+    m4 = _APPEAL_OPEN.search(line, p3) if m3 else None
+    p4 = m4.start() if m4 else n
+    m5 = _AFTER_APPEALS.search(line, p4)
+    p5 = m5.start() if m5 else n
+    return [(p2, p3), (p3, p4), (p4, p5)]

@@ -94,17 +94,24 @@ def last_is_sum(values: list[int]) -> bool:
     return values[-1] == sum(values[:-1])
 
 
-def groups_sum(size: int) -> Callable[[list[int]], bool]:
-    """Rows made of groups of `size` cells, each group's last cell its 总计 (section 四)."""
+class GroupSums:
+    """Rows made of groups of `size` cells, each group's last cell its 总计 (section 四);
+    `splits` checks each group as soon as it is cut (group_size)."""
 
-    def ok(values: list[int]) -> bool:
+    def __init__(self, size: int) -> None:
+        self.group_size = size
+
+    def __call__(self, values: list[int]) -> bool:
+        size = self.group_size
         return all(
             values[i + size - 1] == sum(values[i : i + size - 1])
             for i in range(0, len(values), size)
         )
 
-    ok.group_size = size  # type: ignore[attr-defined]  # lets splits() prune group by group
-    return ok
+
+def groups_sum(size: int) -> Callable[[list[int]], bool]:
+    """Rows made of groups of `size` cells, each group's last cell its 总计 (section 四)."""
+    return GroupSums(size)
 
 
 def narrow(

@@ -637,6 +637,9 @@ def _split_rows(state: _State, section: str, rows: list[_Row], ordered, equation
         if tokens and S.is_run(tokens, count):
             try:
                 found = S.splits(tokens, count, ok)
+                if not found and len(tokens) > 1:
+                    # spaces a copy-paste left inside a number (44 77000 0454): the run as one
+                    found = S.splits(["".join(tokens)], count, ok)
             except S.TooManyCuts:
                 found = []  # too many readings to tell apart: left out and flagged below
             if found or len(tokens) == 1:
