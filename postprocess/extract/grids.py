@@ -12,7 +12,9 @@ from typing import Any
 from lxml import html as lxml_html
 from lxml.html import HtmlElement
 
+from postprocess.extract import labels as L
 from postprocess.extract.model import Table
+from postprocess.extract.values import parse_value
 
 _WS = re.compile(r"[\s\u3000\xa0]+")
 MAX_SPAN = 100  # guards against colspan="100000" in broken pages
@@ -416,11 +418,17 @@ def text_row(line: str) -> list[str] | None:
 def text_tables(text: str) -> list[Table]:
     """Runs of consecutive table-like lines of clean text, one table per run (seed 002's `|`
     rows, Markdown tables and their fragments, tab- or space-separated captures, rows whose
-    figures run together). Runs without a figure are dropped."""
+    figures run together, tables flattened one cell per line). Runs without a figure are
+    dropped."""
     tables: list[Table] = []
     rows: list[list[str]] = []
     markdown = piped = 0  # |a|b| rows keep their empty cells, so positions hold
-    for line in (text or "").splitlines():
+    for line in _with_cell_line_tables(text or ""):
+        if isinstance(line, Table):
+            _flush_text(rows, tables, markdown, piped)
+            rows, markdown, piped = [], 0, 0
+            tables.append(line)
+            continue
         cells = text_row(line)
         if cells is not None:
             rows.append(cells)
@@ -447,3 +455,101 @@ def _flush_text(rows: list[list[str]], tables: list[Table], markdown: int, piped
 def _pad(rows: list[list[str]]) -> list[list[str]]:
     width = max(len(r) for r in rows)
     return [r + [""] * (width - len(r)) for r in rows]
+
+
+# --- tables flattened one cell per line --------------------------------------------------
+
+# one cell and the pipes that close it (`8 |`, `总计 | ||||||`), or pipes alone (`|`, `|||`)
+_CELL_LINE = re.compile(r"^\s*(?P<cell>[^|]*?)\s*(?P<pipes>\|[\s|]*)$")
+MIN_CELL_LINE_FIGURES = 4  # figure lines a run needs before it is read as a table
+
+
+def _is_figure_cell(text: str) -> bool:
+    return bool(text) and parse_value(text).value is not None
+
+
+def _row_label(text: str) -> bool:
+    """A template row label (三's 一、本年新收 / （三）不予公开 / 1.属于国家秘密, 二's 规章)."""
+    if _LABEL_START.match(text):
+        return True
+    if _column_label(text):
+        return False  # 总计 heads a column; the row is （七）总计
+    if L.match(text, L.PROACTIVE_ROWS):
+        return True
+    key, group = L.request_row(text, None)
+    return key is not None or group is not None
+
+
+def _column_label(text: str) -> bool:
+    """A header cell naming a column (自然人, 本年制发件数, 结果维持, 总计)."""
+    return any(L.match(text, t) for t in (L.REQUEST_COLS, L.PROACTIVE_COLS, L.APPEAL_COLS))
+
+
+def _with_cell_line_tables(text: str) -> list[str | Table]:
+    """The lines of `text`, each run of one-cell-per-line lines replaced by the table its
+    cells rebuild (`_cell_line_rows`)."""
+    lines = text.splitlines()
+    out: list[str | Table] = []
+    i = 0
+    while i < len(lines):
+        j, figures, cells = i, 0, 0
+        while j < len(lines):
+            m = _CELL_LINE.match(lines[j])
+            if m is None and lines[j].strip():
+                break
+            if m is not None:
+                cells += 1
+                figures += _is_figure_cell(cell_text(m["cell"]))
+            j += 1
+        if figures >= MIN_CELL_LINE_FIGURES and cells >= 2 * MIN_CELL_LINE_FIGURES:
+            rows = _cell_line_rows(lines[i:j])
+            if any(len(r) > 1 for r in rows):
+                # not padded: a short row's missing cells are unknown, not blank
+                out.append(Table(rows=rows, source="celllines"))
+                i = j
+                continue
+        if j == i:
+            out.append(lines[i])
+            j = i + 1
+        else:
+            out.extend(lines[i:j])
+        i = j
+    return out
+
+
+def _cell_line_rows(lines: list[str]) -> list[list[str]]:
+    """Rows rebuilt from cells printed one per line: a row starts at a row label (or at a
+    text after figures), takes the figure lines that follow, and ends at a pipes-only line
+    or a cell closed by several pipes (the converter's padding of the row). Figures after a
+    header row start a row of their own (section 四 prints its figures without a label).
+    Cells left out by the converter leave no trace; tables.py places such short rows only
+    where the report's sums decide."""
+    rows: list[list[str]] = []
+    row: list[str] = []
+
+    def end() -> None:
+        nonlocal row
+        if row:
+            rows.append(row)
+        row = []
+
+    for line in lines:
+        m = _CELL_LINE.match(line)
+        if m is None:
+            continue  # a blank line
+        cell = cell_text(m["cell"])
+        closing = m["pipes"].count("|")
+        if not cell:
+            end()
+            continue
+        has_figures = any(_is_figure_cell(c) for c in row)
+        if _is_figure_cell(cell):
+            if row and not has_figures and all(_column_label(c) and not _row_label(c) for c in row):
+                end()  # figures under a header row, without a label of their own
+        elif has_figures or (row and _row_label(cell)):
+            end()
+        row.append(cell)
+        if closing > 1:
+            end()
+    end()
+    return rows
