@@ -15,9 +15,9 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from itertools import combinations
 from math import comb
-from dataclasses import dataclass, field
 
 from postprocess.extract import labels as L
 from postprocess.extract import split as S
