@@ -470,18 +470,19 @@ def _is_figure_cell(text: str) -> bool:
 
 def _row_label(text: str) -> bool:
     """A template row label (三's 一、本年新收 / （三）不予公开 / 1.属于国家秘密, 二's 规章)."""
-    if _LABEL_START.match(text):
+    if _LABEL_START.match(text) or L.match(text, L.PROACTIVE_ROWS):
         return True
     if _column_label(text):
         return False  # 总计 heads a column; the row is （七）总计
-    if L.match(text, L.PROACTIVE_ROWS):
-        return True
     key, group = L.request_row(text, None)
     return key is not None or group is not None
 
 
 def _column_label(text: str) -> bool:
-    """A header cell naming a column (自然人, 本年制发件数, 结果维持, 总计)."""
+    """A header cell naming a column (自然人, 本年制发件数, 结果维持, 总计); 二's row labels
+    are not, though some hold a column's word (其他对外管理服务事项)."""
+    if L.match(text, L.PROACTIVE_ROWS):
+        return False
     return any(L.match(text, t) for t in (L.REQUEST_COLS, L.PROACTIVE_COLS, L.APPEAL_COLS))
 
 

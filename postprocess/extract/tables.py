@@ -654,6 +654,9 @@ def _split_rows(state: _State, section: str, rows: list[_Row], ordered, equation
         if i in runs:
             vectors[r.row_key] = [_vector(cut) for cut in runs[i]]
             continue
+        if r.source == "celllines" and not _value_tokens(r.row[r.first :]):
+            vectors[r.row_key] = [[0] * count]  # every cell left blank: it adds nothing
+            continue
         mapping = list(_by_position(r.row[r.first :], cols))
         values = [parse_value(raw).value for _, _, raw in mapping[:count]]
         if len(values) == count and all(v is not None and float(v).is_integer() for v in values):
