@@ -486,22 +486,50 @@ def _column_label(text: str) -> bool:
     return any(L.match(text, t) for t in (L.REQUEST_COLS, L.PROACTIVE_COLS, L.APPEAL_COLS))
 
 
+def _line_cells(line: str) -> tuple[list[str], int] | None:
+    """A line of a one-cell-per-line table: (its cells, closing pipes), or None. A line holds
+    one cell closed by pipes (`8 |`, `总计 | ||||`), pipes alone (`|`), or several label
+    cells without a figure (`（三）不予公开 | 1.属于国家秘密 |`: a group label and its first
+    item); a line that does not end in a pipe is no cell line."""
+    m = _CELL_LINE.match(line)
+    if m is not None:
+        cell = cell_text(m["cell"])
+        return ([cell] if cell else []), m["pipes"].count("|")
+    text = line.strip()
+    if not text.endswith("|") or text.startswith("|"):
+        return None
+    cells = [cell_text(c) for c in text.split("|")]
+    trailing = 0
+    while cells and not cells[-1]:
+        cells.pop()
+        trailing += 1
+    if any(not c or _is_figure_cell(c) or len(c) > MAX_ROW_LABEL for c in cells):
+        return None  # a `a | b | 3` row: the text reader's
+    return cells, trailing
+
+
 def _with_cell_line_tables(text: str) -> list[str | Table]:
     """The lines of `text`, each run of one-cell-per-line lines replaced by the table its
-    cells rebuild (`_cell_line_rows`)."""
+    cells rebuild (`_cell_line_rows`). Inside a run, blank lines and page numbers are
+    skipped and a short line without pipes is the first part of the next cell (a label
+    wrapped inside its cell)."""
     lines = text.splitlines()
     out: list[str | Table] = []
     i = 0
     while i < len(lines):
-        j, figures, cells = i, 0, 0
+        j, figures, cells, end = i, 0, 0, i
         while j < len(lines):
-            m = _CELL_LINE.match(lines[j])
-            if m is None and lines[j].strip():
-                break
-            if m is not None:
+            found = _line_cells(lines[j])
+            stripped = lines[j].strip()
+            if found is None and stripped and not _PAGE_NO.match(stripped):
+                if not cells or not _wrapped_part(lines, j):
+                    break
+            if found is not None:
                 cells += 1
-                figures += _is_figure_cell(cell_text(m["cell"]))
+                figures += sum(_is_figure_cell(c) for c in found[0])
+                end = j + 1
             j += 1
+        j = max(end, i)
         if figures >= MIN_CELL_LINE_FIGURES and cells >= 2 * MIN_CELL_LINE_FIGURES:
             rows = _cell_line_rows(lines[i:j])
             if any(len(r) > 1 for r in rows):
@@ -518,6 +546,16 @@ def _with_cell_line_tables(text: str) -> list[str | Table]:
     return out
 
 
+def _wrapped_part(lines: list[str], j: int) -> bool:
+    """Line j is the first part of a cell wrapped over lines: short, no figure, no sentence
+    end, and the next line closes a cell with text."""
+    text = lines[j].strip()
+    if len(text) > MAX_ROW_LABEL or _is_figure_cell(text) or re.search(r"[。；;]$", text):
+        return False
+    following = _line_cells(lines[j + 1]) if j + 1 < len(lines) else None
+    return following is not None and bool(following[0])
+
+
 def _cell_line_rows(lines: list[str]) -> list[list[str]]:
     """Rows rebuilt from cells printed one per line: a row starts at a row label (or at a
     text after figures), takes the figure lines that follow, and ends at a pipes-only line
@@ -527,6 +565,7 @@ def _cell_line_rows(lines: list[str]) -> list[list[str]]:
     where the report's sums decide."""
     rows: list[list[str]] = []
     row: list[str] = []
+    wrapped = ""  # the first part of a cell wrapped over lines
 
     def end() -> None:
         nonlocal row
@@ -535,21 +574,29 @@ def _cell_line_rows(lines: list[str]) -> list[list[str]]:
         row = []
 
     for line in lines:
-        m = _CELL_LINE.match(line)
-        if m is None:
-            continue  # a blank line
-        cell = cell_text(m["cell"])
-        closing = m["pipes"].count("|")
-        if not cell:
+        found = _line_cells(line)
+        if found is None:
+            text = line.strip()
+            if text and not _PAGE_NO.match(text):
+                wrapped += text
+            continue
+        cells, closing = found
+        if not cells:
             end()
             continue
-        has_figures = any(_is_figure_cell(c) for c in row)
-        if _is_figure_cell(cell):
-            if row and not has_figures and all(_column_label(c) and not _row_label(c) for c in row):
-                end()  # figures under a header row, without a label of their own
-        elif has_figures or (row and _row_label(cell)):
-            end()
-        row.append(cell)
+        cells[0], wrapped = cell_text(wrapped + cells[0]), ""
+        for cell in cells:
+            has_figures = any(_is_figure_cell(c) for c in row)
+            if _is_figure_cell(cell):
+                if (
+                    row
+                    and not has_figures
+                    and all(_column_label(c) and not _row_label(c) for c in row)
+                ):
+                    end()  # figures under a header row, without a label of their own
+            elif has_figures or (row and _row_label(cell)):
+                end()
+            row.append(cell)
         if closing > 1:
             end()
     end()
