@@ -478,12 +478,22 @@ def _row_label(text: str) -> bool:
     return key is not None or group is not None
 
 
+def _opens_part(text: str) -> bool:
+    """A cell that opens a part of a table (第二十条第（一）项, 信息内容, 行政复议)."""
+    return any(m in L.norm_label(text) for m in (*L.PROACTIVE_MARKERS, *L.APPEAL_MARKERS))
+
+
 def _column_label(text: str) -> bool:
     """A header cell naming a column (自然人, 本年制发件数, 结果维持, 总计); 二's row labels
     are not, though some hold a column's word (其他对外管理服务事项)."""
     if L.match(text, L.PROACTIVE_ROWS):
         return False
-    return any(L.match(text, t) for t in (L.REQUEST_COLS, L.PROACTIVE_COLS, L.APPEAL_COLS))
+    norm = L.norm_label(text)
+    for table in (L.REQUEST_COLS, L.PROACTIVE_COLS, L.APPEAL_COLS):
+        # the column's words make up a good part of the cell (not 不计其他情形)
+        if 3 * sum(len(f) for _, f in L.match_all(norm, table)) >= len(norm):
+            return True
+    return False
 
 
 def _line_cells(line: str) -> tuple[list[str], int] | None:
@@ -508,6 +518,26 @@ def _line_cells(line: str) -> tuple[list[str], int] | None:
     return cells, trailing
 
 
+def _bare_cells(line: str) -> tuple[list[str], int] | None:
+    """A line of a table flattened one cell per line without pipes (text taken out of the
+    cells with a line break each): one figure, or label text without a figure (cells parted
+    by tabs or runs of spaces kept apart); None for prose, blank lines and `|` lines."""
+    text = line.strip()
+    if not text or "|" in text or _PAGE_NO.match(text):
+        return None
+    if _is_figure_cell(text):
+        return [cell_text(text)], 0
+    cells = text_row(text)
+    if cells is None or any(_is_figure_cell(c) for c in cells):
+        return None
+    if len(text) > MAX_ROW_LABEL and "勾稽关系" not in text:
+        return None
+    return [cell_text(c) for c in _GAP.split(text) if c.strip()], 0
+
+
+MIN_BARE_FIGURES = 8  # without pipes, only a long run of lone figures is a table
+
+
 def _with_cell_line_tables(text: str) -> list[str | Table]:
     """The lines of `text`, each run of one-cell-per-line lines replaced by the table its
     cells rebuild (`_cell_line_rows`). Inside a run, blank lines and page numbers are
@@ -517,12 +547,14 @@ def _with_cell_line_tables(text: str) -> list[str | Table]:
     out: list[str | Table] = []
     i = 0
     while i < len(lines):
+        piped = "|" in lines[i]
+        cells_of = _line_cells if piped else _bare_cells
         j, figures, cells, end = i, 0, 0, i
         while j < len(lines):
-            found = _line_cells(lines[j])
+            found = cells_of(lines[j])
             stripped = lines[j].strip()
             if found is None and stripped and not _PAGE_NO.match(stripped):
-                if not cells or not _wrapped_part(lines, j):
+                if not piped or not cells or not _wrapped_part(lines, j):
                     break
             if found is not None:
                 cells += 1
@@ -530,9 +562,10 @@ def _with_cell_line_tables(text: str) -> list[str | Table]:
                 end = j + 1
             j += 1
         j = max(end, i)
-        if figures >= MIN_CELL_LINE_FIGURES and cells >= 2 * MIN_CELL_LINE_FIGURES:
-            rows = _cell_line_rows(lines[i:j])
-            if any(len(r) > 1 for r in rows):
+        least = MIN_CELL_LINE_FIGURES if piped else MIN_BARE_FIGURES
+        if figures >= least and cells >= 2 * least:
+            rows = _cell_line_rows(lines[i:j], cells_of)
+            if _table_like(rows, piped):
                 # not padded: a short row's missing cells are unknown, not blank
                 out.append(Table(rows=rows, source="celllines"))
                 i = j
@@ -556,7 +589,17 @@ def _wrapped_part(lines: list[str], j: int) -> bool:
     return following is not None and bool(following[0])
 
 
-def _cell_line_rows(lines: list[str]) -> list[list[str]]:
+def _table_like(rows: list[list[str]], piped: bool) -> bool:
+    """Rebuilt rows that make a table: some row has a label and figures; without pipes, two
+    rows of three figures or more and a label of the template (not a list of numbers)."""
+    with_figures = [r for r in rows if sum(_is_figure_cell(c) for c in r) >= (1 if piped else 3)]
+    if piped:
+        return any(len(r) > 1 for r in with_figures)
+    labelled = any(_row_label(c) or _column_label(c) for r in rows for c in r)
+    return len(with_figures) >= 2 and labelled
+
+
+def _cell_line_rows(lines: list[str], cells_of=_line_cells) -> list[list[str]]:
     """Rows rebuilt from cells printed one per line: a row starts at a row label (or at a
     text after figures), takes the figure lines that follow, and ends at a pipes-only line
     or a cell closed by several pipes (the converter's padding of the row). Figures after a
@@ -574,7 +617,7 @@ def _cell_line_rows(lines: list[str]) -> list[list[str]]:
         row = []
 
     for line in lines:
-        found = _line_cells(line)
+        found = cells_of(line)
         if found is None:
             text = line.strip()
             if text and not _PAGE_NO.match(text):
@@ -588,13 +631,9 @@ def _cell_line_rows(lines: list[str]) -> list[list[str]]:
         for cell in cells:
             has_figures = any(_is_figure_cell(c) for c in row)
             if _is_figure_cell(cell):
-                if (
-                    row
-                    and not has_figures
-                    and all(_column_label(c) and not _row_label(c) for c in row)
-                ):
+                if row and not has_figures and _column_label(row[-1]) and not _row_label(row[-1]):
                     end()  # figures under a header row, without a label of their own
-            elif has_figures or (row and _row_label(cell)):
+            elif has_figures or (row and (_row_label(cell) or _opens_part(cell))):
                 end()
             row.append(cell)
         if closing > 1:
