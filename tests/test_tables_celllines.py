@@ -81,3 +81,17 @@ def test_pipe_rows_are_not_cell_lines():
     seed = Path(__file__).parent / "fixtures" / "figures" / "seeds" / "002_462e7e068fd78f13.txt"
     tables = text_tables(seed.read_text("utf-8"))
     assert tables and all(t.source == "text" for t in tables)
+
+
+def test_column_bounds_settle_rows_beyond_the_joint_search():
+    """Twenty open rows are too many to try together; a column whose total is 0 still rules
+    out every reading with a figure in it, since counts are never negative."""
+    from postprocess.extract import split as S
+
+    rows = {f"r{i}": [[1, 0, 1], [0, 1, 1]] for i in range(20)}
+    assert 2**20 > S.MAX_COMBINATIONS
+    settled = S.narrow({**rows, "t": [[20, 0, 20]]}, [(list(rows), ["t"])])
+    assert all(settled[r] == [[1, 0, 1]] for r in rows)
+    # when the totals leave room in both columns, nothing is settled (nor guessed)
+    open_ = S.narrow({**rows, "t": [[10, 10, 20]]}, [(list(rows), ["t"])])
+    assert all(open_[r] == rows[r] for r in rows)
