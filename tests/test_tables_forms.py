@@ -38,6 +38,7 @@ def test_forms_cover_every_form():
     names = {p.name.split(".", 1)[1] for p in FIXTURES}
     assert {"fragment.html", "word.html", "unruled.pdf", "shifted.html"} <= names
     assert {"md", "docx", "ocr.txt", "runon.txt", "tabs.txt", "oneline.txt"} <= names
+    assert {"celllines.txt", "celllines-gapped.txt", "celllines-bare.txt"} <= names
 
 
 @pytest.mark.parametrize("path", FIXTURES, ids=lambda p: p.name)

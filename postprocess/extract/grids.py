@@ -14,6 +14,7 @@ from lxml.html import HtmlElement
 
 from postprocess.extract import labels as L
 from postprocess.extract.model import Table
+from postprocess.extract.values import parse_value
 
 _WS = re.compile(r"[\s\u3000\xa0]+")
 MAX_SPAN = 100  # guards against colspan="100000" in broken pages
@@ -417,11 +418,17 @@ def text_row(line: str) -> list[str] | None:
 def text_tables(text: str) -> list[Table]:
     """Runs of consecutive table-like lines of clean text, one table per run (seed 002's `|`
     rows, Markdown tables and their fragments, tab- or space-separated captures, rows whose
-    figures run together). Runs without a figure are dropped."""
+    figures run together, tables flattened one cell per line). Runs without a figure are
+    dropped."""
     tables: list[Table] = []
     rows: list[list[str]] = []
     markdown = piped = 0  # |a|b| rows keep their empty cells, so positions hold
-    for line in (text or "").splitlines():
+    for line in _with_cell_line_tables(text or ""):
+        if isinstance(line, Table):
+            _flush_text(rows, tables, markdown, piped)
+            rows, markdown, piped = [], 0, 0
+            tables.append(line)
+            continue
         cells = text_row(line)
         if cells is not None:
             rows.append(cells)
@@ -512,3 +519,188 @@ def _zones(line: str) -> list[tuple[int, int]]:
     m5 = _AFTER_APPEALS.search(line, p4)
     p5 = m5.start() if m5 else n
     return [(p2, p3), (p3, p4), (p4, p5)]
+
+
+# --- tables flattened one cell per line --------------------------------------------------
+
+# one cell and the pipes that close it (`8 |`, `总计 | ||||||`), or pipes alone (`|`, `|||`)
+_CELL_LINE = re.compile(r"^\s*(?P<cell>[^|]*?)\s*(?P<pipes>\|[\s|]*)$")
+MIN_CELL_LINE_FIGURES = 4  # figure lines a run needs before it is read as a table
+
+
+def _is_figure_cell(text: str) -> bool:
+    return bool(text) and parse_value(text).value is not None
+
+
+def _row_label(text: str) -> bool:
+    """A template row label (三's 一、本年新收 / （三）不予公开 / 1.属于国家秘密, 二's 规章)."""
+    if _LABEL_START.match(text) or L.match(text, L.PROACTIVE_ROWS):
+        return True
+    if _column_label(text):
+        return False  # 总计 heads a column; the row is （七）总计
+    key, group = L.request_row(text, None)
+    return key is not None or group is not None
+
+
+def _opens_part(text: str) -> bool:
+    """A cell that opens a part of a table (第二十条第（一）项, 信息内容, 行政复议)."""
+    return any(m in L.norm_label(text) for m in (*L.PROACTIVE_MARKERS, *L.APPEAL_MARKERS))
+
+
+def _column_label(text: str) -> bool:
+    """A header cell naming a column (自然人, 本年制发件数, 结果维持, 总计); 二's row labels
+    are not, though some hold a column's word (其他对外管理服务事项)."""
+    if L.match(text, L.PROACTIVE_ROWS):
+        return False
+    norm = L.norm_label(text)
+    for table in (L.REQUEST_COLS, L.PROACTIVE_COLS, L.APPEAL_COLS):
+        # the column's words make up a good part of the cell (not 不计其他情形)
+        if 3 * sum(len(f) for _, f in L.match_all(norm, table)) >= len(norm):
+            return True
+    return False
+
+
+def _line_cells(line: str) -> tuple[list[str], int] | None:
+    """A line of a one-cell-per-line table: (its cells, closing pipes), or None. A line holds
+    one cell closed by pipes (`8 |`, `总计 | ||||`), pipes alone (`|`), or several label
+    cells without a figure (`（三）不予公开 | 1.属于国家秘密 |`: a group label and its first
+    item); a line that does not end in a pipe is no cell line."""
+    m = _CELL_LINE.match(line)
+    if m is not None:
+        cell = cell_text(m["cell"])
+        return ([cell] if cell else []), m["pipes"].count("|")
+    text = line.strip()
+    if not text.endswith("|") or text.startswith("|"):
+        return None
+    cells = [cell_text(c) for c in text.split("|")]
+    trailing = 0
+    while cells and not cells[-1]:
+        cells.pop()
+        trailing += 1
+    if any(not c or _is_figure_cell(c) or len(c) > MAX_ROW_LABEL for c in cells):
+        return None  # a `a | b | 3` row: the text reader's
+    return cells, trailing
+
+
+def _bare_cells(line: str) -> tuple[list[str], int] | None:
+    """A line of a table flattened one cell per line without pipes (text taken out of the
+    cells with a line break each): one figure, or label text without a figure (cells parted
+    by tabs or runs of spaces kept apart); None for prose, blank lines and `|` lines."""
+    text = line.strip()
+    if not text or "|" in text or _PAGE_NO.match(text):
+        return None
+    if _is_figure_cell(text):
+        return [cell_text(text)], 0
+    cells = text_row(text)
+    if cells is None or any(_is_figure_cell(c) for c in cells):
+        return None
+    if len(text) > MAX_ROW_LABEL and "勾稽关系" not in text:
+        return None
+    return [cell_text(c) for c in _GAP.split(text) if c.strip()], 0
+
+
+MIN_BARE_FIGURES = 8  # without pipes, only a long run of lone figures is a table
+
+
+def _with_cell_line_tables(text: str) -> list[str | Table]:
+    """The lines of `text`, each run of one-cell-per-line lines replaced by the table its
+    cells rebuild (`_cell_line_rows`). Inside a run, blank lines and page numbers are
+    skipped and a short line without pipes is the first part of the next cell (a label
+    wrapped inside its cell)."""
+    lines = text.splitlines()
+    out: list[str | Table] = []
+    i = 0
+    while i < len(lines):
+        piped = "|" in lines[i]
+        cells_of = _line_cells if piped else _bare_cells
+        j, figures, cells, end = i, 0, 0, i
+        while j < len(lines):
+            found = cells_of(lines[j])
+            stripped = lines[j].strip()
+            if found is None and stripped and not _PAGE_NO.match(stripped):
+                if not piped or not cells or not _wrapped_part(lines, j):
+                    break
+            if found is not None:
+                cells += 1
+                figures += sum(_is_figure_cell(c) for c in found[0])
+                end = j + 1
+            j += 1
+        j = max(end, i)
+        least = MIN_CELL_LINE_FIGURES if piped else MIN_BARE_FIGURES
+        if figures >= least and cells >= 2 * least:
+            rows = _cell_line_rows(lines[i:j], cells_of)
+            if _table_like(rows, piped):
+                # not padded: a short row's missing cells are unknown, not blank
+                out.append(Table(rows=rows, source="celllines"))
+                i = j
+                continue
+        if j == i:
+            out.append(lines[i])
+            j = i + 1
+        else:
+            out.extend(lines[i:j])
+        i = j
+    return out
+
+
+def _wrapped_part(lines: list[str], j: int) -> bool:
+    """Line j is the first part of a cell wrapped over lines: short, no figure, no sentence
+    end, and the next line closes a cell with text."""
+    text = lines[j].strip()
+    if len(text) > MAX_ROW_LABEL or _is_figure_cell(text) or re.search(r"[。；;]$", text):
+        return False
+    following = _line_cells(lines[j + 1]) if j + 1 < len(lines) else None
+    return following is not None and bool(following[0])
+
+
+def _table_like(rows: list[list[str]], piped: bool) -> bool:
+    """Rebuilt rows that make a table: some row has a label and figures; without pipes, two
+    rows of three figures or more and a label of the template (not a list of numbers)."""
+    with_figures = [r for r in rows if sum(_is_figure_cell(c) for c in r) >= (1 if piped else 3)]
+    if piped:
+        return any(len(r) > 1 for r in with_figures)
+    labelled = any(_row_label(c) or _column_label(c) for r in rows for c in r)
+    return len(with_figures) >= 2 and labelled
+
+
+def _cell_line_rows(lines: list[str], cells_of=_line_cells) -> list[list[str]]:
+    """Rows rebuilt from cells printed one per line: a row starts at a row label (or at a
+    text after figures), takes the figure lines that follow, and ends at a pipes-only line
+    or a cell closed by several pipes (the converter's padding of the row). Figures after a
+    header row start a row of their own (section 四 prints its figures without a label).
+    Cells left out by the converter leave no trace; tables.py places such short rows only
+    where the report's sums decide."""
+    rows: list[list[str]] = []
+    row: list[str] = []
+    wrapped = ""  # the first part of a cell wrapped over lines
+
+    def end() -> None:
+        nonlocal row
+        if row:
+            rows.append(row)
+        row = []
+
+    for line in lines:
+        found = cells_of(line)
+        if found is None:
+            text = line.strip()
+            if text and not _PAGE_NO.match(text):
+                wrapped += text
+            continue
+        cells, closing = found
+        if not cells:
+            end()
+            continue
+        cells[0], wrapped = cell_text(wrapped + cells[0]), ""
+        for cell in cells:
+            has_figures = any(_is_figure_cell(c) for c in row)
+            if _is_figure_cell(cell):
+                if row and not has_figures and _column_label(row[-1]) and not _row_label(row[-1]):
+                    end()  # figures under a header row, without a label of their own
+            elif has_figures or (row and (_row_label(cell) or _opens_part(cell))):
+                end()
+            row.append(cell)
+        if closing > 1:
+            end()
+    end()
+    return rows

@@ -126,6 +126,8 @@ def narrow(
         changed = False
         for left, right in equations:
             rows = left + right
+            if all(r in current and current[r] for r in rows):
+                changed |= _bound(current, left, right) | _bound(current, right, left)
             if not all(r in current and current[r] for r in rows):
                 continue
             open_rows = [r for r in dict.fromkeys(rows) if len(current[r]) > 1]
@@ -155,3 +157,24 @@ def narrow(
                     current[r] = [current[r][i] for i in sorted(keep[r])]
                     changed = True
     return current
+
+
+def _bound(current: dict[str, list[list[int]]], side: list[str], other: list[str]) -> bool:
+    """Counts are never negative: when every row of `other` is settled, a row of `side` can
+    hold in each column at most their sum less the least the rest of `side` holds there.
+    Prunes before the joint search, which is capped (many short rows at once)."""
+    if len(set(side)) != len(side) or any(len(current[r]) != 1 for r in other):
+        return False
+    width = len(current[other[0]][0]) if other else 0
+    total = [sum(current[r][0][j] for r in other) for j in range(width)]
+    least = {r: [min(v[j] for v in current[r]) for j in range(width)] for r in side}
+    changed = False
+    for r in side:
+        if len(current[r]) < 2:
+            continue
+        room = [total[j] - sum(least[o][j] for o in side if o != r) for j in range(width)]
+        kept = [v for v in current[r] if all(v[j] <= room[j] for j in range(width))]
+        if kept and len(kept) < len(current[r]):
+            current[r] = kept
+            changed = True
+    return changed

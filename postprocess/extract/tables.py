@@ -16,6 +16,8 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from itertools import combinations
+from math import comb
 
 from postprocess.extract import labels as L
 from postprocess.extract import split as S
@@ -197,7 +199,9 @@ def _read_row(state: _State, row: list[str]) -> list[Cell]:
 # text and unruled PDFs print a long label on lines above and below its figures
 WRAPPING_SOURCES = ("text", "plain", "pdfwords")
 # tables flattened to text: columns follow the order of the figures, not grid positions
-ORDER_SOURCES = ("text", "plain")
+ORDER_SOURCES = ("text", "plain", "celllines")
+# a row shorter than the columns left its blank cells out: where they were is unknown
+GAPPED_SOURCES = ("plain", "celllines")
 
 
 def _wrapped_label(state: _State, label: str, row: list[str], first: int, figures: bool) -> bool:
@@ -302,10 +306,10 @@ def _proactive_row(
     tokens = _value_tokens(values)
     known_cols = [c for c in cols if not c[0].startswith("unknown:")]
     if (
-        state.source == "plain"
+        state.source in GAPPED_SOURCES
         and tokens
         and len(tokens) < len(known_cols)
-        and not S.is_run(tokens, len(cols))
+        and (state.source == "celllines" or not S.is_run(tokens, len(cols)))
     ):
         # fewer figures than columns where a blank cell leaves no trace: which is missing?
         state.ambiguous.append(f"proactive {label}: {' '.join(tokens)}")
@@ -603,7 +607,7 @@ def _resolve_requests(state: _State, rows: list[_Row]) -> list[Cell]:
     out: list[Cell] = []
     for i, r in enumerate(rows):
         if i in split_mapped:
-            out += _emit("requests", [(r, split_mapped[i])], "split", True)
+            out += _emit("requests", [(r, split_mapped[i])], _cut_method(r), True)
         else:
             out += by_row.get(id(r), [])
     return out
@@ -634,6 +638,10 @@ def _split_rows(state: _State, section: str, rows: list[_Row], ordered, equation
     runs: dict[int, list[list[str]]] = {}
     for i, r in enumerate(rows):
         tokens = _value_tokens(r.row[r.first :])
+        if r.source == "celllines":
+            if tokens and len(tokens) < count:
+                runs[i] = _placements(tokens, count, ok)  # cells left out: only sums place them
+            continue
         if tokens and S.is_run(tokens, count):
             try:
                 found = S.splits(tokens, count, ok)
@@ -653,7 +661,10 @@ def _split_rows(state: _State, section: str, rows: list[_Row], ordered, equation
         if r.row_key is None:
             continue
         if i in runs:
-            vectors[r.row_key] = [[int(p) for p in cut] for cut in runs[i]]
+            vectors[r.row_key] = [_vector(cut) for cut in runs[i]]
+            continue
+        if r.source == "celllines" and not _value_tokens(r.row[r.first :]):
+            vectors[r.row_key] = [[0] * count]  # every cell left blank: it adds nothing
             continue
         mapping = list(_by_position(r.row[r.first :], cols))
         values = [parse_value(raw).value for _, _, raw in mapping[:count]]
@@ -666,14 +677,48 @@ def _split_rows(state: _State, section: str, rows: list[_Row], ordered, equation
         if i not in runs:
             plain.append(r)
             continue
-        left = narrowed.get(r.row_key or "", [[int(p) for p in c] for c in runs[i]])
+        left = narrowed.get(r.row_key or "", [_vector(c) for c in runs[i]])
+        # placements of a short row that read the same (a 0 in either of two blank cells)
+        # stay apart: each is a different claim about the printed table
+        readings = [c for c in runs[i] if _vector(c) in left]
         raw = " ".join(_value_tokens(r.row[r.first :]) or [])
-        if len(left) != 1:
-            why = f"{len(left)} readings" if left else "no reading adds up"
+        if len(readings) != 1:
+            why = f"{len(readings)} readings" if readings else "no reading adds up"
             state.ambiguous.append(f"{section} {r.label}: {raw} ({why})")
             continue
-        cells[i] = [(k, t, str(v)) for (k, t), v in zip(cols, left[0], strict=True)]
+        cut, vector = readings[0], _vector(readings[0])
+        cells[i] = [(k, t, str(n)) for (k, t), p, n in zip(cols, cut, vector, strict=True) if p]
     return plain, cells
+
+
+def _cut_method(r: _Row) -> str:
+    """A run cut into cells ('split'), or a short row placed by the sums ('arithmetic')."""
+    return "arithmetic" if r.source == "celllines" else "split"
+
+
+MAX_PLACEMENTS = 20000  # a short row of section 四 has at most C(15, 7) = 6435
+
+
+def _placements(tokens: list[str], count: int, ok) -> list[list[str]]:
+    """Every way to put a short row's figures, in order, into `count` columns ("" for a cell
+    left out) whose row sum holds with the left-out cells read as 0."""
+    values = [parse_value(t).value for t in tokens]
+    if any(v is None or not float(v).is_integer() for v in values):
+        return []
+    if comb(count, len(tokens)) > MAX_PLACEMENTS:
+        return []
+    out = []
+    for at in combinations(range(count), len(tokens)):
+        cut = [""] * count
+        for j, token in zip(at, tokens, strict=True):
+            cut[j] = token
+        if ok is None or ok(_vector(cut)):
+            out.append(cut)
+    return out
+
+
+def _vector(cut: list[str]) -> list[int]:
+    return [int(parse_value(p).value or 0) if p else 0 for p in cut]
 
 
 # --- section 四 -----------------------------------------------------------------------
@@ -767,10 +812,18 @@ def _resolve_appeals(state: _State, rows: list[_Row]) -> list[Cell]:
         for pair, method in zip(mapped, methods, strict=True):
             cells += _appeal_cells([pair], method)
         for i in sorted(split_mapped):
-            cells += _appeal_cells([(flat[i], split_mapped[i])], "split")
+            cells += _appeal_cells([(flat[i], split_mapped[i])], _cut_method(flat[i]))
     for r in by_group:
         group_cols = [(f"{r.row_key}/{c}", c) for c in L.APPEAL_COL_ORDER]
         tokens = _value_tokens(r.row[r.first :])
+        if r.source == "celllines" and tokens and len(tokens) < 5:
+            found = _placements(tokens, 5, S.last_is_sum)
+            if len(found) != 1:
+                state.ambiguous.append(f"appeals {r.label}: {' '.join(tokens)}")
+                continue
+            mapping = [(k, t, v) for (k, t), v in zip(group_cols, found[0], strict=True) if v]
+            cells += _appeal_cells([(r, mapping)], "arithmetic")
+            continue
         if tokens and S.is_run(tokens, 5):
             try:
                 found = S.splits(tokens, 5, S.last_is_sum)
