@@ -32,6 +32,7 @@ from crawler.spiders.generic import GenericSpider
 from crawler.spiders.hanweb import HanwebSpider
 from crawler.spiders.trs import TrsSpider
 from postprocess.storage import db as archive
+from postprocess.storage.warc import cut_unrecorded_tail
 
 SPIDERS: dict[str, type[PortalSpider]] = {
     "trs": TrsSpider,
@@ -122,6 +123,7 @@ def run_crawl(
         archive.upsert_sources(db, [s.as_row() for s in sources])
         for dead in archive.mark_interrupted(db, host, _alive):
             print(f"crawl {dead} was interrupted (its process is gone): marked interrupted")
+            _cut_unrecorded(db, data_dir, dead)
         crawl_id = archive.start_crawl(db, [s.id for s in sources])
         archive.register_crawl(db, crawl_id, os.getpid(), host)
         resumed = archive.resumable_crawls(db, [s.id for s in sources], crawl_id)
@@ -254,6 +256,22 @@ def _check_redis(redis_url: str) -> None:
         redis.Redis.from_url(redis_url, socket_connect_timeout=5).ping()
     except (redis.RedisError, ValueError) as exc:
         raise ValueError(f"cannot reach Redis at {redis_url}: {exc}") from exc
+
+
+def _cut_unrecorded(db: Database, data_dir: str, crawl_id: int) -> None:
+    """Records a killed crawl wrote without their captures row go; resuming fetches them."""
+    root = Path(data_dir)
+    for path in sorted((root / "warc").glob(f"crawl{crawl_id:05d}-*.warc.gz")):
+        name = path.relative_to(root).as_posix()
+        recorded = {
+            r[0]
+            for r in db.execute(
+                "SELECT warc_record_id FROM captures WHERE warc_file = ?", [name]
+            ).fetchall()
+        }
+        cut = cut_unrecorded_tail(path, recorded)
+        if cut:
+            print(f"crawl {crawl_id}: {cut} bytes of records without a capture row cut from {name}")
 
 
 def _alive(pid: int) -> bool:
