@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
+import socket
 import subprocess
 import sys
+import time
+import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -102,3 +106,36 @@ def demo_archive_path(demo_crawl, tmp_path_factory) -> Path:
     shutil.copy(db_path, copy)
     build_archive(copy, data_dir, echo=lambda _line: None)
     return copy
+
+
+def free_port() -> int:
+    """A TCP port free on 127.0.0.1 now."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@contextlib.contextmanager
+def server_process(
+    command: list[str], ready_url: str, timeout: float = 60, **popen
+) -> Iterator[subprocess.Popen]:
+    """A server subprocess, yielded once ready_url answers; stopped on exit."""
+    proc = subprocess.Popen(command, cwd=REPO, **popen)
+    deadline = time.time() + timeout
+    while True:
+        try:
+            urllib.request.urlopen(ready_url, timeout=5)
+            break
+        except OSError:
+            if time.time() > deadline or proc.poll() is not None:
+                proc.kill()
+                raise RuntimeError(f"{command[:4]} did not start") from None
+            time.sleep(0.2)
+    try:
+        yield proc
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()

@@ -7,15 +7,12 @@ tests fail when CI is set, skip otherwise); screenshots go to tests/artifacts/.
 from __future__ import annotations
 
 import contextlib
-import socket
-import subprocess
 import sys
-import time
-import urllib.request
 from pathlib import Path
 
 import pytest
 from archive_fixture import archive_path  # noqa: F401
+from conftest import free_port, server_process
 
 ARTIFACTS = Path(__file__).parent / "artifacts"
 CHROMIUM_ARGS = [
@@ -30,10 +27,7 @@ CHROMIUM_ARGS = [
 ]
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+_free_port = free_port  # other browser modules import it from here
 
 
 @contextlib.contextmanager
@@ -44,23 +38,10 @@ def start_datasette(archive: Path):
         "import sys; from postprocess.publish.serve import serve_archive; "
         "serve_archive(sys.argv[1], port=int(sys.argv[2]))"
     )
-    proc = subprocess.Popen([sys.executable, "-c", code, str(archive), str(port)])
     url = f"http://127.0.0.1:{port}"
-    deadline = time.time() + 30
-    while True:
-        try:
-            urllib.request.urlopen(url + "/-/versions.json", timeout=2)
-            break
-        except OSError:
-            if time.time() > deadline or proc.poll() is not None:
-                proc.kill()
-                raise RuntimeError("Datasette did not start") from None
-            time.sleep(0.2)
-    try:
+    command = [sys.executable, "-c", code, str(archive), str(port)]
+    with server_process(command, url + "/-/versions.json", timeout=30):
         yield url
-    finally:
-        proc.terminate()
-        proc.wait(timeout=10)
 
 
 @pytest.fixture(scope="module")

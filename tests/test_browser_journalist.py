@@ -8,14 +8,12 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import sqlite3
-import subprocess
 import sys
-import time
-import urllib.request
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import pytest
+from conftest import server_process
 from test_browser_datasette import _free_port, page, shot  # noqa: F401
 
 ATOM = "{http://www.w3.org/2005/Atom}"
@@ -25,36 +23,21 @@ ATOM = "{http://www.w3.org/2005/Atom}"
 def serve(db: Path, data_dir: Path):
     """`nianbao serve --data-dir` in a subprocess on a free port; yields its base URL."""
     port = _free_port()
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "postprocess.cli",
-            "serve",
-            "--db",
-            str(db),
-            "--port",
-            str(port),
-            "--data-dir",
-            str(data_dir),
-        ]
-    )
+    command = [
+        sys.executable,
+        "-m",
+        "postprocess.cli",
+        "serve",
+        "--db",
+        str(db),
+        "--port",
+        str(port),
+        "--data-dir",
+        str(data_dir),
+    ]
     url = f"http://127.0.0.1:{port}"
-    deadline = time.time() + 30
-    while True:
-        try:
-            urllib.request.urlopen(url + "/-/versions.json", timeout=2)
-            break
-        except OSError:
-            if time.time() > deadline or proc.poll() is not None:
-                proc.kill()
-                raise RuntimeError("nianbao serve did not start") from None
-            time.sleep(0.2)
-    try:
+    with server_process(command, url + "/-/versions.json", timeout=30):
         yield url
-    finally:
-        proc.terminate()
-        proc.wait(timeout=10)
 
 
 @pytest.fixture(scope="module")

@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import shutil
-import socket
 import sqlite3
 import statistics
 import subprocess
@@ -20,6 +19,7 @@ from pathlib import Path
 
 import pytest
 from archive_fixture import archive_path  # noqa: F401
+from conftest import free_port, server_process
 
 from postprocess.publish.serve import (
     CSP,
@@ -208,47 +208,20 @@ def test_memory_limit_from_argument_or_environment(monkeypatch):
 # --- a real server --------------------------------------------------------------------------
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @contextlib.contextmanager
 def running_server(db: Path, **kwargs) -> Iterator[tuple[str, subprocess.Popen]]:
     """`serve_archive(db, **kwargs)` in a subprocess on a free port; yields (base URL, process)."""
-    port = _free_port()
+    port = free_port()
     code = (
         "import sys, json; from postprocess.publish.serve import serve_archive; "
         "serve_archive(sys.argv[1], port=int(sys.argv[2]), **json.loads(sys.argv[3]))"
     )
     import json
 
-    proc = subprocess.Popen(
-        [sys.executable, "-c", code, str(db), str(port), json.dumps(kwargs)],
-        cwd=REPO,
-        stdout=subprocess.DEVNULL,
-    )
     url = f"http://127.0.0.1:{port}"
-    deadline = time.time() + 60
-    while True:
-        try:
-            urllib.request.urlopen(url + "/archive.json", timeout=5)
-            break
-        except OSError:
-            if time.time() > deadline or proc.poll() is not None:
-                proc.kill()
-                raise RuntimeError("Datasette did not start") from None
-            time.sleep(0.2)
-    try:
+    command = [sys.executable, "-c", code, str(db), str(port), json.dumps(kwargs)]
+    with server_process(command, url + "/archive.json", stdout=subprocess.DEVNULL) as proc:
         yield url, proc
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
 
 
 def test_server_runs_under_its_memory_ceiling(archive_path):  # noqa: F811
