@@ -572,20 +572,11 @@ def _request_score(grid: dict[tuple[str, str], float]) -> int:
     return _tally(equations)
 
 
-def _resolve_requests(state: _State, rows: list[_Row]) -> list[Cell]:
-    header = state.request_header
-    ordered = _request_cols_ordered(header) if header else []
-    header_known = any(not k.startswith("unknown:") for k, _ in ordered)
-    if not header_known:
-        ordered = [(k, "") for k in L.REQUEST_COL_ORDER]  # no header, or generic 数据1…数据6
-    plain, split_mapped = _split_rows(state, "requests", rows, ordered, _request_equations)
+def _column_readings(positional, ordered, template, header_known: bool) -> list[tuple[str, object]]:
+    """The column readings a table section competes with (the report's sums choose): the
+    header's positions and the same shifted by one or two, the header's order (also skipping
+    a blank lead cell), and the template's order where the header came in fragments."""
     candidates: list[tuple[str, object]] = []
-    width = max(len(r.row) for r in rows)
-    positional = (
-        _request_cols_positional(header, width)
-        if header and any(r.source not in ORDER_SOURCES for r in rows)
-        else []
-    )
     if any(positional):
         fallback = _ordered(ordered)
         candidates.append(("header", _positional(positional, 0, fallback)))
@@ -593,10 +584,27 @@ def _resolve_requests(state: _State, rows: list[_Row]) -> list[Cell]:
             candidates.append(("arithmetic", _positional(positional, shift, fallback)))
     candidates.append(("header" if header_known else "arithmetic", _ordered(ordered)))
     candidates.append(("arithmetic", _ordered(ordered, skip_blank_lead=True)))
-    template = [(k, "") for k in L.REQUEST_COL_ORDER]
-    if [k for k, _ in ordered] != L.REQUEST_COL_ORDER:  # a header broken into fragments
+    if [k for k, _ in ordered] != [k for k, _ in template]:
         candidates.append(("arithmetic", _ordered(template)))
         candidates.append(("arithmetic", _ordered(template, skip_blank_lead=True)))
+    return candidates
+
+
+def _resolve_requests(state: _State, rows: list[_Row]) -> list[Cell]:
+    header = state.request_header
+    ordered = _request_cols_ordered(header) if header else []
+    header_known = any(not k.startswith("unknown:") for k, _ in ordered)
+    if not header_known:
+        ordered = [(k, "") for k in L.REQUEST_COL_ORDER]  # no header, or generic 数据1…数据6
+    plain, split_mapped = _split_rows(state, "requests", rows, ordered, _request_equations)
+    width = max(len(r.row) for r in rows)
+    positional = (
+        _request_cols_positional(header, width)
+        if header and any(r.source not in ORDER_SOURCES for r in rows)
+        else []
+    )
+    template = [(k, "") for k in L.REQUEST_COL_ORDER]
+    candidates = _column_readings(positional, ordered, template, header_known)
     methods, mapped, score = _choose(plain, candidates, _request_score) if plain else ([], [], 0)
     # without a header naming the columns, only the arithmetic vouches for the order
     known_cols = header_known or score > 0
@@ -787,24 +795,14 @@ def _resolve_appeals(state: _State, rows: list[_Row]) -> list[Cell]:
     cells: list[Cell] = []
     if flat:
         plain, split_mapped = _split_rows(state, "appeals", flat, ordered, _appeal_equations)
-        candidates: list[tuple[str, object]] = []
         width = max(len(r.row) for r in flat)
         positional = (
             _appeal_cols_positional(header, width)
             if header and any(r.source not in ORDER_SOURCES for r in flat)
             else []
         )
-        if any(positional):
-            fallback = _ordered(ordered)
-            candidates.append(("header", _positional(positional, 0, fallback)))
-            for shift in (-1, 1, -2, 2):
-                candidates.append(("arithmetic", _positional(positional, shift, fallback)))
-        candidates.append(("header" if header_known else "arithmetic", _ordered(ordered)))
-        candidates.append(("arithmetic", _ordered(ordered, skip_blank_lead=True)))
         template = [(f"{g}/{c}", "") for g in L.APPEAL_ROW_ORDER for c in L.APPEAL_COL_ORDER]
-        if [k for k, _ in ordered] != [k for k, _ in template]:  # header labels in fragments
-            candidates.append(("arithmetic", _ordered(template)))
-            candidates.append(("arithmetic", _ordered(template, skip_blank_lead=True)))
+        candidates = _column_readings(positional, ordered, template, header_known)
         grouped = [_Row("appeals", r.label, r.row, r.first, r.source, r.table) for r in plain]
         methods, mapped, _ = (
             _choose(grouped, candidates, _appeal_grid_score) if grouped else ([], [], 0)
