@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 import signal
-import socket
 import sqlite3
 import subprocess
 import sys
@@ -18,6 +17,7 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from conftest import free_port
 
 from postprocess.build import BuildError, build_archive, building_path
 from postprocess.cli import main
@@ -240,12 +240,6 @@ def test_build_refuses_to_swap_when_a_crawl_wrote_meanwhile(archive, monkeypatch
 # --- serving while building ------------------------------------------------------------------
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 class Server(threading.Thread):
     def __init__(self, db_path: Path) -> None:
         import uvicorn
@@ -253,7 +247,7 @@ class Server(threading.Thread):
         from postprocess.publish.serve import make_datasette
 
         super().__init__(daemon=True)
-        self.port = _free_port()
+        self.port = free_port()
         app = make_datasette(db_path).app()
         config = uvicorn.Config(app, host="127.0.0.1", port=self.port, log_level="warning")
         self.server = uvicorn.Server(config)

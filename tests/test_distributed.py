@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
 import sqlite3
 import subprocess
 import sys
@@ -20,17 +19,11 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from conftest import CRAWL_TIMEOUT, FAST_CRAWL_SETTINGS, REPO
+from conftest import CRAWL_TIMEOUT, FAST_CRAWL_SETTINGS, REPO, free_port
 
 from postprocess.build import build_archive
 
 REDIS_SERVER = shutil.which("redis-server") or "/usr/bin/redis-server"
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.fixture(scope="module")
@@ -40,7 +33,7 @@ def redis_url(tmp_path_factory) -> Iterator[str]:
         pytest.fail("distributed tests need redis-server (apt-get install redis-server)")
     import redis
 
-    port = _free_port()
+    port = free_port()
     workdir = tmp_path_factory.mktemp("redis")
     proc = subprocess.Popen(
         [
@@ -252,7 +245,7 @@ def test_distributed_bad_redis_url_is_a_clear_error(tmp_path):
             "--data-dir",
             str(tmp_path / "d"),
             "--redis",
-            f"redis://127.0.0.1:{_free_port()}/0",
+            f"redis://127.0.0.1:{free_port()}/0",
         ],
         cwd=REPO,
         capture_output=True,
