@@ -241,9 +241,11 @@ def cut_unrecorded_tail(path: str | Path, recorded: set[str]) -> int:
     """Cut a WARC file of a killed crawl back to the end of its last recorded capture.
 
     A crawl killed between writing a record and inserting its captures row leaves records no
-    row points at (the URL is fetched again when the crawl resumes). Returns the bytes cut."""
+    row points at (the URL is fetched again when the crawl resumes), or a torn last record.
+    Returns the bytes cut."""
     path = Path(path)
     cut_at = None  # where the first unrecorded response record after the last recorded one starts
+    end = 0  # just after the last complete record
     size = path.stat().st_size
     with open(path, "rb") as fh:
         iterator = ArchiveIterator(fh)
@@ -251,6 +253,7 @@ def cut_unrecorded_tail(path: str | Path, recorded: set[str]) -> int:
             for record in iterator:
                 iterator.read_to_end(record)
                 offset = iterator.get_record_offset()
+                end = offset + iterator.get_record_length()
                 if record.rec_type != "response":
                     continue  # warcinfo, and the request record written with each response
                 if record.rec_headers.get_header("WARC-Record-ID") in recorded:
@@ -258,9 +261,8 @@ def cut_unrecorded_tail(path: str | Path, recorded: set[str]) -> int:
                 elif cut_at is None:
                     cut_at = offset
         except (ArchiveLoadFailed, OSError, ValueError, EOFError, zlib.error):
-            pass  # a torn tail is cut below with the rest
+            pass  # a torn tail: cut after the last complete record
     if cut_at is None:
-        end = _complete_end(path)
         cut_at = end if end < size else None
     if cut_at is None:
         return 0
@@ -268,20 +270,6 @@ def cut_unrecorded_tail(path: str | Path, recorded: set[str]) -> int:
         fh.truncate(cut_at)
         os.fsync(fh.fileno())
     return size - cut_at
-
-
-def _complete_end(path: Path) -> int:
-    """Offset just after the last complete record of a WARC file."""
-    end = 0
-    with open(path, "rb") as fh:
-        iterator = ArchiveIterator(fh)
-        try:
-            for record in iterator:
-                iterator.read_to_end(record)
-                end = iterator.get_record_offset() + iterator.get_record_length()
-        except (ArchiveLoadFailed, OSError, ValueError, EOFError, zlib.error):
-            pass
-    return end
 
 
 def scan_warc(data_dir: str | Path) -> Iterator[ScannedRecord | ScanProblem]:
