@@ -261,3 +261,48 @@ def test_report_versions_linked_with_changed_figures(recrawls, built) -> None:
         "SELECT url, key, previous_value, value FROM report_figure_changes ORDER BY key",
     )
     assert changes == [(portal.url(R1), "requests_new", 12.0, 15.0)]
+
+
+def test_report_page_says_it_changed_when_and_which_figures(recrawls, built) -> None:
+    _, portal, _ = recrawls
+    (first, first_at), (second, second_at) = _rows(
+        built, "SELECT id, fetched_at FROM reports WHERE url = ? ORDER BY id", (portal.url(R1),)
+    )
+    deleted_id = _rows(built, "SELECT id FROM reports WHERE url = ?", (portal.url(R2),))[0][0]
+    deleted_at = _rows(
+        built,
+        "SELECT fetched_at FROM captures WHERE url = ? AND status = 404",
+        (portal.url(R2),),
+    )[0][0]
+    ds = make_datasette(built)
+    loop = asyncio.new_event_loop()
+    try:
+        pages = {
+            rid: loop.run_until_complete(ds.client.get(f"/archive/reports/{rid}")).text
+            for rid in (first, second, deleted_id)
+        }
+    finally:
+        loop.close()
+    newer = pages[second]
+    assert f"本报告网页共存档 2 个不同版本，本页为第 2 版（抓取于 {second_at}）" in newer
+    assert f'<a class="previous-version" href="/archive/reports/{first}">上一版</a>' in newer
+    assert f"（抓取于 {first_at}），以下汇总指标有变化" in newer
+    assert (
+        '<tr class="change-requests_new"><th title="requests_new">本年新收申请</th>'
+        '<td class="num">12</td><td class="num">15</td>'
+    ) in newer
+    assert "有更新的版本" not in newer
+    older = pages[first]
+    assert "本页为第 1 版" in older
+    assert f'有更新的版本：<a href="/archive/reports/{second}">第 2 版</a>' in older
+    assert "上一版" not in older
+    gone = pages[deleted_id]
+    assert f"原网页已删除：{deleted_at} 抓取时返回 404" in gone
+    assert "本报告网页共存档" not in gone
+    # the other version is a version, not another year of the agency; other years show their
+    # latest version
+    assert f'class="other-years"><li><a href="/archive/reports/{deleted_id}">' in newer
+    other_years = gone[gone.index('class="other-years"') :]
+    other_years = other_years[: other_years.index("</ul>")]
+    assert other_years.count("<li>") == 1
+    assert f'<li><a href="/archive/reports/{second}">' in other_years

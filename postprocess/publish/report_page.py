@@ -431,17 +431,20 @@ async def report_context(
         [rid],
     )
     others = await fetch(
-        "select id, year, title, kind, published from reports where id != :id and "
+        "select id, url, year, title, kind, published from reports where url is not :url and "
         "(agency_id = :aid or (:aid is null and (source_id = :source or "
         "(:source is null and agency = :agency)))) order by year, id",
         {
-            "id": rid,
+            "url": report.get("url"),
             "aid": report.get("agency_id"),
             "source": report.get("source_id"),
             "agency": report.get("agency"),
         },
     )
+    latest = {o["url"]: o["id"] for o in others}  # one entry per page: its latest version
+    others = [o for o in others if latest[o["url"]] == o["id"]]
     urls = datasette.urls
+    versions = await page_versions(fetch, report, attachments)
 
     def cell_url(cell_id) -> str:
         return urls.row(database, "cells", str(cell_id))
@@ -525,6 +528,71 @@ async def report_context(
         "query": query or "",
         "hits": query_terms(query),
         "other_years": others,
+        "versions": versions,
+    }
+
+
+async def page_versions(fetch: Any, report: dict, attachments: list[dict]) -> dict | None:
+    """What changed about this report since it was first archived: the other archived versions
+    of its page (with the summary figures that differ from the previous one), whether the page
+    was deleted, and attachments replaced behind it. None when nothing changed."""
+    pages = await fetch(
+        "select id, fetched_at from reports where source_id is :source and url = :url order by id",
+        {"source": report.get("source_id"), "url": report.get("url")},
+    )
+    ids = [p["id"] for p in pages]
+    at = ids.index(report["id"]) if report["id"] in ids else 0
+    previous = pages[at - 1] if at > 0 else None
+    changes: list[dict] = []
+    if previous:
+        rows = await fetch(
+            "select report_id, key, max(value) as value from stats where report_id in (?, ?) "
+            "group by report_id, key",
+            [previous["id"], report["id"]],
+        )
+        before = {r["key"]: r["value"] for r in rows if r["report_id"] == previous["id"]}
+        now = {r["key"]: r["value"] for r in rows if r["report_id"] == report["id"]}
+        for key in sorted(before.keys() | now.keys()):
+            if before.get(key) != now.get(key):
+                label, unit = labels.STATS.get(key, (key, ""))
+                changes.append(
+                    {
+                        "key": key,
+                        "label": label,
+                        "unit": unit,
+                        "before": num(before.get(key)),
+                        "now": num(now.get(key)),
+                    }
+                )
+    last = await fetch(
+        "select status, fetched_at from captures where url = ? and role = 'report' "
+        "order by id desc limit 1",
+        [report.get("url")],
+    )
+    deleted = last[0] if last and last[0]["status"] in (404, 410) else None
+    files = []
+    for a in attachments:
+        copies = await fetch(
+            "select min(id) as id, min(fetched_at) as fetched_at, sha256, size from captures "
+            "where url = ? and status = 200 and not coalesce(blocked, 0) group by sha256 "
+            "order by min(id)",
+            [a["url"]],
+        )
+        if len(copies) > 1:
+            for c in copies:
+                c["used"] = c["sha256"] == a.get("sha256")
+            files.append({"url": a["url"], "copies": copies})
+    if len(pages) < 2 and not deleted and not files:
+        return None
+    return {
+        "number": at + 1,
+        "count": len(pages),
+        "this": pages[at] if pages else None,
+        "previous": previous,
+        "next": pages[at + 1] if at + 1 < len(pages) else None,
+        "changes": changes,
+        "deleted": deleted,
+        "files": files,
     }
 
 
