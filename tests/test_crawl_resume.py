@@ -15,6 +15,7 @@ from click.testing import CliRunner
 from conftest import FAST_CRAWL_SETTINGS, REPO, run_crawler
 
 from postprocess.cli import main as cli
+from postprocess.storage.db import open_db
 
 ROLES = ("list", "report", "attachment")
 # os.write refusing WARC bytes past a budget with ENOSPC, as a full disk does (the tests cannot
@@ -150,6 +151,66 @@ def test_disk_full_stops_crawl_loudly_then_same_command_completes(
     assert code == 0, output  # no torn record, no record without its row, no row without record
     stopped = _fetched(db)
     assert len(stopped) < len(_fetched(full_db))
+
+    again = run_crawler(["--demo-port", str(port)], tmp_path)
+    assert again.returncode == 0, again.stderr[-3000:]
+    assert _rows(db, "SELECT id, status, resumes FROM crawls") == [
+        (1, "failed", None),
+        (2, "finished", "[1]"),
+    ]
+    assert _refetched(db, 1, 2) == []
+    assert _fetched(db) == _fetched(full_db)
+    assert _verify(tmp_path)[0] == 0
+
+
+# SQLite refusing to grow the archive past a number of pages (SQLITE_FULL, as a full disk under
+# the database does); the schema and the crawl's first rows fit, later captures do not.
+DATABASE_FULL = """
+import sqlite3, sys
+limit = int(sys.argv[1])
+real_connect = sqlite3.connect
+def connect(*args, **kwargs):
+    conn = real_connect(*args, **kwargs)
+    pages = conn.execute("PRAGMA page_count").fetchone()[0]
+    conn.execute(f"PRAGMA max_page_count = {max(pages, limit)}")
+    return conn
+sqlite3.connect = connect
+from crawler.run import main
+sys.exit(main(sys.argv[2:]))
+"""
+
+
+def test_database_full_stops_crawl_loudly_then_build_and_same_command_work(
+    demo_crawl, tmp_path: Path
+) -> None:
+    full_db, _, port = demo_crawl
+    empty = tmp_path / "schema-only.db"
+    open_db(empty).conn.close()
+    limit = _rows(empty, "PRAGMA page_count")[0][0] + 6
+    proc = subprocess.run(
+        [sys.executable, "-c", DATABASE_FULL, str(limit), *_command(port, tmp_path, {})],
+        cwd=REPO,
+        env=_env(),
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert proc.returncode == 1, proc.stderr[-3000:]
+    errors = [line for line in proc.stderr.splitlines() if line.startswith("crawler.run: error:")]
+    assert len(errors) == 1 and "database or disk is full" in errors[0], proc.stderr[-3000:]
+    db = tmp_path / "archive.db"
+    assert _rows(db, "SELECT status FROM crawls") == [("failed",)]
+    code, output = _verify(tmp_path)
+    assert code == 0, output  # every WARC record has its row, every row its record
+    stopped = _fetched(db)
+    assert 0 < len(stopped) < len(_fetched(full_db))
+
+    built = CliRunner().invoke(
+        cli, ["build", "--db", str(db), "--data-dir", str(tmp_path / "data")]
+    )
+    assert built.exit_code == 0, built.output
+    reports = _rows(db, "SELECT count(*) FROM reports")[0][0]
+    assert reports == len({u for role, u in stopped if role == "report"})
 
     again = run_crawler(["--demo-port", str(port)], tmp_path)
     assert again.returncode == 0, again.stderr[-3000:]

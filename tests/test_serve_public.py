@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import shutil
+import signal
 import sqlite3
 import statistics
 import subprocess
@@ -323,3 +324,30 @@ def test_public_mode_with_allow_sql_keeps_debug_pages_hidden(archive_path):  # n
     ds = make_datasette(archive_path, public=True, allow_sql=True)
     assert _get(ds, "/archive.json?_shape=array&sql=select+2+as+x").json() == [{"x": 2}]
     assert _get(ds, "/-/threads.json").status_code == 404
+
+
+def test_server_stops_on_sigterm_in_the_middle_of_pathological_searches(hostile_archive):
+    """SIGTERM while visitors search the hostile report and open it with every hit marked: the
+    server stops (it used to sit at full CPU and ignore the signal)."""
+    with running_server(hostile_archive, public=True) as (url, proc):
+        q = urllib.parse.quote("申请 公开")
+        hostile = [
+            f"{url}/archive/reports.json?_search={q}&_size=5",
+            f"{url}/archive/report_search?_search={q}&_size=5",
+            f"{url}/archive/reports/9999?q={q}",
+        ]
+
+        def run(u: str) -> None:
+            with contextlib.suppress(Exception):  # the server goes away under it
+                urllib.request.urlopen(u, timeout=30).read()
+
+        threads = [threading.Thread(target=run, args=(u,), daemon=True) for u in hostile * 2]
+        for t in threads:
+            t.start()
+        time.sleep(0.3)
+        proc.send_signal(signal.SIGTERM)
+        try:
+            code = proc.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            pytest.fail("the server ignored SIGTERM for 15 s while serving searches")
+        assert code is not None
