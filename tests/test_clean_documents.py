@@ -6,7 +6,7 @@ import io
 import zipfile
 from pathlib import Path
 
-from postprocess.extract.documents import MAX_DOCX_UNCOMPRESSED, read_document
+from postprocess.extract.documents import MAX_DOCX_UNCOMPRESSED, MAX_PDF_PAGES, read_document
 from postprocess.extract.metadata import read_metadata
 
 DOCS = Path(__file__).parent / "fixtures" / "documents"
@@ -107,3 +107,32 @@ def test_documents_pdf_sent_as_html_is_read_as_pdf():
 def test_documents_empty_html_is_empty_not_error():
     doc = read_document(b"", "http://x/a.html", "text/html")
     assert (doc.media, doc.parse_status, doc.text) == ("html", "ok", "")
+
+
+def _blank_pdf(pages: int) -> bytes:
+    """A well-formed PDF of blank pages (catalog, page tree, xref), written out by hand."""
+    kids = " ".join(f"{3 + i} 0 R" for i in range(pages))
+    objects = [
+        b"<< /Type /Catalog /Pages 2 0 R >>",
+        f"<< /Type /Pages /Kids [{kids}] /Count {pages} >>".encode(),
+    ] + [b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] >>"] * pages
+    out = bytearray(b"%PDF-1.4\n")
+    offsets = []
+    for number, body in enumerate(objects, start=1):
+        offsets.append(len(out))
+        out += f"{number} 0 obj\n".encode() + body + b"\nendobj\n"
+    xref = len(out)
+    out += f"xref\n0 {len(objects) + 1}\n0000000000 65535 f \n".encode()
+    out += b"".join(f"{o:010d} 00000 n \n".encode() for o in offsets)
+    out += f"trailer\n<< /Size {len(objects) + 1} /Root 1 0 R >>\n".encode()
+    out += f"startxref\n{xref}\n%%EOF\n".encode()
+    return bytes(out)
+
+
+def test_documents_pdf_past_the_page_limit_is_refused():
+    doc = read_document(_blank_pdf(MAX_PDF_PAGES + 1), "http://x/long.pdf", "application/pdf")
+    assert doc.parse_status == "error"
+    assert doc.parse_error == f"PDF has {MAX_PDF_PAGES + 1} pages (limit {MAX_PDF_PAGES})"
+    # within the limit the pages are read (blank ones have no text to give)
+    within = read_document(_blank_pdf(2), "http://x/short.pdf", "application/pdf")
+    assert within.parse_error == "PDF has no text layer (scanned images?)"
