@@ -20,6 +20,7 @@ LAST_MODIFIED = "Tue, 05 Mar 2024 08:00:00 GMT"
 class Portal:
     port: int = 0
     pages: dict[str, tuple[int, bytes, str, bool]] = field(default_factory=dict)
+    redirects: dict[str, tuple[int, str]] = field(default_factory=dict)  # path -> status, Location
     log: list[tuple[str, str | None, int]] = field(default_factory=list)  # path, INM, status
     lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -34,6 +35,10 @@ class Portal:
         with self.lock:
             self.pages[path] = (status, body, ctype, validators)
 
+    def redirect(self, path: str, location: str, status: int = 302) -> None:
+        with self.lock:
+            self.redirects[path] = (status, location)
+
     def url(self, path: str) -> str:
         return f"http://127.0.0.1:{self.port}{path}"
 
@@ -46,6 +51,16 @@ def _handler(portal: Portal) -> type[BaseHTTPRequestHandler]:
             pass
 
         def do_GET(self) -> None:
+            with portal.lock:
+                moved = portal.redirects.get(self.path)
+                if moved:
+                    portal.log.append((self.path, None, moved[0]))
+            if moved:
+                self.send_response(moved[0])
+                self.send_header("Location", moved[1])
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+                return
             with portal.lock:
                 status, body, ctype, validators = portal.pages.get(
                     self.path, (404, b"not found", "text/plain", False)

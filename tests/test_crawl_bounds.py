@@ -1,6 +1,7 @@
 """Bounded work in a real crawl of a hostile portal: an endless list, more report links than the
-cap, a report page with 3,000 attachment links, and a page past the download size limit. Each
-bound holds, and each is recorded (fetch_errors, crawl_runs caps and warnings)."""
+cap, a report page with 3,000 attachment links, a page past the download size limit, a redirect
+loop and an endless chain of redirects. Each bound holds, and each is recorded (fetch_errors,
+crawl_runs caps and warnings)."""
 
 from __future__ import annotations
 
@@ -19,6 +20,7 @@ MAX_REPORTS = 10
 MAX_ATTACHMENTS = 4
 ATTACHMENT_LINKS = 3000
 MAX_SIZE = 200_000
+REDIRECT_MAX_TIMES = 5
 
 
 def _list_path(n: int) -> str:
@@ -62,12 +64,19 @@ def bounded(tmp_path_factory):
                     )
                 if (n, i) == (0, 1):  # a page past the download size limit
                     body += "<p>" + "长" * MAX_SIZE + "</p>"
+                if (n, i) == (0, 2):  # files behind a redirect loop and an endless chain
+                    body += '<a href="/files/loop.pdf">附件</a>'
+                    body += '<a href="/files/chain/0.pdf">附件</a>'
                 portal.put(
                     _report_path(n, i),
                     f"<html><head><title>{_title(n, i)}</title></head><body>"
                     f"<h1>{_title(n, i)}</h1><div class='content'><p>{body}</p></div>"
                     "</body></html>".encode(),
                 )
+        portal.redirect("/files/loop.pdf", "/files/loop2.pdf")
+        portal.redirect("/files/loop2.pdf", "/files/loop.pdf")
+        for k in range(100):
+            portal.redirect(f"/files/chain/{k}.pdf", f"/files/chain/{k + 1}.pdf", 301)
         sources = root / "sources.yml"
         entry = {
             "id": "endless",
@@ -84,6 +93,7 @@ def bounded(tmp_path_factory):
             "NIANBAO_MAX_REPORTS": str(MAX_REPORTS),
             "NIANBAO_MAX_ATTACHMENTS": str(MAX_ATTACHMENTS),
             "DOWNLOAD_MAXSIZE": str(MAX_SIZE),
+            "REDIRECT_MAX_TIMES": str(REDIRECT_MAX_TIMES),
         }
         proc = run_crawler(["--sources", str(sources)], root, settings)
         requested = [path for path, _, _ in portal.log]
@@ -117,7 +127,7 @@ def test_report_pages_stop_at_the_cap(bounded) -> None:
 
 def test_attachment_links_stop_at_the_cap(bounded) -> None:
     db, _, _, requested = bounded
-    files = [p for p in requested if p.startswith("/files/")]
+    files = [p for p in requested if p.startswith("/files/") and p[7].isdigit()]
     assert sorted(files) == sorted(f"/files/{k}.pdf" for k in range(MAX_ATTACHMENTS))
     warnings = _rows(db, "SELECT warnings FROM crawl_runs WHERE source_id = 'endless'")[0][0]
     assert f"attachment cap reached: {ATTACHMENT_LINKS - MAX_ATTACHMENTS} attachment links" in (
@@ -135,4 +145,27 @@ def test_page_past_the_size_limit_is_a_recorded_error(bounded) -> None:
     assert error and message and str(MAX_SIZE) in message
     assert _rows(db, "SELECT count(*) FROM captures WHERE url = ? AND status = 200", (big,)) == [
         (0,)
+    ]
+
+
+def test_redirect_loop_and_endless_chain_are_recorded_errors(bounded) -> None:
+    db, portal, _, requested = bounded
+    assert requested.count("/files/loop.pdf") == 1 and requested.count("/files/loop2.pdf") == 1
+    chain = [p for p in requested if p.startswith("/files/chain/")]
+    assert chain == [f"/files/chain/{k}.pdf" for k in range(REDIRECT_MAX_TIMES + 1)]
+    errors = _rows(
+        db,
+        "SELECT error, message, status FROM fetch_errors "
+        "WHERE error IN ('redirect_loop', 'max_redirections') ORDER BY error",
+    )
+    loop, loop2 = portal.url("/files/loop.pdf"), portal.url("/files/loop2.pdf")
+    last = portal.url(f"/files/chain/{REDIRECT_MAX_TIMES}.pdf")
+    after = portal.url(f"/files/chain/{REDIRECT_MAX_TIMES + 1}.pdf")
+    assert errors == [
+        (
+            "max_redirections",
+            f"max redirections ({REDIRECT_MAX_TIMES}) reached at {last} -> {after}",
+            301,
+        ),
+        ("redirect_loop", f"redirect loop: {loop} -> {loop2} -> {loop}", 302),
     ]
