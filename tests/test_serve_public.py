@@ -351,3 +351,33 @@ def test_server_stops_on_sigterm_in_the_middle_of_pathological_searches(hostile_
         except subprocess.TimeoutExpired:
             pytest.fail("the server ignored SIGTERM for 15 s while serving searches")
         assert code is not None
+
+
+def test_concurrent_hostile_sql_is_refused_and_memory_stays_bounded(archive_path):  # noqa: F811
+    """Eight allocation queries at once against a local-mode server (arbitrary SQL on): each is
+    refused, the process's peak memory stays far from the gigabytes they ask for, and the
+    server answers afterwards."""
+    with running_server(archive_path, public=False) as (url, proc):
+        urllib.request.urlopen(url + "/archive.json", timeout=30).read()
+        statuses: list[object] = []
+
+        def run(sql: str) -> None:
+            try:
+                urllib.request.urlopen(
+                    url + "/archive.json?" + urllib.parse.urlencode({"sql": sql}), timeout=60
+                ).read()
+                statuses.append(200)
+            except urllib.error.HTTPError as err:
+                statuses.append(err.code)
+
+        queries = [HOSTILE_SQL[n] for n in ("randomblob", "zeroblob", "ngrams-zeroblob")] * 3
+        threads = [threading.Thread(target=run, args=(q,)) for q in queries[:8]]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        assert statuses == [400] * 8
+        status = Path(f"/proc/{proc.pid}/status").read_text()
+        peak_kb = int(next(x for x in status.splitlines() if x.startswith("VmHWM")).split()[1])
+        assert peak_kb < 768 * 1024, f"peak RSS {peak_kb // 1024} MB"
+        assert urllib.request.urlopen(url + "/archive.json", timeout=30).status == 200
