@@ -168,13 +168,20 @@ HANWEB_GROUP = 3
 # --- anti-bot challenge pages ----------------------------------------------------------------
 
 BLOCK_STATUSES = {412: "HTTP 412 (瑞数-style bot protection)", 521: "HTTP 521 (加速乐 challenge)"}
+# (pattern, reason, words one of which the pattern needs, lower-case): the words are looked
+# up in the lower-cased head first, so a page with none of them costs no regex scan.
 BLOCK_MARKERS = (
-    (re.compile(rb"wzwsrel|wzws_cid|WZWSREL|wzwschallenge", re.I), "WZWS JavaScript challenge"),
-    (re.compile(rb"__jsl_clearance"), "加速乐 challenge"),
-    (re.compile(rb"\$_ts\s*=\s*window\["), "瑞数 challenge"),
+    (
+        re.compile(rb"wzwsrel|wzws_cid|WZWSREL|wzwschallenge", re.I),
+        "WZWS JavaScript challenge",
+        (b"wzws",),
+    ),
+    (re.compile(rb"__jsl_clearance"), "加速乐 challenge", (b"__jsl_clearance",)),
+    (re.compile(rb"\$_ts\s*=\s*window\["), "瑞数 challenge", (b"$_ts",)),
     (
         re.compile(rb"EdgeOne[^<]{0,80}(?:bot|captcha|verify|challenge)|eo_captcha", re.I),
         "TencentEdgeOne bot check",
+        (b"edgeone", b"eo_captcha"),
     ),
 )
 BLOCK_SNIFF_BYTES = 64 * 1024
@@ -869,8 +876,9 @@ def detect_block(status: int, body: bytes) -> str | None:
     if status in BLOCK_STATUSES:
         return BLOCK_STATUSES[status]
     head = body[:BLOCK_SNIFF_BYTES]
-    for pattern, reason in BLOCK_MARKERS:
-        if pattern.search(head):
+    lowered = head.lower()
+    for pattern, reason, words in BLOCK_MARKERS:
+        if any(word in lowered for word in words) and pattern.search(head):
             return reason
     return None
 
