@@ -46,10 +46,12 @@ class WarcWriteError(OSError):
 
 
 class WarcStore:
-    """Append-only writer: one gzip WARC at a time, rolled over by size, fsync'd per record.
+    """Append-only writer: one gzip WARC at a time, rolled over by size.
 
-    Each record (response + request) is serialised in memory, appended with one write loop and
-    fsync'd; a failed write (disk full ...) cuts the file back so it never ends in a torn record.
+    Each record (response + request) is serialised in memory and appended with one write loop; a
+    failed write (disk full ...) cuts the file back so it never ends in a torn record. A record is
+    fsync'd as it is written, or, written with `sync=False`, by the next `sync()`: the crawler
+    syncs a batch of records once, before it commits the rows that point at them.
     """
 
     def __init__(self, data_dir: str | Path, prefix: str):
@@ -60,6 +62,7 @@ class WarcStore:
         self._fd: int | None = None
         self._end = 0
         self._name = ""
+        self._unsynced = False
 
     def _open(self) -> None:
         self._serial += 1
@@ -76,8 +79,8 @@ class WarcStore:
             writer.write_record(writer.create_warcinfo_record(self._name, info))
             self._append(buffer.getvalue())
 
-    def _append(self, data: bytes) -> int:
-        """Append data durably at the end of the file; returns its offset."""
+    def _append(self, data: bytes, sync: bool = True) -> int:
+        """Append data at the end of the file (durably unless sync is False); returns its offset."""
         assert self._fd is not None
         offset = self._end
         try:
@@ -87,7 +90,8 @@ class WarcStore:
                 if written == 0:
                     raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
                 view = view[written:]
-            os.fsync(self._fd)
+            if sync:
+                os.fsync(self._fd)
         except OSError as exc:
             self._cut(offset)
             raise WarcWriteError(
@@ -96,7 +100,27 @@ class WarcStore:
                 f"{exc.strerror or exc} (file cut back to {offset} bytes)",
             ) from exc
         self._end = offset + len(data)
+        self._unsynced = self._unsynced or not sync
         return offset
+
+    def sync(self) -> None:
+        """fsync the records written with sync=False (raises WarcWriteError when the disk fails:
+        their bytes may be lost, so the caller cuts them off with `cut_back`)."""
+        if not self._unsynced or self._fd is None:
+            return
+        try:
+            os.fsync(self._fd)
+        except OSError as exc:
+            raise WarcWriteError(
+                exc.errno,
+                f"cannot sync WARC records to {self.root / self._name}: {exc.strerror or exc}",
+            ) from exc
+        self._unsynced = False
+
+    @property
+    def rolls_over(self) -> bool:
+        """Whether the next record starts a new file."""
+        return self._fd is None or self._end > ROLLOVER_BYTES
 
     def _cut(self, offset: int) -> None:
         if self._fd is None:
@@ -104,6 +128,7 @@ class WarcStore:
         try:
             os.ftruncate(self._fd, offset)
             os.fsync(self._fd)
+            self._unsynced = False
         except OSError:
             # Cannot even truncate: close the file so nothing more lands after a torn record;
             # `nianbao verify` reports the damaged tail.
@@ -120,11 +145,13 @@ class WarcStore:
         request_headers: list[tuple[str, str]] | None = None,
         method: str = "GET",
         request_body: bytes = b"",
+        sync: bool = True,
     ) -> Stored:
-        """Write a response record (and its request record) and return where it lies.
+        """Write a response record (and its request record) and return where it lies; with
+        sync=False it is durable only after the next `sync()`.
 
         Raises WarcWriteError (an OSError) when the disk refuses; nothing partial is left."""
-        if self._fd is None or self._end > ROLLOVER_BYTES:
+        if self.rolls_over:
             self.close()
             self._open()
         buffer = BytesIO()
@@ -152,22 +179,31 @@ class WarcStore:
                 warc_headers_dict={"WARC-Concurrent-To": record_id},
             )
             writer.write_record(req)
-        offset = self._append(buffer.getvalue())
+        offset = self._append(buffer.getvalue(), sync)
         return Stored(self._name, record_id, offset, hashlib.sha256(body).hexdigest(), len(body))
 
     def discard(self, stored: Stored) -> None:
         """Remove the record just written (its captures row could not be inserted)."""
-        if self._fd is None or stored.warc_file != self._name:
-            raise ValueError(
-                f"{stored.warc_file}@{stored.offset} is not the open file's last record"
-            )
-        self._cut(stored.offset)
-        self._end = stored.offset
+        self.cut_back(stored.warc_file, stored.offset)
+
+    def cut_back(self, warc_file: str, offset: int) -> None:
+        """Cut the open file back to `offset`: the records from there on have no row (a batch
+        whose rows could not be committed). ValueError for another file or a past offset."""
+        if self._fd is None or warc_file != self._name or offset > self._end:
+            raise ValueError(f"{warc_file}@{offset} is not in the open file's last records")
+        self._cut(offset)
+        if self._fd is None:
+            raise OSError(f"cannot cut {self.root / warc_file} back to {offset} bytes")
+        self._end = offset
 
     def close(self) -> None:
+        """Close the file, syncing records written with sync=False."""
         if self._fd is not None:
-            os.close(self._fd)
-            self._fd = None
+            try:
+                self.sync()
+            finally:
+                os.close(self._fd)
+                self._fd = None
 
 
 def _path_of(url: str) -> str:
