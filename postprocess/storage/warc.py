@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import errno
 import hashlib
 import os
@@ -10,6 +11,7 @@ import uuid
 import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from io import BytesIO
 from pathlib import Path
 
@@ -154,32 +156,17 @@ class WarcStore:
         if self.rolls_over:
             self.close()
             self._open()
-        buffer = BytesIO()
-        writer = WARCWriter(buffer, gzip=True)
         kept = [(k, v) for k, v in headers if k.lower() not in _DROP_HEADERS]
         http = StatusAndHeaders(f"{status} {reason or 'OK'}", kept, protocol="HTTP/1.1")
-        record = writer.create_warc_record(
-            url,
-            "response",
-            payload=BytesIO(body),
-            http_headers=http,
-            warc_headers_dict={"WARC-Record-ID": f"<urn:uuid:{uuid.uuid4()}>"},
-        )
-        writer.write_record(record)
-        record_id = record.rec_headers.get_header("WARC-Record-ID")
+        record_id = _warc_id()
+        date = _warc_date()
+        data = _record("response", record_id, url, date, http, body, ())
         if request_headers is not None:
             req_http = StatusAndHeaders(
                 f"{method} {_path_of(url)} HTTP/1.1", request_headers, is_http_request=True
             )
-            req = writer.create_warc_record(
-                url,
-                "request",
-                payload=BytesIO(request_body),
-                http_headers=req_http,
-                warc_headers_dict={"WARC-Concurrent-To": record_id},
-            )
-            writer.write_record(req)
-        offset = self._append(buffer.getvalue(), sync)
+            data += _record("request", _warc_id(), url, date, req_http, request_body, (record_id,))
+        offset = self._append(data, sync)
         return Stored(self._name, record_id, offset, hashlib.sha256(body).hexdigest(), len(body))
 
     def discard(self, stored: Stored) -> None:
@@ -204,6 +191,60 @@ class WarcStore:
             finally:
                 os.close(self._fd)
                 self._fd = None
+
+
+def _warc_id() -> str:
+    return f"<urn:uuid:{uuid.uuid4()}>"
+
+
+def _warc_date() -> str:
+    """WARC/1.1 date with microseconds, as warcio writes it."""
+    return datetime.now(UTC).replace(tzinfo=None).isoformat() + "Z"
+
+
+def _sha1(*parts: bytes) -> str:
+    digest = hashlib.sha1()
+    for part in parts:
+        digest.update(part)
+    return "sha1:" + base64.b32encode(digest.digest()).decode("ascii")
+
+
+def _record(
+    rec_type: str,
+    record_id: str,
+    url: str,
+    date: str,
+    http: StatusAndHeaders,
+    payload: bytes,
+    concurrent_to: tuple[str, ...],
+) -> bytes:
+    """One WARC/1.1 record with an HTTP block, as its own gzip member: what warcio's WARCWriter
+    writes (same headers, digests and compression), without its per-record stream machinery."""
+    http.compute_headers_buffer()  # warcio's HTTP header bytes (non-ASCII values %-encoded)
+    block = http.headers_buff or b""
+    lines = [
+        "WARC/1.1",
+        f"WARC-Type: {rec_type}",
+        f"WARC-Record-ID: {record_id}",
+        f"WARC-Target-URI: {url}",
+        f"WARC-Date: {date}",
+        *(f"WARC-Concurrent-To: {other}" for other in concurrent_to),
+        f"WARC-Payload-Digest: {_sha1(payload)}",
+        f"WARC-Block-Digest: {_sha1(block, payload)}",
+        f"Content-Type: application/http; msgtype={rec_type}",
+        f"Content-Length: {len(block) + len(payload)}",
+    ]
+    gzip = zlib.compressobj(9, zlib.DEFLATED, zlib.MAX_WBITS + 16)
+    head = ("\r\n".join(lines) + "\r\n\r\n").encode("utf-8")
+    return b"".join(
+        (
+            gzip.compress(head),
+            gzip.compress(block),
+            gzip.compress(payload),
+            gzip.compress(b"\r\n\r\n"),
+            gzip.flush(),
+        )
+    )
 
 
 def _path_of(url: str) -> str:
