@@ -202,9 +202,9 @@ class CaptureWriter:
 
     _open: dict[str, CaptureWriter] = {}
 
-    def __init__(self, path: str, max_rows: int, max_seconds: float):
+    def __init__(self, path: str, max_rows: int, max_seconds: float, migrate: bool = True):
         self.path = path
-        self.db = archive.open_db(path)
+        self.db = archive.open_db(path, migrate=migrate)
         self.max_rows = max(1, max_rows)
         self.max_seconds = max_seconds
         self.users: list[CaptureMiddleware] = []
@@ -218,10 +218,12 @@ class CaptureWriter:
         self.known: set[int] = {hash(key) for key in archive.revalidated_urls(self.db)}
 
     @classmethod
-    def acquire(cls, user: CaptureMiddleware, path: str, rows: int, seconds: float):
+    def acquire(
+        cls, user: CaptureMiddleware, path: str, rows: int, seconds: float, migrate: bool = True
+    ) -> CaptureWriter:
         writer = cls._open.get(path)
         if writer is None:
-            writer = cls._open[path] = cls(path, rows, seconds)
+            writer = cls._open[path] = cls(path, rows, seconds, migrate)
         writer.users.append(user)
         return writer
 

@@ -75,6 +75,7 @@ def url_key(url: str) -> str:
     return canonicalize_url(canonical_url(url))
 
 
+@lru_cache(maxsize=65536)
 def host_of(url: str) -> str:
     return (urlsplit(url).hostname or "").lower()
 
