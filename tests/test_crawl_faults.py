@@ -482,3 +482,60 @@ def test_replayed_file_is_not_read_back_from_warc(tmp_path: Path, monkeypatch) -
     )
     assert again.meta["capture_id"] == request.meta["capture_id"]
     second.spider_closed(second.crawler.spider, "finished")
+
+
+# --- batched commits -------------------------------------------------------------------------
+
+
+def test_capture_batch_syncs_warc_records_before_committing_their_rows(
+    tmp_path: Path, monkeypatch
+) -> None:
+    middleware = _middleware(tmp_path, {"NIANBAO_CAPTURE_BATCH": 3})
+    visible_at_sync = []
+    real_fsync = os.fsync
+
+    def fsync(fd: int) -> None:
+        # what another connection sees while the batch's records are being synced
+        visible_at_sync.append(_rows(tmp_path / "archive.db", "SELECT count(*) FROM captures")[0])
+
+        real_fsync(fd)
+
+    _respond(middleware, f"{URL}&n=0")  # opens the WARC file (its warcinfo record is synced)
+    monkeypatch.setattr(warc_module.os, "fsync", fsync)
+    _respond(middleware, f"{URL}&n=1")
+    assert visible_at_sync == []  # nothing synced, nothing committed yet
+    assert _rows(tmp_path / "archive.db", "SELECT count(*) FROM captures") == [(0,)]
+    _respond(middleware, f"{URL}&n=2")  # the third row ends the batch
+    assert visible_at_sync == [(0,)]  # one fsync for three records, before the commit
+    assert _rows(tmp_path / "archive.db", "SELECT count(*) FROM captures") == [(3,)]
+    _respond(middleware, f"{URL}&n=3")
+    middleware.spider_closed(middleware.crawler.spider, "finished")  # commits the tail
+    assert visible_at_sync == [(0,), (3,)]
+    result = verify_archive(tmp_path / "archive.db", tmp_path / "data")
+    assert result.ok and (result.records, result.captures) == (4, 4)
+
+
+def test_capture_batch_that_cannot_be_synced_is_cut_off_and_stops_the_crawl(
+    tmp_path: Path, monkeypatch
+) -> None:
+    middleware = _middleware(tmp_path, {"NIANBAO_CAPTURE_BATCH": 3})
+    for n in range(3):
+        _respond(middleware, f"{URL}&n={n}")  # a committed batch
+
+    def fsync(fd: int) -> None:
+        raise OSError(errno.EIO, os.strerror(errno.EIO))
+
+    monkeypatch.setattr(warc_module.os, "fsync", fsync)
+    _respond(middleware, f"{URL}&n=3")
+    _respond(middleware, f"{URL}&n=4")
+    with pytest.raises(CrawlStopped, match="Input/output error"):
+        _respond(middleware, f"{URL}&n=5")  # ends the batch: its sync fails
+    monkeypatch.undo()
+    assert "cannot sync WARC records" in middleware.fatal
+    with pytest.raises(CrawlStopped):
+        middleware.process_request(Request(URL + "&n=6", meta={"role": "report"}))
+    middleware.spider_closed(middleware.crawler.spider, "finished")
+    # the batch's rows are rolled back and its records cut off: resuming fetches them again
+    result = verify_archive(tmp_path / "archive.db", tmp_path / "data")
+    assert result.ok, result.lines()
+    assert (result.records, result.captures) == (3, 3)
