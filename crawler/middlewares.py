@@ -14,6 +14,7 @@ import socket
 import sqlite3
 import zlib
 from http import HTTPStatus
+from typing import NoReturn
 from urllib.parse import urljoin, urlsplit
 
 import brotli
@@ -283,7 +284,7 @@ class CaptureWriter:
             for user in list(self.users):
                 user._stop(str(exc))
 
-    def _fail(self, message: str) -> None:
+    def _fail(self, message: str) -> NoReturn:
         """Keep what of the batch still commits, else cut it off; then refuse further writes."""
         if self.db.conn.in_transaction:
             try:
@@ -366,7 +367,11 @@ class CaptureMiddleware:
     # --- lifecycle -----------------------------------------------------------------------
 
     def spider_opened(self, spider) -> None:
-        self.writer = CaptureWriter.acquire(self, self.db_path, self.batch_rows, self.batch_seconds)
+        # crawler.run has brought the schema up to date when it names the crawl
+        migrate = self.crawl_id is None
+        self.writer = CaptureWriter.acquire(
+            self, self.db_path, self.batch_rows, self.batch_seconds, migrate
+        )
         self.db = self.writer.db
         if self.crawl_id is None:
             # A bare `scrapy crawl`: register the sources and open a crawl row ourselves.

@@ -163,6 +163,7 @@ def test_database_full_cuts_the_warc_record_and_stops(tmp_path: Path, batch: int
         # the batch being written when the database filled up is cut off with its rows (SQLite
         # rolls the transaction back): only committed captures keep their records
         assert 1 <= result.records == result.captures <= stored
+    middleware.spider_closed(middleware.crawler.spider, "failed")
 
 
 # --- redirects and refusals ------------------------------------------------------------------
