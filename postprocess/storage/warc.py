@@ -202,16 +202,17 @@ def _warc_date() -> str:
 
 
 _B32 = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567"
+_B32_PAIRS = [a + b for a in _B32 for b in _B32]  # 10 bits -> two base32 letters
 
 
 def _sha1(*parts: bytes) -> str:
-    """warcio's digest label: sha1 in base32 (160 bits, 32 letters: no padding; base64's
+    """warcio's digest label: sha1 in base32 (160 bits, 32 letters, no padding; base64's
     b32encode is pure Python and costs more than the hash)."""
     digest = hashlib.sha1()
     for part in parts:
         digest.update(part)
     n = int.from_bytes(digest.digest(), "big")
-    return "sha1:" + "".join(_B32[(n >> shift) & 31] for shift in range(155, -1, -5))
+    return "sha1:" + "".join([_B32_PAIRS[(n >> shift) & 1023] for shift in range(150, -1, -10)])
 
 
 def _record(
