@@ -14,6 +14,7 @@ import socket
 import sqlite3
 import zlib
 from http import HTTPStatus
+from typing import NoReturn
 from urllib.parse import urljoin, urlsplit
 
 import brotli
@@ -30,6 +31,7 @@ from scrapy.exceptions import (
 )
 from scrapy.http import Response
 from scrapy.responsetypes import responsetypes
+from scrapy.utils.asyncio import CallLaterResult, call_later
 from scrapy.utils.defer import deferred_from_coro
 from twisted.internet.error import (
     ConnectError,
@@ -182,12 +184,159 @@ def source_for_host(sources: dict[str, Source], url: str) -> str | None:
     return None
 
 
+class BatchLost(Exception):
+    """A batch of captures could not be made durable; its WARC records were cut off again."""
+
+
+class CaptureWriter:
+    """The archive.db connection of one process, shared by the spiders' capture middlewares, and
+    the batch of rows written through it but not yet committed.
+
+    Durability: a capture row is inserted in the open transaction right after its WARC record is
+    written (not yet fsync'd). A batch ends after `max_rows` rows or `max_seconds`: every WARC
+    file with records in it is fsync'd first, then the transaction is committed, so a committed
+    row always points at bytes on disk. A killed crawl loses at most the uncommitted batch: its
+    records have no row, are cut off by `cut_unrecorded_tail` and fetched again on resume. When
+    the sync or a commit fails, the batch is rolled back and its records are cut off; the crawl
+    stops. One shared connection: a second one would wait on this one's open transaction.
+    """
+
+    _open: dict[str, CaptureWriter] = {}
+
+    def __init__(self, path: str, max_rows: int, max_seconds: float, migrate: bool = True):
+        self.path = path
+        self.db = archive.open_db(path, migrate=migrate)
+        self.max_rows = max(1, max_rows)
+        self.max_seconds = max_seconds
+        self.users: list[CaptureMiddleware] = []
+        self.rows = 0
+        # where the batch starts in each WARC file it wrote to
+        self.starts: dict[WarcStore, tuple[str, int]] = {}
+        self.timer: CallLaterResult | None = None
+        self.failed: str | None = None
+        # (method, url) hashes with a capture to revalidate against: most requests of a crawl are
+        # new URLs, which need no query then (a false hit only costs the query)
+        self.known: set[int] = {hash(key) for key in archive.revalidated_urls(self.db)}
+
+    @classmethod
+    def acquire(
+        cls, user: CaptureMiddleware, path: str, rows: int, seconds: float, migrate: bool = True
+    ) -> CaptureWriter:
+        writer = cls._open.get(path)
+        if writer is None:
+            writer = cls._open[path] = cls(path, rows, seconds, migrate)
+        writer.users.append(user)
+        return writer
+
+    def release(self, user: CaptureMiddleware) -> None:
+        """Commit what is pending; the last user closes the connection."""
+        try:
+            self.flush()
+        finally:
+            self.users.remove(user)
+            if not self.users:
+                self._open.pop(self.path, None)
+                self.db.close()
+
+    def add_capture(self, store: WarcStore, stored: Stored, row: dict) -> int:
+        """Insert the row of a record just written (sync=False) to `store`; BatchLost when the
+        database refuses (the record is cut off, and the batch unless it still commits)."""
+        if self.failed:
+            raise BatchLost(self.failed)
+        self.starts.setdefault(store, (stored.warc_file, stored.offset))
+        try:
+            capture_id = archive.insert_row(self.db, "captures", row)
+        except sqlite3.Error as exc:
+            message = f"cannot record a capture in {self.path}: {exc}"
+            try:
+                store.cut_back(stored.warc_file, stored.offset)
+                if self.starts[store] == (stored.warc_file, stored.offset):
+                    del self.starts[store]
+            except (OSError, ValueError) as cut:
+                message += f"; WARC record {stored.record_id} left without a row: {cut}"
+            self._fail(message)
+        if row["status"] == 200 and not row["blocked"]:
+            self.known.add(hash((row["method"], row["url"])))
+        self._added()
+        return capture_id
+
+    def add_fetch_error(self, row: dict) -> None:
+        if self.failed:
+            return
+        try:
+            archive.insert_row(self.db, "fetch_errors", {"at": archive.now(), **row})
+        except sqlite3.Error as exc:
+            self._fail(f"cannot record a fetch error in {self.path}: {exc}")
+        self._added()
+
+    def _added(self) -> None:
+        self.rows += 1
+        if self.rows >= self.max_rows:
+            self.flush()
+        elif self.timer is None and any(user.crawler.crawling for user in self.users):
+            self.timer = call_later(self.max_seconds, self._timed_flush)
+
+    def _timed_flush(self) -> None:
+        self.timer = None
+        try:
+            self.flush()
+        except BatchLost as exc:
+            for user in list(self.users):
+                user._stop(str(exc))
+
+    def _fail(self, message: str) -> NoReturn:
+        """Keep what of the batch still commits, else cut it off; then refuse further writes."""
+        if self.db.conn.in_transaction:
+            try:
+                self.flush()
+            except BatchLost as lost:
+                message += f"; {lost}"
+        else:
+            message += self._drop()  # SQLite rolled the transaction back itself
+        self.failed = message
+        raise BatchLost(message)
+
+    def flush(self) -> None:
+        """Sync the batch's WARC records, then commit its rows (BatchLost when either fails)."""
+        if self.timer is not None:
+            self.timer.cancel()
+            self.timer = None
+        if not self.rows and not self.db.conn.in_transaction:
+            return
+        try:
+            for store in self.starts:
+                store.sync()
+            self.db.conn.commit()
+        except (OSError, sqlite3.Error) as exc:
+            self.failed = f"cannot commit {self.rows} captures to {self.path}: {exc}" + self._drop()
+            raise BatchLost(self.failed) from exc
+        self.starts.clear()
+        self.rows = 0
+
+    def _drop(self) -> str:
+        """Roll the batch back and cut its WARC records off; what could not be cut, as text."""
+        problems = ""
+        try:
+            self.db.conn.rollback()
+        except sqlite3.Error as exc:
+            problems += f"; rollback failed: {exc}"
+        for store, (warc_file, offset) in self.starts.items():
+            try:
+                store.cut_back(warc_file, offset)
+            except (OSError, ValueError) as exc:
+                problems += f"; records of {warc_file} from byte {offset} left without rows: {exc}"
+        self.starts.clear()
+        self.rows = 0
+        return problems
+
+
 class CaptureMiddleware:
     """Write every response that reaches the downloader to WARC and to the captures table.
 
-    Write order: the WARC record is written and fsync'd, then its captures row is inserted; when
-    the row cannot be inserted the record is cut off again. A write the disk or the database
-    refuses stops the crawl (finish reason `nianbao_fatal`, message in stats `nianbao/fatal`).
+    Write order: the WARC record is written, then its captures row is inserted; rows are
+    committed in batches after their records are fsync'd (CaptureWriter). When a row cannot be
+    inserted the record is cut off again. A write the disk or the database refuses stops the
+    crawl (finish reason `nianbao_fatal`, message in stats `nianbao/fatal`).
     """
 
     def __init__(self, crawler: Crawler):
@@ -201,7 +350,10 @@ class CaptureMiddleware:
         # interrupted crawls this one completes: their 200 captures are replayed, not refetched
         self.resume: set[int] = set(settings.getlist("NIANBAO_RESUME_CRAWLS") or ())
         self.revalidate: bool = settings.getbool("NIANBAO_REVALIDATE", True)
+        self.batch_rows: int = settings.getint("NIANBAO_CAPTURE_BATCH", 100)
+        self.batch_seconds: float = settings.getfloat("NIANBAO_CAPTURE_BATCH_SECONDS", 1.0)
         self.own_crawl = False
+        self.writer: CaptureWriter | None = None
         self.db = None
         self.store: WarcStore | None = None
         self.fatal: str | None = None
@@ -215,7 +367,12 @@ class CaptureMiddleware:
     # --- lifecycle -----------------------------------------------------------------------
 
     def spider_opened(self, spider) -> None:
-        self.db = archive.open_db(self.db_path)
+        # crawler.run has brought the schema up to date when it names the crawl
+        migrate = self.crawl_id is None
+        self.writer = CaptureWriter.acquire(
+            self, self.db_path, self.batch_rows, self.batch_seconds, migrate
+        )
+        self.db = self.writer.db
         if self.crawl_id is None:
             # A bare `scrapy crawl`: register the sources and open a crawl row ourselves.
             sources = list(sources_of(spider).values())
@@ -235,8 +392,16 @@ class CaptureMiddleware:
         )
 
     def spider_closed(self, spider, reason: str) -> None:
+        if self.writer is not None:
+            try:
+                self.writer.flush()
+            except BatchLost as exc:
+                self._stop(str(exc))
         if self.store is not None:
-            self.store.close()
+            try:
+                self.store.close()
+            except OSError as exc:
+                self._stop(str(exc))
         if self.own_crawl and self.db is not None:
             stats = self.crawler.stats.get_stats()
             totals = {
@@ -244,6 +409,12 @@ class CaptureMiddleware:
             }
             status = "finished" if reason == "finished" and not self.fatal else "failed"
             archive.finish_crawl(self.db, self.crawl_id, status, totals)
+        if self.writer is not None:
+            try:
+                self.writer.release(self)
+            except BatchLost as exc:
+                self._stop(str(exc))
+            self.writer = None
 
     def _stop(self, message: str) -> None:
         """Stop the crawl on a storage failure: one ERROR line, the reason kept in stats."""
@@ -260,12 +431,18 @@ class CaptureMiddleware:
     def process_request(self, request: Request) -> Response | None:
         if self.fatal:
             raise CrawlStopped(f"crawl stopped: {self.fatal}")
+        assert self.writer is not None
+        if self.writer.failed:
+            self._stop(self.writer.failed)
+            raise CrawlStopped(f"crawl stopped: {self.fatal}")
         if request.meta.pop("nianbao_prior", None) is not None:
             # a redirect or retry copies meta and headers: validators belong to the old URL
             for name in ("If-None-Match", "If-Modified-Since"):
                 request.headers.pop(name, None)
         if request.meta.get("role") not in REVALIDATED_ROLES or request.meta.get("nianbao_fresh"):
             return None
+        if hash((request.method, request.url)) not in self.writer.known:
+            return None  # never captured: nothing to revalidate or resume
         try:
             prior = archive.last_capture(self.db, request.url, request.method)
         except sqlite3.Error as exc:
@@ -349,9 +526,12 @@ class CaptureMiddleware:
         return body, kept, None, False
 
     def _store(self, request: Request, response: Response, body: bytes, headers, row: dict) -> int:
-        """WARC record first (fsync'd), then its row; either failing stops the crawl."""
+        """WARC record first, then its row in the batch (CaptureWriter); either failing stops
+        the crawl."""
         reason = _phrase(response.status)
-        assert self.store is not None
+        assert self.store is not None and self.writer is not None
+        if self.store.rolls_over:
+            self._flush()  # a batch stays within one file of each store
         try:
             stored: Stored = self.store.write_response(
                 response.url,
@@ -362,10 +542,17 @@ class CaptureMiddleware:
                 request_headers=_headers(request.headers),
                 method=request.method,
                 request_body=request.body or b"",
+                sync=False,
             )
         except OSError as exc:
-            self._stop(str(exc))
-            raise CrawlStopped(str(exc)) from exc
+            # the torn record is cut off; the batch before it is kept if it still syncs
+            message = str(exc)
+            try:
+                self.writer.flush()
+            except BatchLost as lost:
+                message += f"; {lost}"
+            self._stop(message)
+            raise CrawlStopped(message) from exc
         row.update(
             {
                 "sha256": stored.sha256,
@@ -378,15 +565,22 @@ class CaptureMiddleware:
         # parents are named by record id too: unique across distributed workers
         request.meta["record_id"] = stored.record_id
         try:
-            return archive.record_capture(self.db, row)
-        except sqlite3.Error as exc:
-            message = f"cannot record a capture in {self.db_path}: {exc}"
-            try:
-                self.store.discard(stored)
-            except (OSError, ValueError) as cut:
-                message += f"; WARC record {stored.record_id} left without a row: {cut}"
-            self._stop(message)
-            raise CrawlStopped(message) from exc
+            return self.writer.add_capture(self.store, stored, row)
+        except BatchLost as exc:
+            self._stop(str(exc))
+            raise CrawlStopped(str(exc)) from exc
+
+    def _flush(self) -> None:
+        assert self.writer is not None
+        try:
+            self.writer.flush()
+        except BatchLost as exc:
+            self._stop(str(exc))
+            raise CrawlStopped(str(exc)) from exc
+
+    def flush(self) -> None:
+        """Commit the pending batch now (its WARC records synced first)."""
+        self._flush()
 
     def process_response(self, request: Request, response: Response) -> Response:
         spider = self.crawler.spider
@@ -568,11 +762,10 @@ class CaptureMiddleware:
         message: str,
         status: int | None,
     ) -> None:
-        if self.fatal:
+        if self.fatal or self.writer is None:
             return
         try:
-            archive.record_fetch_error(
-                self.db,
+            self.writer.add_fetch_error(
                 {
                     "crawl_id": self.crawl_id,
                     "source_id": source_id,
@@ -581,10 +774,10 @@ class CaptureMiddleware:
                     "error": kind,
                     "message": message,
                     "status": status,
-                },
+                }
             )
-        except sqlite3.Error as exc:
-            self._stop(f"cannot record a fetch error in {self.db_path}: {exc}")
+        except BatchLost as exc:
+            self._stop(str(exc))
 
 
 def _phrase(status: int) -> str:

@@ -168,13 +168,20 @@ HANWEB_GROUP = 3
 # --- anti-bot challenge pages ----------------------------------------------------------------
 
 BLOCK_STATUSES = {412: "HTTP 412 (瑞数-style bot protection)", 521: "HTTP 521 (加速乐 challenge)"}
+# (pattern, reason, words one of which the pattern needs, lower-case): the words are looked
+# up in the lower-cased head first, so a page with none of them costs no regex scan.
 BLOCK_MARKERS = (
-    (re.compile(rb"wzwsrel|wzws_cid|WZWSREL|wzwschallenge", re.I), "WZWS JavaScript challenge"),
-    (re.compile(rb"__jsl_clearance"), "加速乐 challenge"),
-    (re.compile(rb"\$_ts\s*=\s*window\["), "瑞数 challenge"),
+    (
+        re.compile(rb"wzwsrel|wzws_cid|WZWSREL|wzwschallenge", re.I),
+        "WZWS JavaScript challenge",
+        (b"wzws",),
+    ),
+    (re.compile(rb"__jsl_clearance"), "加速乐 challenge", (b"__jsl_clearance",)),
+    (re.compile(rb"\$_ts\s*=\s*window\["), "瑞数 challenge", (b"$_ts",)),
     (
         re.compile(rb"EdgeOne[^<]{0,80}(?:bot|captcha|verify|challenge)|eo_captcha", re.I),
         "TencentEdgeOne bot check",
+        (b"edgeone", b"eo_captcha"),
     ),
 )
 BLOCK_SNIFF_BYTES = 64 * 1024
@@ -223,6 +230,50 @@ def _doc(text: str, url: str) -> lxml.html.HtmlElement | None:
         return None
     doc.make_links_absolute(_base_url(doc, url), resolve_base_href=False, handle_failures="discard")
     return doc
+
+
+# A report page is read for a few links only: a plain lxml tree (no HtmlElement class lookup per
+# element) with just those links resolved, as make_links_absolute(handle_failures="discard")
+# would resolve them, costs a third of `_doc`.
+_HTML_PARSER = lxml.etree.HTMLParser()
+_STRING = lxml.etree.XPath("string()")
+LINK_TAGS = ("a", "iframe", "embed", "object", "area")
+
+
+def _plain_doc(text: str) -> lxml.etree._Element | None:
+    text = re.sub(r"^<\?xml[^>]*\?>", "", text.strip())
+    if not text:
+        return None
+    try:
+        return lxml.etree.fromstring(text, _HTML_PARSER)
+    except (lxml.etree.ParserError, ValueError):
+        return None
+
+
+def _absolute(base: str, link: str) -> str | None:
+    try:
+        return urljoin(base, link.strip())
+    except ValueError:
+        return None  # make_links_absolute's "discard": the attribute goes
+
+
+def _link_of(el: lxml.etree._Element, base: str) -> str:
+    """href, else src, else data of a link element, made absolute as lxml.html would."""
+    for name in ("href", "src", "data"):
+        value = el.get(name)
+        if value is None:
+            continue
+        if el.tag == "object":
+            if name != "data":
+                if value:
+                    return value  # lxml resolves only data (and codebase) of an <object>
+                continue
+            if el.get("codebase") is not None:
+                value = urljoin(el.get("codebase") or "", value)  # joined to codebase first
+        absolute = _absolute(base, value)
+        if absolute:
+            return absolute
+    return ""
 
 
 def _base_url(doc: lxml.html.HtmlElement, url: str) -> str:
@@ -806,26 +857,27 @@ def parse_detail(
 ) -> DetailPage:
     """Title, attachment links and continuation pages (TRS t..._1.html) of a report page."""
     text = decode_html(body, content_type, encoding)
-    doc = _doc(text, url)
+    doc = _plain_doc(text)
     page = DetailPage()
     if doc is None:
         return page
+    base = _base_url(doc, url)
     meta_title = doc.xpath("//meta[@name='ArticleTitle']/@content")
-    h1 = [_clean(h.text_content()) for h in doc.iter("h1")]
+    h1 = [_clean(_STRING(h)) for h in doc.iter("h1")]
     titles = (
         [_clean(t) for t in meta_title]
         + [t for t in h1 if t]
-        + [_clean(t.text_content()) for t in doc.iter("title")]
+        + [_clean(_STRING(t)) for t in doc.iter("title")]
     )
     page.title = next((t for t in titles if t), None)
     seen: set[str] = set()
     candidates: list[Link] = []
-    for el in doc.iter("a", "iframe", "embed", "object", "area"):
-        raw = el.get("href") or el.get("src") or el.get("data") or ""
+    for el in doc.iter(*LINK_TAGS):
+        raw = _link_of(el, base)
         if not raw.startswith(("http://", "https://")):
             continue
         # embed/object/iframe content is fallback markup, not a label
-        label = _clean(el.text_content()) if el.tag in ("a", "area") else ""
+        label = _clean(_STRING(el)) if el.tag in ("a", "area") else ""
         text_ = label or _clean(el.get("title"))
         candidates.append(Link(raw, text_))
     for link in candidates:
@@ -869,8 +921,9 @@ def detect_block(status: int, body: bytes) -> str | None:
     if status in BLOCK_STATUSES:
         return BLOCK_STATUSES[status]
     head = body[:BLOCK_SNIFF_BYTES]
-    for pattern, reason in BLOCK_MARKERS:
-        if pattern.search(head):
+    lowered = head.lower()
+    for pattern, reason, words in BLOCK_MARKERS:
+        if any(word in lowered for word in words) and pattern.search(head):
             return reason
     return None
 

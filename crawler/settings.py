@@ -44,6 +44,10 @@ NIANBAO_MAX_ATTACHMENTS = _env_int("NIANBAO_MAX_ATTACHMENTS", 50)
 NIANBAO_MAX_REPORTS = _env_int("NIANBAO_MAX_REPORTS", 5000)
 # Re-crawls send If-None-Match / If-Modified-Since from the last capture (false: fetch every body).
 NIANBAO_REVALIDATE = True
+# Captures rows are committed in batches, after one fsync of the batch's WARC records: a kill
+# loses (and the resumed crawl fetches again) at most this many rows or seconds of captures.
+NIANBAO_CAPTURE_BATCH = _env_int("NIANBAO_CAPTURE_BATCH", 100)
+NIANBAO_CAPTURE_BATCH_SECONDS = _env_float("NIANBAO_CAPTURE_BATCH_SECONDS", 1.0)
 
 # --- politeness ------------------------------------------------------------------------------
 ROBOTSTXT_OBEY = True

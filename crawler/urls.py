@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import ipaddress
 import re
+from functools import lru_cache
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from w3lib.url import canonicalize_url, safe_url_string
@@ -48,6 +49,8 @@ def _is_calendar_param(name: str, value: str, names: set[str]) -> bool:
     return lower == "year" and bool(names & CALENDAR_COMPANIONS) and value.isdigit()
 
 
+# Pure and called several times per URL (list entry, request, dedup, parents): cached.
+@lru_cache(maxsize=65536)
 def canonical_url(url: str) -> str:
     """The URL to fetch: escaped by w3lib, without fragment, session ids, calendar parameters
     and default port; host lower-cased."""
@@ -66,11 +69,13 @@ def canonical_url(url: str) -> str:
     return urlunsplit((parts.scheme.lower(), netloc, path, query, ""))
 
 
+@lru_cache(maxsize=65536)
 def url_key(url: str) -> str:
     """Dedup key of a URL: w3lib's canonical form (sorted query, normalised escapes)."""
     return canonicalize_url(canonical_url(url))
 
 
+@lru_cache(maxsize=65536)
 def host_of(url: str) -> str:
     return (urlsplit(url).hostname or "").lower()
 

@@ -50,6 +50,9 @@ def _middleware(root: Path, settings: dict | None = None) -> CaptureMiddleware:
         {
             "NIANBAO_DB": str(root / "archive.db"),
             "NIANBAO_DATA_DIR": str(root / "data"),
+            # these tests read the archive from another connection as they go: a batch of one
+            # row commits each capture at once (batches: test_capture_batch_*)
+            "NIANBAO_CAPTURE_BATCH": 1,
             **(settings or {}),
         },
     )
@@ -135,9 +138,12 @@ def test_disk_full_stops_the_crawl_without_a_row_or_a_torn_record(capture, monke
     assert result.ok and (result.records, result.captures) == (1, 1)
 
 
-def test_database_full_cuts_the_warc_record_and_stops(capture, monkeypatch) -> None:
-    middleware, root = capture
+@pytest.mark.parametrize("batch", [1, 100])
+def test_database_full_cuts_the_warc_record_and_stops(tmp_path: Path, batch: int) -> None:
+    middleware = _middleware(tmp_path, {"NIANBAO_CAPTURE_BATCH": batch})
+    root = tmp_path
     _respond(middleware, URL)
+    middleware.flush()
     # the real SQLite error: no page may be added to the file any more
     pages = middleware.db.execute("PRAGMA page_count").fetchone()[0]
     middleware.db.execute(f"PRAGMA max_page_count = {pages}")
@@ -151,7 +157,13 @@ def test_database_full_cuts_the_warc_record_and_stops(capture, monkeypatch) -> N
     result = verify_archive(root / "archive.db", root / "data")
     assert result.ok, result.lines()
     assert 1 < stored < 2000
-    assert (result.records, result.captures) == (stored, stored)
+    if batch == 1:
+        assert (result.records, result.captures) == (stored, stored)
+    else:
+        # the batch being written when the database filled up is cut off with its rows (SQLite
+        # rolls the transaction back): only committed captures keep their records
+        assert 1 <= result.records == result.captures <= stored
+    middleware.spider_closed(middleware.crawler.spider, "failed")
 
 
 # --- redirects and refusals ------------------------------------------------------------------
@@ -471,3 +483,60 @@ def test_replayed_file_is_not_read_back_from_warc(tmp_path: Path, monkeypatch) -
     )
     assert again.meta["capture_id"] == request.meta["capture_id"]
     second.spider_closed(second.crawler.spider, "finished")
+
+
+# --- batched commits -------------------------------------------------------------------------
+
+
+def test_capture_batch_syncs_warc_records_before_committing_their_rows(
+    tmp_path: Path, monkeypatch
+) -> None:
+    middleware = _middleware(tmp_path, {"NIANBAO_CAPTURE_BATCH": 3})
+    visible_at_sync = []
+    real_fsync = os.fsync
+
+    def fsync(fd: int) -> None:
+        # what another connection sees while the batch's records are being synced
+        visible_at_sync.append(_rows(tmp_path / "archive.db", "SELECT count(*) FROM captures")[0])
+
+        real_fsync(fd)
+
+    _respond(middleware, f"{URL}&n=0")  # opens the WARC file (its warcinfo record is synced)
+    monkeypatch.setattr(warc_module.os, "fsync", fsync)
+    _respond(middleware, f"{URL}&n=1")
+    assert visible_at_sync == []  # nothing synced, nothing committed yet
+    assert _rows(tmp_path / "archive.db", "SELECT count(*) FROM captures") == [(0,)]
+    _respond(middleware, f"{URL}&n=2")  # the third row ends the batch
+    assert visible_at_sync == [(0,)]  # one fsync for three records, before the commit
+    assert _rows(tmp_path / "archive.db", "SELECT count(*) FROM captures") == [(3,)]
+    _respond(middleware, f"{URL}&n=3")
+    middleware.spider_closed(middleware.crawler.spider, "finished")  # commits the tail
+    assert visible_at_sync == [(0,), (3,)]
+    result = verify_archive(tmp_path / "archive.db", tmp_path / "data")
+    assert result.ok and (result.records, result.captures) == (4, 4)
+
+
+def test_capture_batch_that_cannot_be_synced_is_cut_off_and_stops_the_crawl(
+    tmp_path: Path, monkeypatch
+) -> None:
+    middleware = _middleware(tmp_path, {"NIANBAO_CAPTURE_BATCH": 3})
+    for n in range(3):
+        _respond(middleware, f"{URL}&n={n}")  # a committed batch
+
+    def fsync(fd: int) -> None:
+        raise OSError(errno.EIO, os.strerror(errno.EIO))
+
+    monkeypatch.setattr(warc_module.os, "fsync", fsync)
+    _respond(middleware, f"{URL}&n=3")
+    _respond(middleware, f"{URL}&n=4")
+    with pytest.raises(CrawlStopped, match="Input/output error"):
+        _respond(middleware, f"{URL}&n=5")  # ends the batch: its sync fails
+    monkeypatch.undo()
+    assert "cannot sync WARC records" in middleware.fatal
+    with pytest.raises(CrawlStopped):
+        middleware.process_request(Request(URL + "&n=6", meta={"role": "report"}))
+    middleware.spider_closed(middleware.crawler.spider, "finished")
+    # the batch's rows are rolled back and its records cut off: resuming fetches them again
+    result = verify_archive(tmp_path / "archive.db", tmp_path / "data")
+    assert result.ok, result.lines()
+    assert (result.records, result.captures) == (3, 3)

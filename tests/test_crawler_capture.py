@@ -35,7 +35,12 @@ PAGE = "<html><body><p>呼兰区2019年政府信息公开工作年度报告</p><
 def capture(tmp_path: Path):
     crawler = get_crawler(
         GenericSpider,
-        {"NIANBAO_DB": str(tmp_path / "archive.db"), "NIANBAO_DATA_DIR": str(tmp_path / "data")},
+        {
+            "NIANBAO_DB": str(tmp_path / "archive.db"),
+            "NIANBAO_DATA_DIR": str(tmp_path / "data"),
+            # rows are read from another connection as they are written: commit each at once
+            "NIANBAO_CAPTURE_BATCH": 1,
+        },
     )
     crawler.spider = GenericSpider(sources=[SOURCE])
     crawler.stats.open_spider()

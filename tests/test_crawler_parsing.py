@@ -294,3 +294,19 @@ def test_parse_list_entry_dates_beside_inside_or_around_links() -> None:
         ("2020", ""),  # two links share the paragraph: its date belongs to neither for sure
         ("2019", ""),
     ]
+
+
+def test_parse_detail_resolves_links_like_lxml_and_skips_broken_ones() -> None:
+    page = (
+        '<html><head><base href="/files/2023/"></head><body><h1>年报</h1>'
+        '<a href="report.pdf">附件一</a><a href="http://[broken/x.pdf">坏链接</a>'
+        '<object codebase="/cb/" data="table.xls"></object>'
+        '<iframe src="/viewer.html?file=/upload/b.pdf"></iframe></body></html>'
+    )
+    detail = parse_detail(page.encode(), "http://www.a.gov.cn/gknb/t20230118_1.html")
+    assert detail.title == "年报"
+    assert [(a.url, a.text) for a in detail.attachments] == [
+        ("http://www.a.gov.cn/files/2023/report.pdf", "附件一"),
+        ("http://www.a.gov.cn/cb/table.xls", ""),
+        ("http://www.a.gov.cn/upload/b.pdf", ""),
+    ]

@@ -167,10 +167,13 @@ class PortalSpider(scrapy.Spider):
         ctype = response.headers.get("Content-Type", b"").lower()
         return not ctype or ctype.startswith(HTML_TYPES)
 
-    def parse_list(self, response: Response):
+    # Callbacks return lists, not generators: Scrapy re-reads a generator callback's source
+    # (inspect + ast) for every response to warn about `return value`.
+    def parse_list(self, response: Response) -> list[scrapy.Request]:
         source = self.sources[response.meta["source_id"]]
         if not self._usable(response):
-            return
+            return []
+        out: list[scrapy.Request] = []
         result = parsing.parse_list(
             response.body,
             response.url,
@@ -189,7 +192,7 @@ class PortalSpider(scrapy.Spider):
             request = self._report_request(source, link.url, entry=link)
             if request is not None:
                 in_scope += host_allowed(link.url, source_hosts(source, "report"))
-                yield request
+                out.append(request)
         # A column found on a start page (e.g. the portal's 政务公开 page) is crawled as a start.
         if response.meta.get("start"):
             for link in result.columns:
@@ -197,22 +200,24 @@ class PortalSpider(scrapy.Spider):
                     source, parsing.ListRequest(link.url), None, start=True
                 )
                 if request is not None:
-                    yield request
+                    out.append(request)
         # Trap guard: a page that adds no report on the source's hosts ends pagination here.
         if not in_scope and not response.meta.get("start"):
             self.logger.debug(
                 "%s: no new reports on %s, not paginating further", source.id, response.url
             )
-            return
+            return out
         for page in result.pages:
             request = self._list_request(source, page, response.meta.get("list_form"))
             if request is not None:
-                yield request
+                out.append(request)
+        return out
 
-    def parse_report(self, response: Response):
+    def parse_report(self, response: Response) -> list[scrapy.Request]:
         source = self.sources[response.meta["source_id"]]
         if not self._usable(response):
-            return  # a document (PDF ...) linked as the report itself: archived, nothing to follow
+            # a document (PDF ...) linked as the report itself: archived, nothing to follow
+            return []
         detail = parsing.parse_detail(
             response.body,
             response.url,
@@ -233,8 +238,8 @@ class PortalSpider(scrapy.Spider):
                 f"nianbao/source/{source.id}/capped_attachments",
                 len(detail.attachments) - self.attachment_cap,
             )
-        for link in detail.attachments[: self.attachment_cap]:
-            yield scrapy.Request(
+        out = [
+            scrapy.Request(
                 link.url,
                 callback=self.parse_attachment,
                 errback=self.failed,
@@ -245,6 +250,8 @@ class PortalSpider(scrapy.Spider):
                     "parent_record": record,
                 },
             )
+            for link in detail.attachments[: self.attachment_cap]
+        ]
         # Continuations hang off the first page of the article, whichever page names them.
         first_url = response.meta.get("continuation_of") or response.url
         continued = bool(response.meta.get("continuation_of"))
@@ -253,7 +260,8 @@ class PortalSpider(scrapy.Spider):
         for url in detail.continuations:
             request = self._report_request(source, url, first_capture, first_url, first_record)
             if request is not None:
-                yield request
+                out.append(request)
+        return out
 
     def parse_attachment(self, response: Response):
         """Attachments are archived by the capture middleware; nothing to follow."""

@@ -283,6 +283,25 @@ def record_capture(db: Database, row: dict) -> int:
         return inserted_id(db.table("captures").insert(row))
 
 
+def insert_row(db: Database, table: str, row: dict) -> int:
+    """Insert one captures or fetch_errors row in the open transaction, without committing: the
+    crawler commits a batch once the WARC records it points at are synced. Returns its id."""
+    if table not in ("captures", "fetch_errors"):
+        raise ValueError(f"insert_row: not a crawl table: {table}")
+    names = ", ".join(f"[{k}]" for k in row)
+    marks = ", ".join("?" for _ in row)
+    sql = f"INSERT INTO [{table}] ({names}) VALUES ({marks})"
+    cursor = db.conn.execute(sql, list(row.values()))
+    return int(cursor.lastrowid or 0)
+
+
+def revalidated_urls(db: Database) -> Iterator[tuple[str, str]]:
+    """(method, url) of every URL with a capture `last_capture` would return."""
+    yield from db.conn.execute(
+        "SELECT DISTINCT method, url FROM captures WHERE status = 200 AND NOT blocked"
+    )
+
+
 def capture_of_record(db: Database, record_id: str) -> int | None:
     """Id of the capture of a WARC record here, None when another worker's archive holds it."""
     row = db.execute("SELECT id FROM captures WHERE warc_record_id = ?", [record_id]).fetchone()
