@@ -241,7 +241,13 @@ class CaptureWriter:
     def add_capture(self, store: WarcStore, stored: Stored, row: dict) -> int:
         """Insert the row of a record just written (sync=False) to `store`; BatchLost when the
         database refuses (the record is cut off, and the batch unless it still commits)."""
-        if self.failed:
+        if self.failed:  # another spider's write failed meanwhile: this record gets no row
+            try:
+                store.cut_back(stored.warc_file, stored.offset)
+            except (OSError, ValueError) as cut:
+                raise BatchLost(
+                    f"{self.failed}; WARC record {stored.record_id} left without a row: {cut}"
+                ) from cut
             raise BatchLost(self.failed)
         self.starts.setdefault(store, (stored.warc_file, stored.offset))
         try:
@@ -530,6 +536,9 @@ class CaptureMiddleware:
         the crawl."""
         reason = _phrase(response.status)
         assert self.store is not None and self.writer is not None
+        if self.writer.failed:  # the archive refused a write: nothing more is written
+            self._stop(self.writer.failed)
+            raise CrawlStopped(self.writer.failed)
         if self.store.rolls_over:
             self._flush()  # a batch stays within one file of each store
         try:

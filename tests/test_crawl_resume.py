@@ -188,7 +188,14 @@ def test_database_full_stops_crawl_loudly_then_build_and_same_command_work(
     open_db(empty).conn.close()
     limit = _rows(empty, "PRAGMA page_count")[0][0] + 6
     proc = subprocess.run(
-        [sys.executable, "-c", DATABASE_FULL, str(limit), *_command(port, tmp_path, {})],
+        # small batches, so some commit before the database fills (a batch is kept or cut whole)
+        [
+            sys.executable,
+            "-c",
+            DATABASE_FULL,
+            str(limit),
+            *_command(port, tmp_path, {"NIANBAO_CAPTURE_BATCH": "5"}),
+        ],
         cwd=REPO,
         env=_env(),
         capture_output=True,
