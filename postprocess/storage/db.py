@@ -785,9 +785,10 @@ def _create_search_schema(db: Database) -> None:
     db.execute(f"INSERT INTO [{fts}] ([{fts}], rank) VALUES ('rank', ?)", [search.RANK])
     shown = ", ".join(f"r.[{c}]" for c in search.SEARCH_VIEW_COLUMNS)
     db.execute(f"DROP VIEW IF EXISTS [{search.SEARCH_VIEW}]")
-    # No ORDER BY here: it would stop SQLite flattening the view for count(*) and facets.
+    # No ORDER BY here: it would stop SQLite flattening the view for count(*) and facets. The id
+    # is the index's rowid, so ORDER BY id DESC (newest first, search.ranked_order) reaches FTS5.
     db.execute(
-        f"CREATE VIEW [{search.SEARCH_VIEW}] AS SELECT r.id, f.rank AS rank, {shown}, "
+        f"CREATE VIEW [{search.SEARCH_VIEW}] AS SELECT f.rowid AS id, f.rank AS rank, {shown}, "
         f"f.[{fts}] AS [{search.MATCH_COLUMN}] "
         f"FROM [{fts}] f JOIN reports r ON r.id = f.rowid"
     )
@@ -880,3 +881,10 @@ def m_cells_method(db: Database) -> None:
         values.add_column("method", str)
     db.execute("DROP VIEW IF EXISTS cells")
     db.execute(CELLS_VIEW.replace("v.known\n", "v.known, v.method\n", 1))
+
+
+@migrations()
+def m_search_view_rowid(db: Database) -> None:
+    """report_search.id is the index's rowid (was reports.id, the same value), so a search too
+    common to rank can be served newest first by FTS5 itself (search.ranked_order)."""
+    _create_search_schema(db)

@@ -22,6 +22,12 @@ The view `report_search` joins the index to reports and exposes the index's MATC
 `search_index` and bm25 as `rank`: `WHERE search_index MATCH nianbao_match(:q) ORDER BY rank` is a
 ranked search that Datasette's table machinery (filters, facets, paging, JSON, CSV) can serve.
 SQLite flattens the view, so the MATCH reaches FTS5 and it sorts by rank itself.
+
+Ranking is bounded: bm25 scores every match before the first row comes back (and reads every
+posting of the query's bigrams for its idf), so a common term costs hundreds of milliseconds on
+100,000 reports. A search matching more than RANK_MAX reports is therefore answered newest
+archived first (`ORDER BY id DESC`, which FTS5 walks backwards and stops after a page) and says
+so; see ranked_order(). The view's id is the index's rowid so that this order reaches FTS5.
 """
 
 from __future__ import annotations
@@ -70,6 +76,10 @@ MINUS = ("-", "－")
 MARK_OPEN = "<mark>"
 MARK_CLOSE = "</mark>"
 SNIPPET_WIDTH = 60  # characters of context each side of the first hit
+# Searches matching more reports than this are shown newest first instead of by bm25 (see above).
+RANK_MAX = 2000
+ORDER_RELEVANCE = "relevance"
+ORDER_NEWEST = "newest"
 SNIPPET_MAX_HITS = 3
 
 
@@ -337,6 +347,21 @@ def register_functions(conn: sqlite3.Connection) -> None:
     conn.create_function("nianbao_match", 1, fts_query, deterministic=True)
     conn.create_function("nianbao_snippet", 2, snippet, deterministic=True)
     conn.create_function("nianbao_ngrams", 1, ngram_text, deterministic=True)
+    conn.create_function("nianbao_rank_max", 0, lambda: RANK_MAX, deterministic=True)
+
+
+# Matches counted up to RANK_MAX + 1: FTS5 stops there (newest first), whatever the total.
+CAPPED_HITS_SQL = (
+    f"SELECT count(*) FROM (SELECT 1 FROM [{FTS_TABLE}] WHERE [{FTS_TABLE}] MATCH :match "
+    "ORDER BY rowid DESC LIMIT :cap)"
+)
+
+
+def ranked_order(db: Any, match: str) -> str:
+    """ORDER_RELEVANCE when the FTS5 expression `match` has at most RANK_MAX matches (bm25 then
+    scores few rows), else ORDER_NEWEST. Costs a scan of at most RANK_MAX + 1 matches."""
+    (hits,) = _conn(db).execute(CAPPED_HITS_SQL, {"match": match, "cap": RANK_MAX + 1}).fetchone()
+    return ORDER_RELEVANCE if hits <= RANK_MAX else ORDER_NEWEST
 
 
 def index_reports(db: Any, batch: int = 2000) -> int:
@@ -371,13 +396,19 @@ def index_reports(db: Any, batch: int = 2000) -> int:
 
 
 def search_reports(db: Any, query: str, limit: int = 50) -> list[dict]:
-    """Ranked matches of query across report text, titles and agencies (best first)."""
+    """Matches of query across report text, titles and agencies: best first, or newest first
+    (rank None) when more than RANK_MAX reports match (see ranked_order)."""
     conn = _conn(db)
     register_functions(conn)
+    match = fts_query(query)
+    if ranked_order(conn, match) == ORDER_RELEVANCE:
+        rank, order = "rank", "rank"
+    else:
+        rank, order = "NULL", "id DESC"  # reading rank would run bm25 over every match
     rows = conn.execute(
-        f"""SELECT id, title, agency, year, rank, nianbao_snippet(text, :q) FROM [{SEARCH_VIEW}]
-            WHERE [{MATCH_COLUMN}] MATCH nianbao_match(:q) ORDER BY rank LIMIT :limit""",
-        {"q": query, "limit": limit},
+        f"""SELECT id, title, agency, year, {rank}, nianbao_snippet(text, :q) FROM [{SEARCH_VIEW}]
+            WHERE [{MATCH_COLUMN}] MATCH :match ORDER BY {order} LIMIT :limit""",
+        {"q": query, "match": match, "limit": limit},
     ).fetchall()
     keys = ("id", "title", "agency", "year", "rank", "snippet")
     return [dict(zip(keys, row, strict=True)) for row in rows]
