@@ -304,6 +304,26 @@ def clear_derived(db: Database) -> None:
         db.execute(f"DELETE FROM [{table}]")
 
 
+@contextmanager
+def derived_indexes_deferred(db: Database) -> Iterator[None]:
+    """Drop the secondary indexes of the derived tables while they are refilled, and create them
+    again after: built from the finished rows they come out packed, where rows inserted in report
+    order split pages of an index sorted otherwise (15% larger indexes at 1,000 reports). A
+    UNIQUE index still refuses duplicates: creating it fails. On an error the indexes stay
+    dropped, so only a file that is thrown away on failure (the build's copy) may use this."""
+    tables = json.dumps(list(DERIVED_TABLES))
+    indexes = db.execute(
+        "SELECT name, sql FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL "
+        "AND tbl_name IN (SELECT value FROM json_each(?)) ORDER BY name",
+        [tables],
+    ).fetchall()
+    for name, _ in indexes:
+        db.execute(f"DROP INDEX [{name}]")
+    yield
+    for _, sql in indexes:
+        db.execute(sql)
+
+
 @dataclass
 class DerivedRows:
     """One report with everything derived from it, as the build hands it to the writer.

@@ -96,14 +96,29 @@ def fold(text: str) -> str:
     return _t2s().convert(unicodedata.normalize("NFKC", text).lower())
 
 
-@lru_cache(maxsize=65536)
 def _fold_char(ch: str) -> str:
     return unicodedata.normalize("NFKC", ch).lower()[:1] or ch
 
 
+class _FoldTable(dict):
+    """str.translate table of _fold_char, filled as characters are met (at most FOLD_CACHED)."""
+
+    def __missing__(self, code: int) -> str:
+        folded = _fold_char(chr(code))
+        if len(self) < FOLD_CACHED:
+            self[code] = folded
+        return folded
+
+
+FOLD_CACHED = 65536
+_FOLD_TABLE = _FoldTable()
+
+
 def fold_aligned(text: str) -> str:
     """fold() keeping one character per character of text, so offsets carry over to text."""
-    nfkc = "".join(map(_fold_char, text))  # one character for one, cached per character
+    # One character for one, by translate() (a C loop): a join over a cached function was 2/3
+    # of a snippet's time.
+    nfkc = text.translate(_FOLD_TABLE)
     simplified = _t2s().convert(nfkc)
     if len(simplified) == len(nfkc):
         return simplified
