@@ -364,3 +364,26 @@ def test_datasette_search_of_too_many_matches_is_newest_first(get, archive_path,
     assert "too many to rank" not in get("/archive/report_search?_search=成绩单").text
     rows = get("/archive/reports.json?_search=报告&_shape=array&_col=title&_size=max").json()
     assert [row["id"] for row in rows] == everywhere and "rank" not in rows[0]
+
+
+def test_datasette_newest_first_is_decided_again_for_the_next_search(
+    get,
+    archive_path,  # noqa: F811
+    monkeypatch,
+):
+    from postprocess.storage import search
+
+    monkeypatch.setattr(search, "RANK_MAX", 3)
+    # what the page's search form and paging links send on after a newest-first page
+    carried = "&_sort=id&_sort_by_desc=on&_nocol=rank"
+    narrow = get(f"/archive/report_search.json?_search=酒泉市人民政府{carried}").json()
+    assert "search_order" not in narrow and "rank" in narrow["columns"]
+    best = search.search_reports(sqlite3.connect(archive_path), "酒泉市人民政府")
+    assert [row[0] for row in narrow["rows"]] == [h["id"] for h in best]
+    again = get(f"/archive/report_search.json?_search=报告&_next=5{carried}").json()
+    assert again["search_order"] == "newest" and "rank" not in again["columns"]
+    # an order the reader chose is kept
+    by_year = get("/archive/report_search.json?_search=报告&_sort=year&_col=year").json()
+    assert "search_order" not in by_year
+    years = [row[-1] for row in by_year["rows"]]
+    assert years == sorted(years)

@@ -134,9 +134,11 @@ def asgi_wrapper(datasette):
                 path = new_path
             _search_order.set(None)
             if args.get("_search") and (m := SEARCH_PATH.match(path)):
-                order_pairs = await _bounded_order(datasette, m.group("database"), pairs_of(scope))
-                if order_pairs is not None:
-                    _search_order.set(search.ORDER_NEWEST)
+                bounded = await _bounded_order(datasette, m.group("database"), pairs_of(scope))
+                if bounded is not None:
+                    order_pairs, order = bounded
+                    if order == search.ORDER_NEWEST:
+                        _search_order.set(order)
                     scope = {**scope, "query_string": urllib.parse.urlencode(order_pairs).encode()}
             if args.get("_search") and _is_json(path, args):
                 return await json_with_snippets(
@@ -162,18 +164,29 @@ def newest_first(pairs: list[tuple[str, str]]) -> list[tuple[str, str]]:
     (reading rank would run bm25 over every match, which is what this order avoids)."""
     if any(k == "_col" for k, _ in pairs):
         pairs = [(k, v) for k, v in pairs if (k, v) != ("_col", "rank")]
-    elif ("_nocol", "rank") not in pairs:
-        pairs = [*pairs, ("_nocol", "rank")]
-    return [*pairs, ("_sort_desc", "id")]
+    else:
+        pairs = [*pairs, NO_RANK]
+    return [*pairs, NEWEST]
+
+
+NO_RANK, NEWEST = ("_nocol", "rank"), ("_sort_desc", "id")
 
 
 async def _bounded_order(
     datasette, database: str, pairs: list[tuple[str, str]]
-) -> list[tuple[str, str]] | None:
-    """The arguments of a report_search request that asks for no order and matches more than
-    search.RANK_MAX reports, rewritten newest first; None when it is ranked by relevance."""
-    if database not in datasette.databases or requested_sort(pairs) is not None:
+) -> tuple[list[tuple[str, str]], str] | None:
+    """(arguments, order) for a report_search request in the order its match count allows:
+    ranked (search.ORDER_RELEVANCE) or, past search.RANK_MAX matches, newest first
+    (ORDER_NEWEST, arguments rewritten by newest_first). None: the request keeps its own order.
+
+    Decided again for every request that asks for no other order than the view's (rank) or the
+    one newest_first gave: the search form and the paging links carry that order on, and the
+    next search may be narrow enough to rank."""
+    sort = requested_sort(pairs)
+    ours = sort == (NEWEST[1], "desc") and NO_RANK in pairs
+    if database not in datasette.databases or not (sort in (None, ("rank", "asc")) or ours):
         return None
+    pairs = [(k, v) for k, v in pairs if k not in SORT_ARGS and (not ours or (k, v) != NO_RANK)]
     args = dict(pairs)
     query = args.get("_search", "")
     match = query if args.get("_searchmode") == "raw" else search.fts_query(query)
@@ -182,7 +195,9 @@ async def _bounded_order(
         order = await db.execute_fn(lambda conn: search.ranked_order(conn, match))
     except sqlite3.Error:
         return None  # e.g. bad raw FTS5 syntax: the table view reports it
-    return newest_first(pairs) if order == search.ORDER_NEWEST else None
+    if order == search.ORDER_NEWEST:
+        return newest_first(pairs), order
+    return pairs, order
 
 
 def requested_sort(pairs: list[tuple[str, str]]) -> tuple[str, str] | None:
