@@ -56,7 +56,7 @@ def _ids_by_bm25(archive_path, term):  # noqa: F811
     search.register_functions(c)
     rows = c.execute(
         "select rowid from reports_fts where reports_fts match nianbao_match(?) "
-        "order by bm25(reports_fts, 10.0, 5.0, 1.0), rowid",
+        "order by bm25(reports_fts, 1.0, 10.0, 5.0), rowid",  # body, title, agency
         [term],
     ).fetchall()
     c.close()

@@ -134,8 +134,10 @@ def test_previous_schema_archive_upgrades_in_place(upgraded):
         (10, "requests_balance", 0),
         (11, "requests_balance", 1),
     ]
-    # the old index survives (its table is now created by the migration when missing)
+    # the old index is made again body first (m_search_body_first), and finds what it found
+    assert search.index_columns(db.conn) == search.FTS_COLUMNS == ("body", "title", "agency")
     assert [r["id"] for r in search.search_reports(db, "复议")] == [10]
+    assert [r["id"] for r in search.search_reports(db, "乙县")] == [11]
     assert db.execute("SELECT type FROM sqlite_master WHERE name = 'report_search'").fetchone() == (
         "view",
     )
