@@ -159,6 +159,9 @@ def pairs_of(scope: dict) -> list[tuple[str, str]]:
     return urllib.parse.parse_qsl(query_string, keep_blank_values=True)
 
 
+NO_RANK, NEWEST = ("_nocol", "rank"), ("_sort_desc", "id")
+
+
 def newest_first(pairs: list[tuple[str, str]]) -> list[tuple[str, str]]:
     """A report_search request's arguments, ordered newest first and without the rank column
     (reading rank would run bm25 over every match, which is what this order avoids)."""
@@ -167,9 +170,6 @@ def newest_first(pairs: list[tuple[str, str]]) -> list[tuple[str, str]]:
     else:
         pairs = [*pairs, NO_RANK]
     return [*pairs, NEWEST]
-
-
-NO_RANK, NEWEST = ("_nocol", "rank"), ("_sort_desc", "id")
 
 
 async def _bounded_order(

@@ -85,11 +85,11 @@ MINUS = ("-", "－")
 MARK_OPEN = "<mark>"
 MARK_CLOSE = "</mark>"
 SNIPPET_WIDTH = 60  # characters of context each side of the first hit
+SNIPPET_MAX_HITS = 3
 # Searches matching more reports than this are shown newest first instead of by bm25 (see above).
 RANK_MAX = 2000
 ORDER_RELEVANCE = "relevance"
 ORDER_NEWEST = "newest"
-SNIPPET_MAX_HITS = 3
 
 
 @lru_cache(maxsize=1)
