@@ -310,3 +310,35 @@ def test_reports_long_columns_are_last_and_old_archives_migrate(archive, tmp_pat
     assert [c.name for c in db["reports"].columns][-1] == "text"
     assert list(db.query("SELECT * FROM reports ORDER BY id")) == before
     assert db.execute("SELECT count(*) FROM report_search").fetchone()[0] == len(before)
+
+
+def _schema(path) -> list[tuple]:
+    db = archive_db.open_db(path)
+    rows = sorted(
+        tuple(r)
+        for r in db.execute("SELECT type, name, tbl_name, sql FROM sqlite_master ORDER BY name")
+    )
+    db.close()
+    return rows
+
+
+def test_build_recreates_the_indexes_it_defers_and_writes_8k_pages(archive, tmp_path):
+    db_path, data, _ = archive
+    build_archive(db_path, data, echo=lambda _line: None)
+    assert _schema(db_path) == _schema(tmp_path / "fresh.db")
+    db = archive_db.open_db(db_path)
+    assert db.execute("PRAGMA page_size").fetchone() == (8192,)
+    assert db.execute("PRAGMA integrity_check").fetchone() == ("ok",)
+    db.close()
+
+
+def test_deferred_unique_index_still_refuses_duplicates(tmp_path):
+    import sqlite3
+
+    db = archive_db.open_db(tmp_path / "archive.db")
+    check = {"rule": "requests_balance", "ok": True, "detail": ""}
+    with pytest.raises(sqlite3.IntegrityError, match="UNIQUE"):
+        with archive_db.derived_indexes_deferred(db):
+            with db.atomic():
+                archive_db.write_report(db, {"id": 1, "text": ""}, [], [], [], [check, check])
+    db.close()

@@ -56,7 +56,7 @@ def _ids_by_bm25(archive_path, term):  # noqa: F811
     search.register_functions(c)
     rows = c.execute(
         "select rowid from reports_fts where reports_fts match nianbao_match(?) "
-        "order by bm25(reports_fts, 10.0, 5.0, 1.0), rowid",
+        "order by bm25(reports_fts, 1.0, 10.0, 5.0), rowid",  # body, title, agency
         [term],
     ).fetchall()
     c.close()
@@ -337,3 +337,53 @@ def test_datasette_column_notes_fold_away(get):
     notes = html.split('<details class="nianbao-columns">', 1)[1].split("</details>", 1)[0]
     assert "<dt>year</dt><dd>Year covered by the report (统计期限)" in notes
     assert "dl.column-descriptions { display: none; }" in html
+
+
+def test_datasette_search_of_too_many_matches_is_newest_first(get, archive_path, monkeypatch):  # noqa: F811
+    from postprocess.storage import search
+
+    everywhere = sorted(_ids_containing(archive_path, "报告"), reverse=True)
+    ranked = get("/archive/reports.json?_search=报告&_size=max").json()
+    assert "search_order" not in ranked and ranked["rows"][0][1] is not None  # rank
+    monkeypatch.setattr(search, "RANK_MAX", 3)
+    r = get("/archive/reports.json?_search=报告&_size=5")
+    data = r.json()
+    assert r.headers["x-nianbao-search-order"] == "newest"
+    assert (data["search_order"], data["search_rank_max"]) == ("newest", 3)
+    assert "rank" not in data["columns"] and "snippet" in data["columns"]
+    assert data["filtered_table_rows_count"] == len(everywhere)  # the count covers every match
+    ids = [row[0] for row in data["rows"]]
+    while data["next_url"]:
+        data = get(data["next_url"].replace("http://localhost", "")).json()
+        ids += [row[0] for row in data["rows"]]
+    assert ids == everywhere
+    # a search of few matches stays ranked; the page says when it is not
+    assert "search_order" not in get("/archive/reports.json?_search=酒泉市人民政府").json()
+    html = get("/archive/report_search?_search=报告").text
+    assert "too many to rank by relevance" in html and 'class="search-order-note"' in html
+    assert "too many to rank" not in get("/archive/report_search?_search=成绩单").text
+    rows = get("/archive/reports.json?_search=报告&_shape=array&_col=title&_size=max").json()
+    assert [row["id"] for row in rows] == everywhere and "rank" not in rows[0]
+
+
+def test_datasette_newest_first_is_decided_again_for_the_next_search(
+    get,
+    archive_path,  # noqa: F811
+    monkeypatch,
+):
+    from postprocess.storage import search
+
+    monkeypatch.setattr(search, "RANK_MAX", 3)
+    # what the page's search form and paging links send on after a newest-first page
+    carried = "&_sort=id&_sort_by_desc=on&_nocol=rank"
+    narrow = get(f"/archive/report_search.json?_search=酒泉市人民政府{carried}").json()
+    assert "search_order" not in narrow and "rank" in narrow["columns"]
+    best = search.search_reports(sqlite3.connect(archive_path), "酒泉市人民政府")
+    assert [row[0] for row in narrow["rows"]] == [h["id"] for h in best]
+    again = get(f"/archive/report_search.json?_search=报告&_next=5{carried}").json()
+    assert again["search_order"] == "newest" and "rank" not in again["columns"]
+    # an order the reader chose is kept
+    by_year = get("/archive/report_search.json?_search=报告&_sort=year&_col=year").json()
+    assert "search_order" not in by_year
+    years = [row[-1] for row in by_year["rows"]]
+    assert years == sorted(years)

@@ -198,3 +198,13 @@ def test_built_archive_holds_only_documented_values(archive_path, table, column,
         found = {r[0] for r in conn.execute(f"SELECT DISTINCT [{column}] FROM [{table}]")}
     conn.close()
     assert found and found <= set(values)
+
+
+def test_docs_state_the_ranking_bound_the_code_uses():
+    from postprocess.storage import search
+
+    bound = f"{search.RANK_MAX:,}"
+    queries = METADATA["databases"]["archive"]["queries"]
+    assert f"more than {bound} reports" in TABLES["report_search"]["description"]
+    assert f"more than {bound} reports" in queries["search"]["description"]
+    assert f"more than {bound} reports" in (REPO / "README.md").read_text(encoding="utf-8")

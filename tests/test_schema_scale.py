@@ -134,8 +134,10 @@ def test_previous_schema_archive_upgrades_in_place(upgraded):
         (10, "requests_balance", 0),
         (11, "requests_balance", 1),
     ]
-    # the old index survives (its table is now created by the migration when missing)
+    # the old index is made again body first (m_search_body_first), and finds what it found
+    assert search.index_columns(db.conn) == search.FTS_COLUMNS == ("body", "title", "agency")
     assert [r["id"] for r in search.search_reports(db, "复议")] == [10]
+    assert [r["id"] for r in search.search_reports(db, "乙县")] == [11]
     assert db.execute("SELECT type FROM sqlite_master WHERE name = 'report_search'").fetchone() == (
         "view",
     )
@@ -259,3 +261,45 @@ def test_conflicting_repeats_of_a_cell_become_a_failed_check():
     assert (check.rule, check.ok) == (CONFLICT_RULE, False)
     assert check.detail == "requests.new.total: '33' kept, '34' also printed"
     assert one_cell_per_key([first, other]) == ([first, other], None)
+
+
+def test_cell_method_is_stored_as_a_code_and_read_back_as_its_name(tmp_path):
+    db = Database(str(tmp_path / "archive.db"))
+    archive_db.migrations.apply(db, stop_before="m_cells_method_code")
+    # an archive whose cells carry the method as text (m_cells_method) upgrades in place
+    db.execute("INSERT INTO reports (id, text) VALUES (1, '')")
+    db.conn.executemany(
+        "INSERT INTO cell_keys (id, section, row_key, col_key) VALUES (?, 's', ?, 'c')",
+        [(1, "r"), (2, "r2"), (3, "r3")],
+    )
+    db.conn.executemany(
+        "INSERT INTO cell_values (id, report_id, key_id, value, raw, known, method) "
+        "VALUES (?, 1, ?, 0, '0', 1, ?)",
+        [(1, 1, "header"), (2, 2, "split"), (3, 3, None)],
+    )
+    db.conn.commit()
+    archive_db.migrations.apply(db)
+    cell = {"section": "s", "row_key": "r", "col_key": "c", "value": 1.0, "raw": "1"}
+    cell |= {"unit": None, "row_label": None, "col_label": None, "known": True}
+    for rid, method in ((2, "arithmetic"), (3, "header"), (4, "a future way")):
+        with db.atomic():
+            archive_db.write_report(
+                db, {"id": rid, "text": ""}, [], [{**cell, "method": method}], [], []
+            )
+    assert list(db.execute("SELECT report_id, method FROM cells ORDER BY id")) == [
+        (1, "header"),
+        (1, "split"),
+        (1, None),
+        (2, "arithmetic"),
+        (3, "header"),
+        (4, "a future way"),
+    ]
+    stored = list(db.execute("SELECT method_code, method FROM cell_values ORDER BY id"))
+    assert stored == [
+        (0, None),
+        (2, None),
+        (None, None),
+        (1, None),
+        (0, None),
+        (None, "a future way"),
+    ]

@@ -200,3 +200,39 @@ def test_search_syntax_matches_exactly(conn, query, expected):
 def test_snippet_skips_number_rows_read_from_pdfs():
     text = "6.属于四类过程性信息 1 0 0 0 0 0 1\n本年度因过程性信息不予公开1件。"
     assert search.snippet(text, "过程性信息") == "…本年度因<mark>过程性信息</mark>不予公开1件。"
+
+
+def test_search_matching_more_than_rank_max_is_newest_first(conn, monkeypatch):
+    everywhere = _containing(conn, "报告")
+    assert len(everywhere) > 3
+    assert search.ranked_order(conn, search.fts_query("报告")) == search.ORDER_RELEVANCE
+    ranked = search.search_reports(conn, "报告")
+    assert all(h["rank"] is not None for h in ranked)
+    monkeypatch.setattr(search, "RANK_MAX", 3)
+    assert search.ranked_order(conn, search.fts_query("报告")) == search.ORDER_NEWEST
+    hits = search.search_reports(conn, "报告", limit=100)
+    assert [h["id"] for h in hits] == sorted(everywhere, reverse=True)
+    assert {h["rank"] for h in hits} == {None}
+    assert all("<mark>" in h["snippet"] for h in hits)
+    # a search of few matches is still ranked by bm25
+    assert search.ranked_order(conn, search.fts_query("酒泉市人民政府")) == search.ORDER_RELEVANCE
+    assert [h["id"] for h in search.search_reports(conn, "酒泉市人民政府")][:3] == [12, 13, 14]
+
+
+def test_canned_search_query_bounds_ranking_too(conn, monkeypatch):
+    import yaml
+
+    from postprocess.publish.serve import METADATA
+
+    sql = yaml.safe_load(METADATA.read_text(encoding="utf-8"))["databases"]["archive"]["queries"][
+        "search"
+    ]["sql"]
+    ranked = conn.execute(sql, {"q": "酒泉市人民政府"}).fetchall()
+    assert [r[0] for r in ranked] == [
+        h["id"] for h in search.search_reports(conn, "酒泉市人民政府")
+    ]
+    assert all(r[-1] is not None for r in ranked)
+    monkeypatch.setattr(search, "RANK_MAX", 3)
+    newest = conn.execute(sql, {"q": "报告"}).fetchall()
+    assert [r[0] for r in newest] == sorted(_containing(conn, "报告"), reverse=True)
+    assert {r[-1] for r in newest} == {None}

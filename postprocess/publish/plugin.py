@@ -5,7 +5,9 @@
   `?_search=` (search box and JSON API) matches Chinese terms exactly through the n-gram index.
 - a search of the reports table without an explicit sort is served ranked by the view
   report_search (best match first, same filters and facets): the HTML page redirects there, JSON and
-  CSV are answered in place; `.json?_search=` responses gain a `snippet` per row.
+  CSV are answered in place; `.json?_search=` responses gain a `snippet` per row. A search matching
+  more than search.RANK_MAX reports is served newest first instead, and says so (page notice,
+  JSON `search_order`, header `x-nianbao-search-order`).
 - report text and `snippet` columns render escaped; only our <mark> tags are restored.
 - facet `failed_check` + filter `?_failed_check=RULE` over the checks table.
 - report row pages are the report page (publish/report_page.py); the archived original is served
@@ -43,6 +45,7 @@ SEARCH_VIEW = search.SEARCH_VIEW
 SEARCHABLE = frozenset({REPORTS, SEARCH_VIEW})
 # /DB/reports or /DB/reports.FORMAT
 REPORTS_PATH = re.compile(rf"^/(?P<database>[^/]+)/{REPORTS}(?:\.(?P<format>\w+))?$")
+SEARCH_PATH = re.compile(rf"^/(?P<database>[^/]+)/{SEARCH_VIEW}(?:\.(?P<format>\w+))?$")
 FAILED_CHECK_ARG = "_failed_check"
 TEXT_PREVIEW = 160  # characters of report text shown per row in table views
 LINK_COLUMNS = frozenset({"url", "document_url", "example_url", "atom_link", "source_url"})
@@ -52,6 +55,8 @@ SERIES_COLORS = ["#2f6db5", "#d9534f", "#5cb85c", "#f0ad4e", "#8e6cc0", "#3bb3c3
 # The query string of the request being served, for render_cell (which gets no request in 0.65).
 _current_args: ContextVar[dict[str, str] | None] = ContextVar("nianbao_args", default=None)
 _current_path: ContextVar[str] = ContextVar("nianbao_path", default="")
+# search.ORDER_NEWEST when the search being served matches too many reports to rank (see below).
+_search_order: ContextVar[str | None] = ContextVar("nianbao_search_order", default=None)
 
 
 # --- search ---------------------------------------------------------------------------------
@@ -127,8 +132,18 @@ def asgi_wrapper(datasette):
                 }
                 _current_path.set(new_path)
                 path = new_path
+            _search_order.set(None)
+            if args.get("_search") and (m := SEARCH_PATH.match(path)):
+                bounded = await _bounded_order(datasette, m.group("database"), pairs_of(scope))
+                if bounded is not None:
+                    order_pairs, order = bounded
+                    if order == search.ORDER_NEWEST:
+                        _search_order.set(order)
+                    scope = {**scope, "query_string": urllib.parse.urlencode(order_pairs).encode()}
             if args.get("_search") and _is_json(path, args):
-                return await json_with_snippets(app, scope, receive, send, args["_search"])
+                return await json_with_snippets(
+                    app, scope, receive, send, args["_search"], _search_order.get()
+                )
             return await app(scope, receive, send)
 
         return wrapped
@@ -137,6 +152,52 @@ def asgi_wrapper(datasette):
 
 
 SORT_ARGS = ("_sort", "_sort_desc", "_sort_by_desc")
+
+
+def pairs_of(scope: dict) -> list[tuple[str, str]]:
+    query_string = scope.get("query_string", b"").decode("utf-8", "replace")
+    return urllib.parse.parse_qsl(query_string, keep_blank_values=True)
+
+
+NO_RANK, NEWEST = ("_nocol", "rank"), ("_sort_desc", "id")
+
+
+def newest_first(pairs: list[tuple[str, str]]) -> list[tuple[str, str]]:
+    """A report_search request's arguments, ordered newest first and without the rank column
+    (reading rank would run bm25 over every match, which is what this order avoids)."""
+    if any(k == "_col" for k, _ in pairs):
+        pairs = [(k, v) for k, v in pairs if (k, v) != ("_col", "rank")]
+    else:
+        pairs = [*pairs, NO_RANK]
+    return [*pairs, NEWEST]
+
+
+async def _bounded_order(
+    datasette, database: str, pairs: list[tuple[str, str]]
+) -> tuple[list[tuple[str, str]], str] | None:
+    """(arguments, order) for a report_search request in the order its match count allows:
+    ranked (search.ORDER_RELEVANCE) or, past search.RANK_MAX matches, newest first
+    (ORDER_NEWEST, arguments rewritten by newest_first). None: the request keeps its own order.
+
+    Decided again for every request that asks for no other order than the view's (rank) or the
+    one newest_first gave: the search form and the paging links carry that order on, and the
+    next search may be narrow enough to rank."""
+    sort = requested_sort(pairs)
+    ours = sort == (NEWEST[1], "desc") and NO_RANK in pairs
+    if database not in datasette.databases or not (sort in (None, ("rank", "asc")) or ours):
+        return None
+    pairs = [(k, v) for k, v in pairs if k not in SORT_ARGS and (not ours or (k, v) != NO_RANK)]
+    args = dict(pairs)
+    query = args.get("_search", "")
+    match = query if args.get("_searchmode") == "raw" else search.fts_query(query)
+    db = datasette.get_database(database)
+    try:
+        order = await db.execute_fn(lambda conn: search.ranked_order(conn, match))
+    except sqlite3.Error:
+        return None  # e.g. bad raw FTS5 syntax: the table view reports it
+    if order == search.ORDER_NEWEST:
+        return newest_first(pairs), order
+    return pairs, order
 
 
 def requested_sort(pairs: list[tuple[str, str]]) -> tuple[str, str] | None:
@@ -386,6 +447,8 @@ async def chart_svg(datasette, database: str, query: str, args: dict[str, str]) 
 def extra_template_vars(template, database, table, view_name, request, datasette):
     async def inner():
         out: dict = {"zh_column": labels.column, "zh_value": labels.value}
+        if table == SEARCH_VIEW and _search_order.get() == search.ORDER_NEWEST:
+            out["nianbao_newest_first"] = search.RANK_MAX
         if view_name == "row" and table == REPORTS and request is not None:
             pk = request.url_vars.get("pks")
             if pk:

@@ -58,15 +58,21 @@ def add_snippets(data: Any, query: str) -> Any:
     return data
 
 
-def rewrite_json(body: bytes, query: str) -> bytes:
-    """A JSON body with snippets added (decode, add, encode: all of it off the event loop)."""
-    return json.dumps(add_snippets(json.loads(body), query), ensure_ascii=False).encode()
+def rewrite_json(body: bytes, query: str, order: str | None = None) -> bytes:
+    """A JSON body with snippets added (decode, add, encode: all of it off the event loop); with
+    `order` (search.ORDER_NEWEST), an object payload also says how its rows are ordered."""
+    data = add_snippets(json.loads(body), query)
+    if order and isinstance(data, dict) and "rows" in data:
+        data["search_order"] = order
+        data["search_rank_max"] = search.RANK_MAX
+    return json.dumps(data, ensure_ascii=False).encode()
 
 
 async def json_with_snippets(
-    app: ASGIApp, scope: dict, receive: Any, send: ASGISend, query: str
+    app: ASGIApp, scope: dict, receive: Any, send: ASGISend, query: str, order: str | None = None
 ) -> None:
-    """Run the table JSON view and add a highlighted `snippet` beside each row's text."""
+    """Run the table JSON view and add a highlighted `snippet` beside each row's text; `order`
+    (search.ORDER_NEWEST: too many matches to rank) goes into the payload and a header."""
     start: dict = {}
     chunks: list[bytes] = []
 
@@ -76,16 +82,20 @@ async def json_with_snippets(
         elif message["type"] == "http.response.body":
             chunks.append(message.get("body", b""))
             if not message.get("more_body"):
-                await _send_rewritten(send, start, b"".join(chunks), query)
+                await _send_rewritten(send, start, b"".join(chunks), query, order)
 
     await app(scope, receive, capture)
 
 
-async def _send_rewritten(send: ASGISend, start: dict, body: bytes, query: str) -> None:
+async def _send_rewritten(
+    send: ASGISend, start: dict, body: bytes, query: str, order: str | None
+) -> None:
     headers = [(k, v) for k, v in start.get("headers", []) if k.lower() != b"content-length"]
     content_type = dict(start.get("headers", [])).get(b"content-type", b"")
     if start.get("status") == 200 and content_type.startswith(b"application/json"):
-        body = await asyncio.to_thread(rewrite_json, body, query)
+        body = await asyncio.to_thread(rewrite_json, body, query, order)
     headers.append((b"content-length", str(len(body)).encode()))
+    if order:
+        headers.append((b"x-nianbao-search-order", order.encode()))
     await send({**start, "headers": headers})
     await send({"type": "http.response.body", "body": body})

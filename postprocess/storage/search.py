@@ -14,7 +14,7 @@ a substring: a CJK run inside the term matches consecutive bigrams of one text r
 closes a run, so a term that continues past a run boundary (复议，诉讼 / 2022年) still lines up.
 Terms separated by spaces are ANDed; "double quotes" keep spaces inside one term.
 
-The index `reports_fts(title, agency, body)` is contentless (content=''): it stores only the
+The index `reports_fts(body, title, agency)` is contentless (content=''): it stores only the
 postings, its rowid is reports.id, and snippets are cut from reports.text in Python. Its `rank` is
 bm25 weighted title 10 : agency 5 : body 1: a report about the term outranks one that mentions it.
 
@@ -22,6 +22,12 @@ The view `report_search` joins the index to reports and exposes the index's MATC
 `search_index` and bm25 as `rank`: `WHERE search_index MATCH nianbao_match(:q) ORDER BY rank` is a
 ranked search that Datasette's table machinery (filters, facets, paging, JSON, CSV) can serve.
 SQLite flattens the view, so the MATCH reaches FTS5 and it sorts by rank itself.
+
+Ranking is bounded: bm25 scores every match before the first row comes back (and reads every
+posting of the query's bigrams for its idf), so a common term costs hundreds of milliseconds on
+100,000 reports. A search matching more than RANK_MAX reports is therefore answered newest
+archived first (`ORDER BY id DESC`, which FTS5 walks backwards and stops after a page) and says
+so; see ranked_order(). The view's id is the index's rowid so that this order reaches FTS5.
 """
 
 from __future__ import annotations
@@ -33,8 +39,17 @@ from functools import lru_cache
 from typing import Any
 
 FTS_TABLE = "reports_fts"
-FTS_COLUMNS = ("title", "agency", "body")
-RANK = "bm25(10.0, 5.0, 1.0)"  # weights of FTS_COLUMNS
+# Body first: FTS5 writes a column marker into the position list of every token of every column
+# but the first, and the body is nearly all of the index (a quarter of its size, 1 KB a report).
+FTS_COLUMNS = ("body", "title", "agency")
+WEIGHTS = {"title": 10.0, "agency": 5.0, "body": 1.0}  # bm25: a title hit weighs most
+RANK = "bm25(" + ", ".join(str(WEIGHTS[c]) for c in FTS_COLUMNS) + ")"
+FTS_DDL = (
+    f"CREATE VIRTUAL TABLE [{FTS_TABLE}] USING fts5({', '.join(FTS_COLUMNS)}, content='', "
+    "tokenize='unicode61 remove_diacritics 2')"
+)
+# reports columns indexed in each FTS column
+INDEXED = {"title": "title", "agency": "agency", "body": "text"}
 SEARCH_VIEW = "report_search"
 MATCH_COLUMN = "search_index"
 # reports columns the search view shows, beside id, rank and the match column.
@@ -71,6 +86,10 @@ MARK_OPEN = "<mark>"
 MARK_CLOSE = "</mark>"
 SNIPPET_WIDTH = 60  # characters of context each side of the first hit
 SNIPPET_MAX_HITS = 3
+# Searches matching more reports than this are shown newest first instead of by bm25 (see above).
+RANK_MAX = 2000
+ORDER_RELEVANCE = "relevance"
+ORDER_NEWEST = "newest"
 
 
 @lru_cache(maxsize=1)
@@ -86,14 +105,29 @@ def fold(text: str) -> str:
     return _t2s().convert(unicodedata.normalize("NFKC", text).lower())
 
 
-@lru_cache(maxsize=65536)
 def _fold_char(ch: str) -> str:
     return unicodedata.normalize("NFKC", ch).lower()[:1] or ch
 
 
+class _FoldTable(dict):
+    """str.translate table of _fold_char, filled as characters are met (at most FOLD_CACHED)."""
+
+    def __missing__(self, code: int) -> str:
+        folded = _fold_char(chr(code))
+        if len(self) < FOLD_CACHED:
+            self[code] = folded
+        return folded
+
+
+FOLD_CACHED = 65536
+_FOLD_TABLE = _FoldTable()
+
+
 def fold_aligned(text: str) -> str:
     """fold() keeping one character per character of text, so offsets carry over to text."""
-    nfkc = "".join(map(_fold_char, text))  # one character for one, cached per character
+    # One character for one, by translate() (a C loop): a join over a cached function was 2/3
+    # of a snippet's time.
+    nfkc = text.translate(_FOLD_TABLE)
     simplified = _t2s().convert(nfkc)
     if len(simplified) == len(nfkc):
         return simplified
@@ -337,6 +371,21 @@ def register_functions(conn: sqlite3.Connection) -> None:
     conn.create_function("nianbao_match", 1, fts_query, deterministic=True)
     conn.create_function("nianbao_snippet", 2, snippet, deterministic=True)
     conn.create_function("nianbao_ngrams", 1, ngram_text, deterministic=True)
+    conn.create_function("nianbao_rank_max", 0, lambda: RANK_MAX, deterministic=True)
+
+
+# Matches counted up to RANK_MAX + 1: FTS5 stops there (newest first), whatever the total.
+CAPPED_HITS_SQL = (
+    f"SELECT count(*) FROM (SELECT 1 FROM [{FTS_TABLE}] WHERE [{FTS_TABLE}] MATCH :match "
+    "ORDER BY rowid DESC LIMIT :cap)"
+)
+
+
+def ranked_order(db: Any, match: str) -> str:
+    """ORDER_RELEVANCE when the FTS5 expression `match` has at most RANK_MAX matches (bm25 then
+    scores few rows), else ORDER_NEWEST. Costs a scan of at most RANK_MAX + 1 matches."""
+    (hits,) = _conn(db).execute(CAPPED_HITS_SQL, {"match": match, "cap": RANK_MAX + 1}).fetchone()
+    return ORDER_RELEVANCE if hits <= RANK_MAX else ORDER_NEWEST
 
 
 def index_reports(db: Any, batch: int = 2000) -> int:
@@ -347,22 +396,14 @@ def index_reports(db: Any, batch: int = 2000) -> int:
     until the commit, and a process killed half-way leaves the old index and the view in place
     (Python's sqlite3 would otherwise commit DDL and the delete on their own)."""
     conn = _conn(db)
-    cols = ", ".join(FTS_COLUMNS)
     if conn.in_transaction:
         conn.commit()
     conn.execute("BEGIN IMMEDIATE")
     try:
-        conn.execute(f"INSERT INTO [{FTS_TABLE}] ([{FTS_TABLE}]) VALUES ('delete-all')")
-        conn.execute(f"INSERT INTO [{FTS_TABLE}] ([{FTS_TABLE}], rank) VALUES ('rank', ?)", [RANK])
-        cursor = conn.execute("SELECT id, title, agency, text FROM reports ORDER BY id")
-        count = 0
-        while rows := cursor.fetchmany(batch):
-            conn.executemany(
-                f"INSERT INTO [{FTS_TABLE}] (rowid, {cols}) VALUES (?, ?, ?, ?)",
-                [(r[0], ngram_text(r[1]), ngram_text(r[2]), ngram_text(r[3])) for r in rows],
-            )
-            count += len(rows)
-        conn.execute(f"INSERT INTO [{FTS_TABLE}] ([{FTS_TABLE}]) VALUES ('optimize')")
+        if index_columns(conn) != FTS_COLUMNS:
+            conn.execute(f"DROP TABLE [{FTS_TABLE}]")
+            conn.execute(FTS_DDL)
+        count = fill_index(conn, batch)
     except BaseException:
         conn.rollback()
         raise
@@ -370,14 +411,44 @@ def index_reports(db: Any, batch: int = 2000) -> int:
     return count
 
 
+def index_columns(conn: sqlite3.Connection) -> tuple[str, ...]:
+    """The columns of the reports_fts table as it is in this archive."""
+    return tuple(r[1] for r in conn.execute(f"PRAGMA table_info([{FTS_TABLE}])"))
+
+
+def fill_index(conn: sqlite3.Connection, batch: int = 2000) -> int:
+    """Replace the postings of reports_fts by those of the reports table, inside the caller's
+    transaction; returns the rows indexed."""
+    conn.execute(f"INSERT INTO [{FTS_TABLE}] ([{FTS_TABLE}]) VALUES ('delete-all')")
+    conn.execute(f"INSERT INTO [{FTS_TABLE}] ([{FTS_TABLE}], rank) VALUES ('rank', ?)", [RANK])
+    sources = ", ".join(INDEXED[c] for c in FTS_COLUMNS)
+    marks = ", ".join("?" for _ in FTS_COLUMNS)
+    cursor = conn.execute(f"SELECT id, {sources} FROM reports ORDER BY id")
+    count = 0
+    while rows := cursor.fetchmany(batch):
+        conn.executemany(
+            f"INSERT INTO [{FTS_TABLE}] (rowid, {', '.join(FTS_COLUMNS)}) VALUES (?, {marks})",
+            [(r[0], *map(ngram_text, r[1:])) for r in rows],
+        )
+        count += len(rows)
+    conn.execute(f"INSERT INTO [{FTS_TABLE}] ([{FTS_TABLE}]) VALUES ('optimize')")
+    return count
+
+
 def search_reports(db: Any, query: str, limit: int = 50) -> list[dict]:
-    """Ranked matches of query across report text, titles and agencies (best first)."""
+    """Matches of query across report text, titles and agencies: best first, or newest first
+    (rank None) when more than RANK_MAX reports match (see ranked_order)."""
     conn = _conn(db)
     register_functions(conn)
+    match = fts_query(query)
+    if ranked_order(conn, match) == ORDER_RELEVANCE:
+        rank, order = "rank", "rank"
+    else:
+        rank, order = "NULL", "id DESC"  # reading rank would run bm25 over every match
     rows = conn.execute(
-        f"""SELECT id, title, agency, year, rank, nianbao_snippet(text, :q) FROM [{SEARCH_VIEW}]
-            WHERE [{MATCH_COLUMN}] MATCH nianbao_match(:q) ORDER BY rank LIMIT :limit""",
-        {"q": query, "limit": limit},
+        f"""SELECT id, title, agency, year, {rank}, nianbao_snippet(text, :q) FROM [{SEARCH_VIEW}]
+            WHERE [{MATCH_COLUMN}] MATCH :match ORDER BY {order} LIMIT :limit""",
+        {"q": query, "match": match, "limit": limit},
     ).fetchall()
     keys = ("id", "title", "agency", "year", "rank", "snippet")
     return [dict(zip(keys, row, strict=True)) for row in rows]
