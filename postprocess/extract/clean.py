@@ -13,9 +13,8 @@ from dataclasses import dataclass, field
 
 import trafilatura
 from lxml import etree
-from lxml import html as lxml_html
 
-from postprocess.extract.grids import cell_text, expand_html_table
+from postprocess.extract.grids import cell_text, expand_html_table, string_of
 from postprocess.extract.metadata import TITLE_LABEL, agency_of, bare_title
 from postprocess.extract.model import Table
 
@@ -277,17 +276,30 @@ def strip_chrome(text: str) -> tuple[str, str | None]:
 
 # --- body containers ----------------------------------------------------------------------------
 
-# Known body containers, most specific first (portals.md); Kaipu ucap uses its own tag.
-BODY_CONTAINERS = [
-    "//ucapcontent",
-    "//*[@id='zoom']",
-    "//*[contains(concat(' ', normalize-space(@class), ' '), ' TRS_Editor ')]",
-    "//*[@id='ivs_content']",
-    "//*[@id='webeditorview']",
-    "//*[contains(concat(' ', normalize-space(@class), ' '), ' Custom_UnionStyle ')]",
-    "//*[contains(concat(' ', normalize-space(@class), ' '), ' xxgk_content ')]",
-    "//*[contains(concat(' ', normalize-space(@class), ' '), ' article-content ')]",
+# Known body containers, most specific first (portals.md); Kaipu ucap uses its own tag. All are
+# found in one walk over the page (by tag, id or class token), not by one XPath query each (a
+# tenth of a page's build); CleanPage.container names the one used by its XPath.
+BODY_CONTAINERS: list[tuple[str, str]] = [
+    ("tag", "ucapcontent"),
+    ("id", "zoom"),
+    ("class", "TRS_Editor"),
+    ("id", "ivs_content"),
+    ("id", "webeditorview"),
+    ("class", "Custom_UnionStyle"),
+    ("class", "xxgk_content"),
+    ("class", "article-content"),
 ]
+
+
+def _container_xpath(kind: str, value: str) -> str:
+    if kind == "tag":
+        return f"//{value}"
+    if kind == "id":
+        return f"//*[@id='{value}']"
+    return f"//*[contains(concat(' ', normalize-space(@class), ' '), ' {value} ')]"
+
+
+_XML_SPACE = re.compile(r"[ \t\r\n]+")  # what XPath's normalize-space() collapses
 MIN_BODY_CHARS = 20  # a container with less text than this is a placeholder
 SKIP_TAGS = {"script", "style", "noscript", "template", "select", "button", "input", "textarea"}
 BLOCK_TAGS = {
@@ -361,12 +373,20 @@ class CleanPage:
     published_from: str | None = None  # meta | label
 
 
+# The parser lxml.html uses, without its per-element Python class lookup (lxml.html's
+# HtmlElement only adds methods; text_content() is grids.string_of): every walk over the tree
+# below creates one Python object per element, and the lookup made that several times dearer.
+_HTML_PARSER = etree.HTMLParser()
+_XML_DECLARATION = re.compile(r"^\s*<\?xml[^>]*\?>")
+
+
 def _parse(html: str):
-    html = re.sub(r"^\s*<\?xml[^>]*\?>", "", html)  # lxml refuses str with an XML declaration
+    html = _XML_DECLARATION.sub("", html)  # lxml refuses str with an XML declaration
     if not html.strip():
         return None
     try:
-        return lxml_html.document_fromstring(html)
+        # as lxml.html.document_fromstring, which raises on an empty result
+        return etree.fromstring(html, _HTML_PARSER)
     except (etree.ParserError, ValueError):
         return None
 
@@ -420,36 +440,50 @@ CONTENT_TAGS = {"div", "td", "article", "section", "main", "ucapcontent", "font"
 
 
 def _text_chars(root) -> dict:
-    """Characters of text outside links and scripts held by each element (one pass)."""
+    """Characters of text outside links and scripts held by each element (one pass). Elements
+    inside a link or a script hold none and are left out."""
     chars: dict = {}
+    strip = WS.sub
 
-    def walk(el, in_link: bool) -> int:
-        tag = el.tag.lower() if isinstance(el.tag, str) else None
-        if tag is None or tag in SKIP_TAGS:
+    def walk(el) -> int:
+        tag = el.tag
+        if not isinstance(tag, str):
             return 0
-        in_link = in_link or tag == "a"
-        n = 0 if in_link or not el.text else len(WS.sub("", el.text))
+        tag = tag.lower()
+        if tag in SKIP_TAGS or tag == "a":
+            return 0
+        text = el.text
+        n = len(strip("", text)) if text else 0
         for child in el:
-            n += walk(child, in_link)
-            if child.tail and not in_link:
-                n += len(WS.sub("", child.tail))
+            n += walk(child)
+            tail = child.tail
+            if tail:
+                n += len(strip("", tail))
         chars[el] = n
         return n
 
-    walk(root, False)
+    walk(root)
     return chars
 
 
+def _chars_of(el, chars: dict) -> int:
+    """_text_chars(el)[el]: the page's count where it has one (the walk from el would count
+    the same), a walk of its own for an element inside a link or a script."""
+    if el in chars:
+        return chars[el]
+    return _text_chars(el).get(el, 0)
+
+
 def _markers(el) -> int:
-    return len(REPORT_MARKERS.findall(el.text_content()))
+    return len(REPORT_MARKERS.findall(string_of(el)))
 
 
-def _content_container(doc) -> tuple[object, int] | None:
+def _content_container(doc, chars: dict) -> tuple[object, int] | None:
     """The body found by content: from <body> down, step into the child that holds more than
-    half of the text outside links and every report marker, while there is one."""
+    half of the text outside links and every report marker, while there is one. `chars` are
+    the _text_chars of doc.find('.//body'), else of doc."""
     body = doc.find(".//body")
     current = body if body is not None else doc
-    chars = _text_chars(current)
     markers = _markers(current)
     while True:
         step = None
@@ -469,28 +503,49 @@ def _content_container(doc) -> tuple[object, int] | None:
     return current, chars[current]
 
 
-def _containers(doc) -> tuple[str, list] | None:
-    known: tuple[str, list] | None = None
-    for xpath in BODY_CONTAINERS:
-        found = [
-            el for el in doc.xpath(xpath) if len(cell_text(el.text_content())) >= MIN_BODY_CHARS
-        ]
+def _container_matches(doc) -> list[list]:
+    """The elements each of BODY_CONTAINERS' XPaths selects, in document order."""
+    matches: list[list] = [[] for _ in BODY_CONTAINERS]
+    for el in doc.iter(etree.Element):
+        tag, eid, cls = el.tag, el.get("id"), el.get("class")
+        if tag != "ucapcontent" and eid is None and cls is None:
+            continue
+        tokens = _XML_SPACE.split(cls) if cls else ()
+        for i, (kind, value) in enumerate(BODY_CONTAINERS):
+            if (
+                (kind == "tag" and tag == value)
+                or (kind == "id" and eid == value)
+                or (kind == "class" and value in tokens)
+            ):
+                matches[i].append(el)
+    return matches
+
+
+def _known_containers(doc) -> tuple[str, list] | None:
+    """The first of BODY_CONTAINERS with text, as its XPath and its outermost elements."""
+    for (kind, value), candidates in zip(BODY_CONTAINERS, _container_matches(doc), strict=True):
+        found = [el for el in candidates if len(cell_text(string_of(el))) >= MIN_BODY_CHARS]
         # keep only outermost matches (a #zoom inside a #zoom, TRS_Editor split in parts)
-        outer = [
-            el for el in found if not any(o is not el and el in o.iterdescendants() for o in found)
-        ]
+        inside = set(found)
+        outer = [el for el in found if not any(a in inside for a in el.iterancestors())]
         if outer:
-            known = xpath, outer
-            break
-    by_content = _content_container(doc)
+            return _container_xpath(kind, value), outer
+    return None
+
+
+def _containers(doc) -> tuple[str, list] | None:
+    known = _known_containers(doc)
+    body = doc.find(".//body")
+    chars = _text_chars(body if body is not None else doc)
+    by_content = _content_container(doc, chars)
     if by_content is None:
         return known
-    element, chars = by_content
+    element, count = by_content
     if known is not None:
         # a known class that holds the body (or most of it) wins; one beside the body does not
-        held = sum(_text_chars(el).get(el, 0) for el in known[1])
-        if held >= CONTENT_SHARE * chars or any(
-            element is el or element in el.iterdescendants() for el in known[1]
+        held = sum(_chars_of(el, chars) for el in known[1])
+        if held >= CONTENT_SHARE * count or any(
+            element is el or el in element.iterancestors() for el in known[1]
         ):
             return known
     return doc.getroottree().getpath(element), [element]
@@ -509,10 +564,10 @@ def _is_heading_paragraph(el) -> bool:
         return True
     if CENTRED.search(el.get("style") or "") or BOLD.search(el.get("style") or ""):
         return True
-    text = cell_text(el.text_content())
-    bold = "".join(cell_text(b.text_content()) for b in el.iter("b", "strong"))
+    text = cell_text(string_of(el))
+    bold = "".join(cell_text(string_of(b)) for b in el.iter("b", "strong"))
     styled = "".join(
-        cell_text(x.text_content())
+        cell_text(string_of(x))
         for x in el.iterdescendants()
         if isinstance(x.tag, str)
         and (CENTRED.search(x.get("style") or "") or BOLD.search(x.get("style") or ""))
@@ -525,7 +580,7 @@ def _fragment_title(doc) -> str | None:
     or bold paragraphs, joined up to the one naming the document."""
     taken: list[str] = []
     for el in doc.iter("p", "div", "center", "td"):
-        text = cell_text(el.text_content())
+        text = cell_text(string_of(el))
         if not text or (el.tag in ("div", "td") and el.find(".//p") is not None):
             continue
         if not _is_heading_paragraph(el) or len(text) > MAX_FRAGMENT_TITLE:
@@ -558,11 +613,11 @@ def _title(doc) -> str | None:
         for el in doc.xpath(xpath):
             if not isinstance(el.tag, str) or el.tag.lower() in ("title", "meta"):
                 continue
-            text = cell_text(el.text_content())
+            text = cell_text(string_of(el))
             if text and len(text) <= MAX_TITLE_CHARS:
                 found.append(text)
     for el in doc.iter("title"):
-        text = TITLE_SUFFIX.sub("", cell_text(el.text_content()))
+        text = TITLE_SUFFIX.sub("", cell_text(string_of(el)))
         if text:
             found.append(text)
     fragment = _fragment_title(doc)
@@ -634,12 +689,12 @@ def _published(doc, body: list) -> tuple[str | None, str | None]:
         if name in metas:
             return metas[name], "meta"
     for td in doc.xpath("//td|//th|//span|//li|//dt|//label|//strong|//b"):
-        label = cell_text(td.text_content())
+        label = cell_text(string_of(td))
         label_key = label.rstrip("：: ")
         if label_key in INDEX_TABLE_DATE_LABELS:
             sibling = td.getnext()
             if sibling is not None:
-                m = ANY_DATE.search(cell_text(sibling.text_content()))
+                m = ANY_DATE.search(cell_text(string_of(sibling)))
                 if m:
                     return m.group(0), "label"
         elif any(label.startswith(lab) for lab in INDEX_TABLE_DATE_LABELS) and len(label) < 40:
