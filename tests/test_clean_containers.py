@@ -60,3 +60,22 @@ def test_plain_parser_reads_the_same_text_as_lxml_html():
             e.text_content() if isinstance(e.tag, str) else clean.string_of(e)
             for e in theirs.iter()
         ]
+
+
+TITLE_CASES = [
+    '<h2>a</h2><div class="TiTLe">b</div><span id="subTITLEx">c</span><h3 class="title">d</h3>',
+    '<div class="Title">x</div><p id="titles">e</p><h4>f</h4><div class="tit le">g</div>',
+]
+
+
+@pytest.mark.parametrize("body", TITLE_CASES)
+def test_title_classed_equals_the_xpath(body):
+    doc = clean._parse(f"<html><body>{body}</body></html>")
+    assert clean._title_classed(doc) == doc.xpath(clean.TITLE_CLASS)
+    assert clean._title_classed(doc)
+
+
+@pytest.mark.parametrize("path", PAGES, ids=lambda p: p.name)
+def test_title_classed_equals_the_xpath_on_fixture_pages(path):
+    doc = clean._parse(decode_html(path.read_bytes(), "text/html"))
+    assert clean._title_classed(doc) == doc.xpath(clean.TITLE_CLASS)

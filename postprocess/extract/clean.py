@@ -597,7 +597,19 @@ TITLE_CLASS = (
     "//*[contains(translate(@class, 'TITLE', 'title'), 'title') or "
     "contains(translate(@id, 'TITLE', 'title'), 'title')]|//h2|//h3"
 )
+_TITLE_FOLD = str.maketrans("TITLE", "title")  # XPath's translate(@class, 'TITLE', 'title')
 MAX_TITLE_CHARS = 100
+
+
+def _title_classed(doc) -> list:
+    """What the XPath TITLE_CLASS selects, found in one walk (the XPath costs several)."""
+    return [
+        el
+        for el in doc.iter(etree.Element)
+        if el.tag in ("h2", "h3")
+        or "title" in (el.get("class") or "").translate(_TITLE_FOLD)
+        or "title" in (el.get("id") or "").translate(_TITLE_FOLD)
+    ]
 
 
 def _title(doc) -> str | None:
@@ -605,12 +617,15 @@ def _title(doc) -> str | None:
     else the first centred or bold paragraph. The first that names a document wins (a <title>
     holding only the site's name loses to the heading above the body)."""
     found: list[str] = []
-    for name in TITLE_META:
-        for value in doc.xpath(f"//meta[@name='{name}' or @property='{name}']/@content"):
-            if cell_text(value):
-                found.append(cell_text(value))
-    for xpath in ("//ucaptitle", "//h1", TITLE_CLASS):
-        for el in doc.xpath(xpath):
+    metas = list(doc.iter("meta"))
+    for name in TITLE_META:  # //meta[@name=name or @property=name]/@content, name by name
+        for meta in metas:
+            value = meta.get("content")
+            if value is not None and name in (meta.get("name"), meta.get("property")):
+                if cell_text(value):
+                    found.append(cell_text(value))
+    for elements in (doc.iter("ucaptitle"), doc.iter("h1"), _title_classed(doc)):
+        for el in elements:
             if not isinstance(el.tag, str) or el.tag.lower() in ("title", "meta"):
                 continue
             text = cell_text(string_of(el))
