@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import re
 from dataclasses import dataclass, field
+from typing import Any
 
 import trafilatura
 from lxml import etree
@@ -478,7 +479,7 @@ def _markers(el) -> int:
     return len(REPORT_MARKERS.findall(string_of(el)))
 
 
-def _content_container(doc, chars: dict) -> tuple[object, int] | None:
+def _content_container(doc, chars: dict) -> tuple[Any, int] | None:
     """The body found by content: from <body> down, step into the child that holds more than
     half of the text outside links and every report marker, while there is one. `chars` are
     the _text_chars of doc.find('.//body'), else of doc."""
