@@ -42,12 +42,16 @@ class Value:
     approx: bool = False
 
 
+_FIGURE = re.compile(r"[\d〇,.]+")
+_SPACE = re.compile(r"\s+")
+
+
 def normalize(text: str) -> str:
     """Full-width digits and punctuation to ASCII; whitespace removed."""
     text = unicodedata.normalize("NFKC", text or "")
-    text = text.replace("〇", "0") if re.fullmatch(r"[\d〇,.]+", text) else text
+    text = text.replace("〇", "0") if _FIGURE.fullmatch(text) else text
     text = text.replace("，", ",").replace("－", "-").replace("−", "-")
-    return re.sub(r"\s+", "", text)
+    return _SPACE.sub("", text)
 
 
 # OCR reads 0 as O/o and 1 as l/I; inside a run of digits they are figures
