@@ -31,6 +31,8 @@ def cell_text(text: str) -> str:
 
 
 def _span(value: str | None) -> int:
+    if value is None:  # most cells
+        return 1
     try:
         return max(1, min(int(str(value).strip() or 1), MAX_SPAN))
     except ValueError:
@@ -49,11 +51,15 @@ def expand_html_table(table: Any) -> list[list[str]]:
         c = 0
         cells = [td for td in tr if isinstance(td.tag, str) and td.tag.lower() in ("td", "th")]
         for td in cells:
-            while (r, c) in pending:
+            while pending and (r, c) in pending:
                 line.append(pending.pop((r, c)))
                 c += 1
             text = cell_text(string_of(td))
             rs, cs = _span(td.get("rowspan")), _span(td.get("colspan"))
+            if rs == 1 and cs == 1:  # most cells
+                line.append(text)
+                c += 1
+                continue
             for dc in range(cs):
                 line.append(text)
                 for dr in range(1, rs):

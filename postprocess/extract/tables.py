@@ -433,6 +433,7 @@ def _choose(rows: list[_Row], candidates: list[tuple[str, object]], score):
         [_known_values(r, m) for r, m in zip(rows, reading, strict=True)] for reading in readings
     ]
     tables = list(dict.fromkeys(r.table for r in rows))
+    rows_of = {t: [k for k, r in enumerate(rows) if r.table == t] for t in tables}
 
     def assemble(choice: dict[int, int]) -> list[tuple[_Row, Mapping]]:
         return [(r, readings[choice[r.table]][k]) for k, r in enumerate(rows)]
@@ -449,10 +450,9 @@ def _choose(rows: list[_Row], candidates: list[tuple[str, object]], score):
     def known(table: int, i: int) -> int:
         if (table, i) not in counted:
             picked: dict[tuple[str, str], float] = {}
-            for k, r in enumerate(rows):
-                if r.table == table:
-                    for key, value in values[i][k]:
-                        picked.setdefault(key, value)
+            for k in rows_of[table]:
+                for key, value in values[i][k]:
+                    picked.setdefault(key, value)
             counted[(table, i)] = len(picked)
         return counted[(table, i)]
 
@@ -466,6 +466,8 @@ def _choose(rows: list[_Row], candidates: list[tuple[str, object]], score):
             for i in range(len(candidates)):
                 if i == choice[table] or known(table, i) < floor:
                     continue
+                if all(values[i][k] == values[choice[table]][k] for k in rows_of[table]):
+                    continue  # the same cells as the current reading: neither better nor fuller
                 trial = {**choice, table: i}
                 value = score(grid(trial))
                 # equal sums (an all-zero table): the reading that leaves no cell unread
