@@ -12,7 +12,6 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-import trafilatura
 from lxml import etree
 
 from postprocess.extract.grids import cell_text, expand_html_table, string_of
@@ -737,6 +736,9 @@ def _lines_of(rows: list[list[str]]) -> list[str]:
 
 def _trafilatura_text(html: str, doc) -> tuple[str, list[Table]]:
     """trafilatura's main text; each table it kept is replaced by our expanded grid of it."""
+    # imported here: a third of a parser process's start-up, and most pages never need it
+    import trafilatura
+
     extracted = (
         trafilatura.extract(
             html,
