@@ -503,13 +503,23 @@ def _content_container(doc, chars: dict) -> tuple[Any, int] | None:
     return current, chars[current]
 
 
-def _container_matches(doc) -> list[list]:
-    """The elements each of BODY_CONTAINERS' XPaths selects, in document order."""
-    matches: list[list] = [[] for _ in BODY_CONTAINERS]
+def _marked(doc) -> list[tuple[Any, str, str | None, str | None]]:
+    """(element, tag, id, class) of the elements a body container or a title heading may be:
+    those with an id or a class, and <ucapcontent>, <h2>, <h3>; in document order."""
+    out = []
     for el in doc.iter(etree.Element):
         tag, eid, cls = el.tag, el.get("id"), el.get("class")
+        if eid is not None or cls is not None or tag in ("ucapcontent", "h2", "h3"):
+            out.append((el, tag, eid, cls))
+    return out
+
+
+def _container_matches(doc, marked: list | None = None) -> list[list]:
+    """The elements each of BODY_CONTAINERS' XPaths selects, in document order."""
+    matches: list[list] = [[] for _ in BODY_CONTAINERS]
+    for el, tag, eid, cls in _marked(doc) if marked is None else marked:
         if tag != "ucapcontent" and eid is None and cls is None:
-            continue
+            continue  # an <h2>, <h3>
         tokens = _XML_SPACE.split(cls) if cls else ()
         for i, (kind, value) in enumerate(BODY_CONTAINERS):
             if (
@@ -521,9 +531,10 @@ def _container_matches(doc) -> list[list]:
     return matches
 
 
-def _known_containers(doc) -> tuple[str, list] | None:
+def _known_containers(doc, marked: list) -> tuple[str, list] | None:
     """The first of BODY_CONTAINERS with text, as its XPath and its outermost elements."""
-    for (kind, value), candidates in zip(BODY_CONTAINERS, _container_matches(doc), strict=True):
+    matches = _container_matches(doc, marked)
+    for (kind, value), candidates in zip(BODY_CONTAINERS, matches, strict=True):
         found = [el for el in candidates if len(cell_text(string_of(el))) >= MIN_BODY_CHARS]
         # keep only outermost matches (a #zoom inside a #zoom, TRS_Editor split in parts)
         inside = set(found)
@@ -533,8 +544,8 @@ def _known_containers(doc) -> tuple[str, list] | None:
     return None
 
 
-def _containers(doc) -> tuple[str, list] | None:
-    known = _known_containers(doc)
+def _containers(doc, marked: list | None = None) -> tuple[str, list] | None:
+    known = _known_containers(doc, _marked(doc) if marked is None else marked)
     body = doc.find(".//body")
     chars = _text_chars(body if body is not None else doc)
     by_content = _content_container(doc, chars)
@@ -601,18 +612,18 @@ _TITLE_FOLD = str.maketrans("TITLE", "title")  # XPath's translate(@class, 'TITL
 MAX_TITLE_CHARS = 100
 
 
-def _title_classed(doc) -> list:
+def _title_classed(doc, marked: list | None = None) -> list:
     """What the XPath TITLE_CLASS selects, found in one walk (the XPath costs several)."""
     return [
         el
-        for el in doc.iter(etree.Element)
-        if el.tag in ("h2", "h3")
-        or "title" in (el.get("class") or "").translate(_TITLE_FOLD)
-        or "title" in (el.get("id") or "").translate(_TITLE_FOLD)
+        for el, tag, eid, cls in (_marked(doc) if marked is None else marked)
+        if tag in ("h2", "h3")
+        or (cls is not None and "title" in cls.translate(_TITLE_FOLD))
+        or (eid is not None and "title" in eid.translate(_TITLE_FOLD))
     ]
 
 
-def _title(doc) -> str | None:
+def _title(doc, marked: list | None = None) -> str | None:
     """The page's title: <meta> ArticleTitle, <ucaptitle>/<h1>, a title-classed heading, <title>,
     else the first centred or bold paragraph. The first that names a document wins (a <title>
     holding only the site's name loses to the heading above the body)."""
@@ -624,7 +635,7 @@ def _title(doc) -> str | None:
             if value is not None and name in (meta.get("name"), meta.get("property")):
                 if cell_text(value):
                     found.append(cell_text(value))
-    for elements in (doc.iter("ucaptitle"), doc.iter("h1"), _title_classed(doc)):
+    for elements in (doc.iter("ucaptitle"), doc.iter("h1"), _title_classed(doc, marked)):
         for el in elements:
             if not isinstance(el.tag, str) or el.tag.lower() in ("title", "meta"):
                 continue
@@ -792,8 +803,9 @@ def clean_html(html: str, url: str) -> CleanPage:
     doc = _parse(html)
     if doc is None:
         return CleanPage(text="", title=None, published_raw=None)
-    title = _title(doc)
-    found = _containers(doc)
+    marked = _marked(doc)  # one walk serves the title and the body container
+    title = _title(doc, marked)
+    found = _containers(doc, marked)
     published, published_from = _published(doc, found[1] if found else [])
     if found is not None:
         xpath, elements = found
