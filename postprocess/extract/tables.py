@@ -366,8 +366,14 @@ Mapping = list[tuple[str, str, str]]  # (col_key, col_label, raw) of one row
 def _positional(cols: list[tuple[str, str] | None], shift: int, fallback):
     """A row read by grid position under header columns moved `shift` places right."""
 
+    columns_at: dict[int, list[tuple[str, str] | None]] = {}  # by row width
+
     def read(r: _Row) -> Mapping:
-        at = [cols[j - shift] if 0 <= j - shift < len(cols) else None for j in range(len(r.row))]
+        at = columns_at.get(len(r.row))
+        if at is None:
+            at = columns_at[len(r.row)] = [
+                cols[j - shift] if 0 <= j - shift < len(cols) else None for j in range(len(r.row))
+            ]
         if not any(at[r.first :]):
             return fallback(r)
         out: Mapping = []
