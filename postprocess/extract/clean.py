@@ -119,6 +119,7 @@ TOKEN_SPLIT = re.compile(r"[\s|｜/【】\[\]：:、·]+")
 # Word/DOCX conversion artefacts seen in captured texts (seed 003).
 ARTEFACTS = re.compile(r"\[(?:image|bookmark)\s*:[^\]]*\]")
 SENTENCE_END = re.compile(r"[。！？；]")
+_WORD = re.compile(r"\w")
 
 DATE = (
     r"(?:19|20)\d{2}\s*[-年/.]\s*\d{1,2}\s*[-月/.]\s*\d{1,2}(?:\s*日)?"
@@ -268,7 +269,7 @@ def strip_chrome(text: str) -> tuple[str, str | None]:
         for pattern in INLINE_CHROME:
             line = pattern.sub("", line)
         line = WS.sub(" ", line).strip()
-        if not line or _is_toolbar(line) or not re.search(r"\w", line):
+        if not line or _is_toolbar(line) or not _WORD.search(line):
             continue
         kept.append(line)
     return "\n".join(kept), found_date
@@ -723,7 +724,7 @@ def _published(doc, body: list) -> tuple[str | None, str | None]:
                 m = ANY_DATE.search(cell_text(string_of(sibling)))
                 if m:
                     return m.group(0), "label"
-        elif any(label.startswith(lab) for lab in INDEX_TABLE_DATE_LABELS) and len(label) < 40:
+        elif label.startswith(INDEX_TABLE_DATE_LABELS) and len(label) < 40:
             m = ANY_DATE.search(label)
             if m:
                 return m.group(0), "label"
