@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import random
 import re
+import re._constants as sre_constants
+import re._parser as sre_parse
 import unicodedata
 
 import pytest
 
-from postprocess.extract import narrative
+from postprocess.extract import clean, narrative
 from postprocess.extract.values import nfkc
 
 # a pattern's last element: \s* then one unit or a group of alternatives
@@ -72,3 +74,54 @@ def test_nfkc_equals_unicodedata_on_mixed_sequences():
         assert nfkc(text) == unicodedata.normalize("NFKC", text), ascii(text)
     report = "２０２３年，本机关共收到申请１２件（其中上年结转２件）。\u3000ａｂ ﾃｽﾄ ㈠ ⑴ ½"
     assert nfkc(report) == unicodedata.normalize("NFKC", report)
+
+
+def _required(items) -> set[str] | None:
+    """Characters one of which every match of a parsed pattern holds (None: not found)."""
+    for op, av in items:
+        found = _firsts(op, av)
+        if found is not None:
+            return found
+    return None
+
+
+def _firsts(op, av) -> set[str] | None:
+    c = sre_constants
+    if op is c.LITERAL:
+        return {chr(av)}
+    if op is c.IN:
+        out = set()
+        for kind, value in av:
+            if kind is not c.LITERAL:
+                return None
+            out.add(chr(value))
+        return out
+    if op is c.BRANCH:
+        out = set()
+        for branch in av[1]:
+            found = _required(branch)
+            if found is None:
+                return None
+            out |= found
+        return out
+    if op is c.SUBPATTERN:
+        return _required(av[3])
+    if op in (c.MAX_REPEAT, c.MIN_REPEAT) and av[0] >= 1:
+        return _required(av[2])
+    return None  # optional, an assertion, a class: says nothing
+
+
+def test_required_characters_of_a_pattern():
+    def of(pattern):
+        return _required(sre_parse.parse(pattern))
+
+    assert of("(?:用|使用)?(?:手机|微信)扫") == {"手", "微"}
+    assert of(r"\s*[【\[]x|y+") == {"【", "[", "y"}
+    assert of("a?b*") is None
+
+
+@pytest.mark.parametrize("pattern", clean.INLINE_CHROME, ids=lambda p: p.pattern[:8])
+def test_every_inline_chrome_match_holds_a_hint_character(pattern):
+    assert not pattern.flags & re.IGNORECASE
+    required = _required(sre_parse.parse(pattern.pattern, pattern.flags))
+    assert required is not None and required <= set(clean.INLINE_CHROME_CHARS)

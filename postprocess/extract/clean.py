@@ -45,6 +45,10 @@ INLINE_CHROME = [
         r"(?:点击数|点击量|点击率|访问量|访问次数|浏览次数|浏览量|阅读次数|阅读数)\s*[:：]\s*\d*\s*次?"
     ),
 ]
+# Every match of an INLINE_CHROME pattern holds one of these characters (tests check it): a line
+# without any is left alone without trying the patterns one by one.
+INLINE_CHROME_CHARS = "扫手微【[字A分听责点访浏阅"
+_INLINE_CHROME_HINT = re.compile("[" + re.escape(INLINE_CHROME_CHARS) + "]")
 # A line holding one of these (and no sentence) is page metadata: dropped, date kept aside.
 META_LABEL = re.compile(
     r"(?:信息来源|来源|发布时间|发布日期|发文日期|更新时间|日期|时间|作者|发布机构|点击|浏览|访问)"
@@ -266,8 +270,9 @@ def strip_chrome(text: str) -> tuple[str, str | None]:
                 found_date = m.group(1) if m and m.groups() else (m.group(0) if m else None)
             after_counter = bool(COUNTER_LABEL.search(line))
             continue
-        for pattern in INLINE_CHROME:
-            line = pattern.sub("", line)
+        if _INLINE_CHROME_HINT.search(line):
+            for pattern in INLINE_CHROME:
+                line = pattern.sub("", line)
         line = WS.sub(" ", line).strip()
         if not line or _is_toolbar(line) or not _WORD.search(line):
             continue
