@@ -10,12 +10,11 @@ from __future__ import annotations
 import logging
 import re
 from dataclasses import dataclass, field
+from typing import Any
 
-import trafilatura
 from lxml import etree
-from lxml import html as lxml_html
 
-from postprocess.extract.grids import cell_text, expand_html_table
+from postprocess.extract.grids import cell_text, expand_html_table, string_of
 from postprocess.extract.metadata import TITLE_LABEL, agency_of, bare_title
 from postprocess.extract.model import Table
 
@@ -46,6 +45,10 @@ INLINE_CHROME = [
         r"(?:点击数|点击量|点击率|访问量|访问次数|浏览次数|浏览量|阅读次数|阅读数)\s*[:：]\s*\d*\s*次?"
     ),
 ]
+# Every match of an INLINE_CHROME pattern holds one of these characters (tests check it): a line
+# without any is left alone without trying the patterns one by one.
+INLINE_CHROME_CHARS = "扫手微【[字A分听责点访浏阅"
+_INLINE_CHROME_HINT = re.compile("[" + re.escape(INLINE_CHROME_CHARS) + "]")
 # A line holding one of these (and no sentence) is page metadata: dropped, date kept aside.
 META_LABEL = re.compile(
     r"(?:信息来源|来源|发布时间|发布日期|发文日期|更新时间|日期|时间|作者|发布机构|点击|浏览|访问)"
@@ -120,6 +123,7 @@ TOKEN_SPLIT = re.compile(r"[\s|｜/【】\[\]：:、·]+")
 # Word/DOCX conversion artefacts seen in captured texts (seed 003).
 ARTEFACTS = re.compile(r"\[(?:image|bookmark)\s*:[^\]]*\]")
 SENTENCE_END = re.compile(r"[。！？；]")
+_WORD = re.compile(r"\w")
 
 DATE = (
     r"(?:19|20)\d{2}\s*[-年/.]\s*\d{1,2}\s*[-月/.]\s*\d{1,2}(?:\s*日)?"
@@ -266,10 +270,11 @@ def strip_chrome(text: str) -> tuple[str, str | None]:
                 found_date = m.group(1) if m and m.groups() else (m.group(0) if m else None)
             after_counter = bool(COUNTER_LABEL.search(line))
             continue
-        for pattern in INLINE_CHROME:
-            line = pattern.sub("", line)
+        if _INLINE_CHROME_HINT.search(line):
+            for pattern in INLINE_CHROME:
+                line = pattern.sub("", line)
         line = WS.sub(" ", line).strip()
-        if not line or _is_toolbar(line) or not re.search(r"\w", line):
+        if not line or _is_toolbar(line) or not _WORD.search(line):
             continue
         kept.append(line)
     return "\n".join(kept), found_date
@@ -277,17 +282,30 @@ def strip_chrome(text: str) -> tuple[str, str | None]:
 
 # --- body containers ----------------------------------------------------------------------------
 
-# Known body containers, most specific first (portals.md); Kaipu ucap uses its own tag.
-BODY_CONTAINERS = [
-    "//ucapcontent",
-    "//*[@id='zoom']",
-    "//*[contains(concat(' ', normalize-space(@class), ' '), ' TRS_Editor ')]",
-    "//*[@id='ivs_content']",
-    "//*[@id='webeditorview']",
-    "//*[contains(concat(' ', normalize-space(@class), ' '), ' Custom_UnionStyle ')]",
-    "//*[contains(concat(' ', normalize-space(@class), ' '), ' xxgk_content ')]",
-    "//*[contains(concat(' ', normalize-space(@class), ' '), ' article-content ')]",
+# Known body containers, most specific first (portals.md); Kaipu ucap uses its own tag. All are
+# found in one walk over the page (by tag, id or class token), not by one XPath query each (a
+# tenth of a page's build); CleanPage.container names the one used by its XPath.
+BODY_CONTAINERS: list[tuple[str, str]] = [
+    ("tag", "ucapcontent"),
+    ("id", "zoom"),
+    ("class", "TRS_Editor"),
+    ("id", "ivs_content"),
+    ("id", "webeditorview"),
+    ("class", "Custom_UnionStyle"),
+    ("class", "xxgk_content"),
+    ("class", "article-content"),
 ]
+
+
+def _container_xpath(kind: str, value: str) -> str:
+    if kind == "tag":
+        return f"//{value}"
+    if kind == "id":
+        return f"//*[@id='{value}']"
+    return f"//*[contains(concat(' ', normalize-space(@class), ' '), ' {value} ')]"
+
+
+_XML_SPACE = re.compile(r"[ \t\r\n]+")  # what XPath's normalize-space() collapses
 MIN_BODY_CHARS = 20  # a container with less text than this is a placeholder
 SKIP_TAGS = {"script", "style", "noscript", "template", "select", "button", "input", "textarea"}
 BLOCK_TAGS = {
@@ -361,12 +379,20 @@ class CleanPage:
     published_from: str | None = None  # meta | label
 
 
+# The parser lxml.html uses, without its per-element Python class lookup (lxml.html's
+# HtmlElement only adds methods; text_content() is grids.string_of): every walk over the tree
+# below creates one Python object per element, and the lookup made that several times dearer.
+_HTML_PARSER = etree.HTMLParser()
+_XML_DECLARATION = re.compile(r"^\s*<\?xml[^>]*\?>")
+
+
 def _parse(html: str):
-    html = re.sub(r"^\s*<\?xml[^>]*\?>", "", html)  # lxml refuses str with an XML declaration
+    html = _XML_DECLARATION.sub("", html)  # lxml refuses str with an XML declaration
     if not html.strip():
         return None
     try:
-        return lxml_html.document_fromstring(html)
+        # as lxml.html.document_fromstring, which raises on an empty result
+        return etree.fromstring(html, _HTML_PARSER)
     except (etree.ParserError, ValueError):
         return None
 
@@ -420,36 +446,50 @@ CONTENT_TAGS = {"div", "td", "article", "section", "main", "ucapcontent", "font"
 
 
 def _text_chars(root) -> dict:
-    """Characters of text outside links and scripts held by each element (one pass)."""
+    """Characters of text outside links and scripts held by each element (one pass). Elements
+    inside a link or a script hold none and are left out."""
     chars: dict = {}
+    strip = WS.sub
 
-    def walk(el, in_link: bool) -> int:
-        tag = el.tag.lower() if isinstance(el.tag, str) else None
-        if tag is None or tag in SKIP_TAGS:
+    def walk(el) -> int:
+        tag = el.tag
+        if not isinstance(tag, str):
             return 0
-        in_link = in_link or tag == "a"
-        n = 0 if in_link or not el.text else len(WS.sub("", el.text))
+        tag = tag.lower()
+        if tag in SKIP_TAGS or tag == "a":
+            return 0
+        text = el.text
+        n = len(strip("", text)) if text else 0
         for child in el:
-            n += walk(child, in_link)
-            if child.tail and not in_link:
-                n += len(WS.sub("", child.tail))
+            n += walk(child)
+            tail = child.tail
+            if tail:
+                n += len(strip("", tail))
         chars[el] = n
         return n
 
-    walk(root, False)
+    walk(root)
     return chars
 
 
+def _chars_of(el, chars: dict) -> int:
+    """_text_chars(el)[el]: the page's count where it has one (the walk from el would count
+    the same), a walk of its own for an element inside a link or a script."""
+    if el in chars:
+        return chars[el]
+    return _text_chars(el).get(el, 0)
+
+
 def _markers(el) -> int:
-    return len(REPORT_MARKERS.findall(el.text_content()))
+    return len(REPORT_MARKERS.findall(string_of(el)))
 
 
-def _content_container(doc) -> tuple[object, int] | None:
+def _content_container(doc, chars: dict) -> tuple[Any, int] | None:
     """The body found by content: from <body> down, step into the child that holds more than
-    half of the text outside links and every report marker, while there is one."""
+    half of the text outside links and every report marker, while there is one. `chars` are
+    the _text_chars of doc.find('.//body'), else of doc."""
     body = doc.find(".//body")
     current = body if body is not None else doc
-    chars = _text_chars(current)
     markers = _markers(current)
     while True:
         step = None
@@ -469,28 +509,60 @@ def _content_container(doc) -> tuple[object, int] | None:
     return current, chars[current]
 
 
-def _containers(doc) -> tuple[str, list] | None:
-    known: tuple[str, list] | None = None
-    for xpath in BODY_CONTAINERS:
-        found = [
-            el for el in doc.xpath(xpath) if len(cell_text(el.text_content())) >= MIN_BODY_CHARS
-        ]
+def _marked(doc) -> list[tuple[Any, str, str | None, str | None]]:
+    """(element, tag, id, class) of the elements a body container or a title heading may be:
+    those with an id or a class, and <ucapcontent>, <h2>, <h3>; in document order."""
+    out = []
+    for el in doc.iter(etree.Element):
+        tag, eid, cls = el.tag, el.get("id"), el.get("class")
+        if eid is not None or cls is not None or tag in ("ucapcontent", "h2", "h3"):
+            out.append((el, tag, eid, cls))
+    return out
+
+
+def _container_matches(doc, marked: list | None = None) -> list[list]:
+    """The elements each of BODY_CONTAINERS' XPaths selects, in document order."""
+    matches: list[list] = [[] for _ in BODY_CONTAINERS]
+    for el, tag, eid, cls in _marked(doc) if marked is None else marked:
+        if tag != "ucapcontent" and eid is None and cls is None:
+            continue  # an <h2>, <h3>
+        tokens = _XML_SPACE.split(cls) if cls else ()
+        for i, (kind, value) in enumerate(BODY_CONTAINERS):
+            if (
+                (kind == "tag" and tag == value)
+                or (kind == "id" and eid == value)
+                or (kind == "class" and value in tokens)
+            ):
+                matches[i].append(el)
+    return matches
+
+
+def _known_containers(doc, marked: list) -> tuple[str, list] | None:
+    """The first of BODY_CONTAINERS with text, as its XPath and its outermost elements."""
+    matches = _container_matches(doc, marked)
+    for (kind, value), candidates in zip(BODY_CONTAINERS, matches, strict=True):
+        found = [el for el in candidates if len(cell_text(string_of(el))) >= MIN_BODY_CHARS]
         # keep only outermost matches (a #zoom inside a #zoom, TRS_Editor split in parts)
-        outer = [
-            el for el in found if not any(o is not el and el in o.iterdescendants() for o in found)
-        ]
+        inside = set(found)
+        outer = [el for el in found if not any(a in inside for a in el.iterancestors())]
         if outer:
-            known = xpath, outer
-            break
-    by_content = _content_container(doc)
+            return _container_xpath(kind, value), outer
+    return None
+
+
+def _containers(doc, marked: list | None = None) -> tuple[str, list] | None:
+    known = _known_containers(doc, _marked(doc) if marked is None else marked)
+    body = doc.find(".//body")
+    chars = _text_chars(body if body is not None else doc)
+    by_content = _content_container(doc, chars)
     if by_content is None:
         return known
-    element, chars = by_content
+    element, count = by_content
     if known is not None:
         # a known class that holds the body (or most of it) wins; one beside the body does not
-        held = sum(_text_chars(el).get(el, 0) for el in known[1])
-        if held >= CONTENT_SHARE * chars or any(
-            element is el or element in el.iterdescendants() for el in known[1]
+        held = sum(_chars_of(el, chars) for el in known[1])
+        if held >= CONTENT_SHARE * count or any(
+            element is el or el in element.iterancestors() for el in known[1]
         ):
             return known
     return doc.getroottree().getpath(element), [element]
@@ -509,10 +581,10 @@ def _is_heading_paragraph(el) -> bool:
         return True
     if CENTRED.search(el.get("style") or "") or BOLD.search(el.get("style") or ""):
         return True
-    text = cell_text(el.text_content())
-    bold = "".join(cell_text(b.text_content()) for b in el.iter("b", "strong"))
+    text = cell_text(string_of(el))
+    bold = "".join(cell_text(string_of(b)) for b in el.iter("b", "strong"))
     styled = "".join(
-        cell_text(x.text_content())
+        cell_text(string_of(x))
         for x in el.iterdescendants()
         if isinstance(x.tag, str)
         and (CENTRED.search(x.get("style") or "") or BOLD.search(x.get("style") or ""))
@@ -525,7 +597,7 @@ def _fragment_title(doc) -> str | None:
     or bold paragraphs, joined up to the one naming the document."""
     taken: list[str] = []
     for el in doc.iter("p", "div", "center", "td"):
-        text = cell_text(el.text_content())
+        text = cell_text(string_of(el))
         if not text or (el.tag in ("div", "td") and el.find(".//p") is not None):
             continue
         if not _is_heading_paragraph(el) or len(text) > MAX_FRAGMENT_TITLE:
@@ -542,27 +614,42 @@ TITLE_CLASS = (
     "//*[contains(translate(@class, 'TITLE', 'title'), 'title') or "
     "contains(translate(@id, 'TITLE', 'title'), 'title')]|//h2|//h3"
 )
+_TITLE_FOLD = str.maketrans("TITLE", "title")  # XPath's translate(@class, 'TITLE', 'title')
 MAX_TITLE_CHARS = 100
 
 
-def _title(doc) -> str | None:
+def _title_classed(doc, marked: list | None = None) -> list:
+    """What the XPath TITLE_CLASS selects, found in one walk (the XPath costs several)."""
+    return [
+        el
+        for el, tag, eid, cls in (_marked(doc) if marked is None else marked)
+        if tag in ("h2", "h3")
+        or (cls is not None and "title" in cls.translate(_TITLE_FOLD))
+        or (eid is not None and "title" in eid.translate(_TITLE_FOLD))
+    ]
+
+
+def _title(doc, marked: list | None = None) -> str | None:
     """The page's title: <meta> ArticleTitle, <ucaptitle>/<h1>, a title-classed heading, <title>,
     else the first centred or bold paragraph. The first that names a document wins (a <title>
     holding only the site's name loses to the heading above the body)."""
     found: list[str] = []
-    for name in TITLE_META:
-        for value in doc.xpath(f"//meta[@name='{name}' or @property='{name}']/@content"):
-            if cell_text(value):
-                found.append(cell_text(value))
-    for xpath in ("//ucaptitle", "//h1", TITLE_CLASS):
-        for el in doc.xpath(xpath):
+    metas = list(doc.iter("meta"))
+    for name in TITLE_META:  # //meta[@name=name or @property=name]/@content, name by name
+        for meta in metas:
+            value = meta.get("content")
+            if value is not None and name in (meta.get("name"), meta.get("property")):
+                if cell_text(value):
+                    found.append(cell_text(value))
+    for elements in (doc.iter("ucaptitle"), doc.iter("h1"), _title_classed(doc, marked)):
+        for el in elements:
             if not isinstance(el.tag, str) or el.tag.lower() in ("title", "meta"):
                 continue
-            text = cell_text(el.text_content())
+            text = cell_text(string_of(el))
             if text and len(text) <= MAX_TITLE_CHARS:
                 found.append(text)
     for el in doc.iter("title"):
-        text = TITLE_SUFFIX.sub("", cell_text(el.text_content()))
+        text = TITLE_SUFFIX.sub("", cell_text(string_of(el)))
         if text:
             found.append(text)
     fragment = _fragment_title(doc)
@@ -634,15 +721,15 @@ def _published(doc, body: list) -> tuple[str | None, str | None]:
         if name in metas:
             return metas[name], "meta"
     for td in doc.xpath("//td|//th|//span|//li|//dt|//label|//strong|//b"):
-        label = cell_text(td.text_content())
+        label = cell_text(string_of(td))
         label_key = label.rstrip("：: ")
         if label_key in INDEX_TABLE_DATE_LABELS:
             sibling = td.getnext()
             if sibling is not None:
-                m = ANY_DATE.search(cell_text(sibling.text_content()))
+                m = ANY_DATE.search(cell_text(string_of(sibling)))
                 if m:
                     return m.group(0), "label"
-        elif any(label.startswith(lab) for lab in INDEX_TABLE_DATE_LABELS) and len(label) < 40:
+        elif label.startswith(INDEX_TABLE_DATE_LABELS) and len(label) < 40:
             m = ANY_DATE.search(label)
             if m:
                 return m.group(0), "label"
@@ -666,6 +753,9 @@ def _lines_of(rows: list[list[str]]) -> list[str]:
 
 def _trafilatura_text(html: str, doc) -> tuple[str, list[Table]]:
     """trafilatura's main text; each table it kept is replaced by our expanded grid of it."""
+    # imported here: a third of a parser process's start-up, and most pages never need it
+    import trafilatura
+
     extracted = (
         trafilatura.extract(
             html,
@@ -719,8 +809,9 @@ def clean_html(html: str, url: str) -> CleanPage:
     doc = _parse(html)
     if doc is None:
         return CleanPage(text="", title=None, published_raw=None)
-    title = _title(doc)
-    found = _containers(doc)
+    marked = _marked(doc)  # one walk serves the title and the body container
+    title = _title(doc, marked)
+    found = _containers(doc, marked)
     published, published_from = _published(doc, found[1] if found else [])
     if found is not None:
         xpath, elements = found

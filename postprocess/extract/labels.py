@@ -11,9 +11,12 @@ import re
 import unicodedata
 from functools import lru_cache
 
+# (fragment, key) pairs, first match wins; tuples, so that matching can be cached
+LabelTable = tuple[tuple[str, str], ...]
+
 # --- section 二 (proactive) -------------------------------------------------------
 # (fragment, row_key); first match wins, so the longer 2021 label comes before 规范性文件
-PROACTIVE_ROWS: list[tuple[str, str]] = [
+PROACTIVE_ROWS: LabelTable = (
     ("规章", "regulations"),
     ("规范性文件", "normative_documents"),
     ("行政许可", "licensing"),
@@ -23,8 +26,8 @@ PROACTIVE_ROWS: list[tuple[str, str]] = [
     ("行政事业性收费", "fees"),
     ("政府集中采购", "procurement"),
     ("集中采购", "procurement"),
-]
-PROACTIVE_COLS: list[tuple[str, str]] = [
+)
+PROACTIVE_COLS: LabelTable = (
     ("新制作", "new_made"),
     ("新公开", "new_published"),
     ("公开总数", "total_published"),
@@ -38,7 +41,7 @@ PROACTIVE_COLS: list[tuple[str, str]] = [
     ("收费金额", "amount_10k_yuan"),
     ("采购总金额", "amount_10k_yuan"),
     ("采购项目", "projects"),
-]
+)
 MONEY_COLS = frozenset({"amount_10k_yuan"})
 FORMAT_2019_COLS = frozenset(
     {"new_made", "new_published", "total_published", "items_last_year", "items_change", "projects"}
@@ -46,7 +49,7 @@ FORMAT_2019_COLS = frozenset(
 FORMAT_2021_COLS = frozenset({"issued", "repealed", "in_force"})
 
 # --- section 三 (requests) ----------------------------------------------------------
-REQUEST_COLS: list[tuple[str, str]] = [
+REQUEST_COLS: LabelTable = (
     ("自然人", "natural_person"),
     ("商业企业", "commercial"),
     ("科研机构", "research"),
@@ -55,7 +58,7 @@ REQUEST_COLS: list[tuple[str, str]] = [
     ("其他", "other_org"),
     ("总计", "total"),
     ("合计", "total"),
-]
+)
 REQUEST_COL_ORDER = [
     "natural_person",
     "commercial",
@@ -69,11 +72,11 @@ REQUEST_COL_ORDER = [
 REQUEST_COL_PARENTS = ("申请人情况", "法人或其他组织", "勾稽关系", "本列数据")
 
 # top-level rows, matched by fragment
-REQUEST_TOP_ROWS: list[tuple[str, str]] = [
+REQUEST_TOP_ROWS: LabelTable = (
     ("本年新收", "new"),
     ("上年结转", "carried_over"),
     ("结转下年", "carried_forward"),
-]
+)
 # groups （一）…（七） of 三、本年度办理结果, with a fragment confirming the numeral
 REQUEST_GROUPS: dict[str, tuple[str, str]] = {
     "一": ("予以公开", "granted"),
@@ -117,14 +120,14 @@ REQUEST_ITEMS: dict[str, dict[int, tuple[tuple[str, ...], str]]] = {
 FORMAT_2021_ROWS = frozenset({"other_no_correction", "other_unpaid_fee", "other_other"})
 
 # --- section 四 (appeals) -------------------------------------------------------------
-APPEAL_GROUPS: list[tuple[str, str]] = [
+APPEAL_GROUPS: LabelTable = (
     ("未经复议", "litigation_direct"),
     ("直接起诉", "litigation_direct"),
     ("复议后起诉", "litigation_after_review"),
     ("复议后", "litigation_after_review"),
     ("行政复议", "review"),
-]
-APPEAL_COLS: list[tuple[str, str]] = [
+)
+APPEAL_COLS: LabelTable = (
     ("维持", "upheld"),
     ("纠正", "corrected"),
     ("其他结果", "other"),
@@ -133,7 +136,7 @@ APPEAL_COLS: list[tuple[str, str]] = [
     ("未审结", "pending"),
     ("总计", "total"),
     ("合计", "total"),
-]
+)
 APPEAL_ROW_ORDER = ["review", "litigation_direct", "litigation_after_review"]
 APPEAL_COL_ORDER = ["upheld", "corrected", "other", "pending", "total"]
 
@@ -188,7 +191,8 @@ def fuzzy_in(fragment: str, norm: str, min_len: int = FUZZY_MIN) -> bool:
     return False
 
 
-def match(label: str, table: list[tuple[str, str]]) -> str | None:
+@lru_cache(maxsize=65536)  # pure, and called for every header cell of every reading
+def match(label: str, table: LabelTable) -> str | None:
     """First key whose fragment occurs in the normalised label; failing that, the only key
     whose fragment occurs with one character misread."""
     norm = norm_label(label)
@@ -199,9 +203,14 @@ def match(label: str, table: list[tuple[str, str]]) -> str | None:
     return fuzzy.pop() if len(fuzzy) == 1 else None
 
 
-def match_all(label: str, table: list[tuple[str, str]]) -> list[tuple[str, str]]:
+def match_all(label: str, table: LabelTable) -> list[tuple[str, str]]:
     """(key, fragment) of every fragment in the label, in reading order, for header cells
     whose labels ran together (本年新制作数量本年新公开数量对外公开总数量)."""
+    return list(_match_all(label, table))
+
+
+@lru_cache(maxsize=65536)
+def _match_all(label: str, table: LabelTable) -> tuple[tuple[str, str], ...]:
     norm = norm_label(label)
     hits = sorted(
         (m.start(), -len(fragment), key, fragment)
@@ -214,7 +223,7 @@ def match_all(label: str, table: list[tuple[str, str]]) -> list[tuple[str, str]]
         if start >= end and key not in (k for k, _ in out):
             out.append((key, fragment))
             end = start - neg_len
-    return out
+    return tuple(out)
 
 
 _GROUP = re.compile(r"\(([一二三四五六七])\)")
@@ -222,6 +231,7 @@ _ITEM = re.compile(r"(?<!\d)(?<!\d\.)(\d{1,2})\.(?!\d)|\((\d{1,2})\)")
 GROUP_ALIASES = {"total_handled": ("合计",)}
 
 
+@lru_cache(maxsize=65536)  # pure, and called for every row label of section 三
 def request_row(label: str, group: str | None) -> tuple[str | None, str | None]:
     """(row_key, group) for a requests row label, given the group of the rows above.
 

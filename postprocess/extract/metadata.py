@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import re
-import unicodedata
 from datetime import date
 
 from dateutil import parser as date_parser
 
 from postprocess.extract.model import Document, ReportMeta
+from postprocess.extract.values import nfkc
 
 MIN_YEAR, MAX_YEAR = 2007, 2100  # the 条例 took effect in 2008; reports start with 2007/2008
 
@@ -84,7 +84,7 @@ def normalise(text: str | None) -> str:
     """NFKC (full-width digits), Chinese-numeral years as digits, layout spaces removed."""
     if not text:
         return ""
-    text = unicodedata.normalize("NFKC", text)
+    text = nfkc(text)
     text = CN_YEAR.sub(lambda m: m.group(0).translate(CN_DIGITS), text)
     return SPACE_IN_CJK.sub("", text).strip()
 

@@ -137,6 +137,11 @@ ZERO_FEES = re.compile(
 # a statement about fees counts when its sentence, or the one before, is about applications
 FEE_CONTEXT = re.compile(r"公开|申请|收费|费用|减免")
 
+# Every count pattern above (NUMBER_RULES, COMBINED, CARRIED_PART, UNABLE) ends with its unit:
+# a sentence without one of these characters matches none of them (most sentences).
+UNIT_CHARS = "条件起宗份次元"
+_HAS_UNIT = re.compile(f"[{UNIT_CHARS}]")
+
 _SENTENCE = re.compile(r"[^。;；!?！？\n]+[。;；!?！？]?")
 _LINE_END = re.compile(r"[。;；:：!?！？]\s*$")
 WRAPPED_LINE = 25  # a longer line without closing punctuation is a PDF line wrap
@@ -215,7 +220,8 @@ def narrative_stats(text: str) -> list[Stat]:
     previous = ""
     for sentence in sentences(text):
         norm = normalize(sentence)
-        for key, pattern in NUMBER_RULES:
+        counts = _HAS_UNIT.search(norm) is not None
+        for key, pattern in NUMBER_RULES if counts else ():
             for m in pattern.finditer(norm):
                 if _in_combined(m, norm):
                     continue  # one part of "A及B共N": N is neither A nor B
@@ -227,11 +233,12 @@ def narrative_stats(text: str) -> list[Stat]:
                 approx = bool(m["approx"]) or m["pre"] in ("约", "近")
                 found[key] = Stat(key, value, raw, approx, "sentence", sentence)
                 best[key] = score
-        _combined_results(found, sentence, norm)
-        _new_minus_carried(found, sentence, norm)
+        if counts:
+            _combined_results(found, sentence, norm)
+            _new_minus_carried(found, sentence, norm)
         _zero_stats(found, sentence, norm, previous)
         previous = norm
-        if "requests_unable" not in found:
+        if counts and "requests_unable" not in found:
             parts = list(UNABLE.finditer(norm))
             values = [number_of(m["num"]) for m in parts]
             if parts and all(v is not None for v in values):

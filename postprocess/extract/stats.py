@@ -28,16 +28,9 @@ def _wanted(row_key: str, patterns: tuple[str, ...]) -> bool:
 def from_cells(cells: list[Cell]) -> list[Stat]:
     """The 总计 column of the rows behind each key; a key without such cells is absent."""
     result = []
+    totals = [c for c in cells if c.known and c.col_key == "total" and c.value is not None]
     for key, section, patterns in CELL_STATS:
-        picked = [
-            c
-            for c in cells
-            if c.section == section
-            and c.known
-            and c.col_key == "total"
-            and c.value is not None
-            and _wanted(c.row_key, patterns)
-        ]
+        picked = [c for c in totals if c.section == section and _wanted(c.row_key, patterns)]
         if patterns == ("other", "other_*") and any(c.row_key == "other" for c in picked):
             picked = [c for c in picked if c.row_key == "other"]
         if not picked:

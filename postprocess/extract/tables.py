@@ -366,8 +366,14 @@ Mapping = list[tuple[str, str, str]]  # (col_key, col_label, raw) of one row
 def _positional(cols: list[tuple[str, str] | None], shift: int, fallback):
     """A row read by grid position under header columns moved `shift` places right."""
 
+    columns_at: dict[int, list[tuple[str, str] | None]] = {}  # by row width
+
     def read(r: _Row) -> Mapping:
-        at = [cols[j - shift] if 0 <= j - shift < len(cols) else None for j in range(len(r.row))]
+        at = columns_at.get(len(r.row))
+        if at is None:
+            at = columns_at[len(r.row)] = [
+                cols[j - shift] if 0 <= j - shift < len(cols) else None for j in range(len(r.row))
+            ]
         if not any(at[r.first :]):
             return fallback(r)
         out: Mapping = []
@@ -397,16 +403,16 @@ def _ordered(cols: list[tuple[str, str]], skip_blank_lead: bool = False):
     return read
 
 
-def _grid_of(rows: list[tuple[_Row, Mapping]]) -> dict[tuple[str, str], float]:
-    grid: dict[tuple[str, str], float] = {}
-    for r, mapping in rows:
-        if r.row_key is None:
-            continue
-        for col_key, _, raw in mapping:
-            value = parse_value(raw).value
-            if value is not None and not col_key.startswith("unknown:"):
-                grid.setdefault((r.row_key, col_key), value)
-    return grid
+def _known_values(r: _Row, mapping: Mapping) -> list[tuple[tuple[str, str], float]]:
+    """((row_key, col_key), value) of the cells of a row that count in the section's sums."""
+    if r.row_key is None:
+        return []
+    out = []
+    for col_key, _, raw in mapping:
+        value = parse_value(raw).value
+        if value is not None and not col_key.startswith("unknown:"):
+            out.append(((r.row_key, col_key), value))
+    return out
 
 
 def _tally(equations: list[tuple[list[float], list[float]]]) -> int:
@@ -427,17 +433,37 @@ def _choose(rows: list[_Row], candidates: list[tuple[str, object]], score):
     (or as many, reading more known cells) without reading fewer known cells in that table;
     tables are improved one at a time until nothing changes."""
     readings = [[read(r) for r in rows] for _, read in candidates]  # type: ignore[operator]
+    # each row's known cells under each reading, parsed once: the search below assembles the
+    # section's grid for every trial
+    values = [
+        [_known_values(r, m) for r, m in zip(rows, reading, strict=True)] for reading in readings
+    ]
     tables = list(dict.fromkeys(r.table for r in rows))
+    rows_of = {t: [k for k, r in enumerate(rows) if r.table == t] for t in tables}
 
     def assemble(choice: dict[int, int]) -> list[tuple[_Row, Mapping]]:
         return [(r, readings[choice[r.table]][k]) for k, r in enumerate(rows)]
 
+    def grid(choice: dict[int, int]) -> dict[tuple[str, str], float]:
+        out: dict[tuple[str, str], float] = {}
+        for k, r in enumerate(rows):
+            for key, value in values[choice[r.table]][k]:
+                out.setdefault(key, value)
+        return out
+
+    counted: dict[tuple[int, int], int] = {}
+
     def known(table: int, i: int) -> int:
-        picked = [(r, readings[i][k]) for k, r in enumerate(rows) if r.table == table]
-        return len(_grid_of(picked))
+        if (table, i) not in counted:
+            picked: dict[tuple[str, str], float] = {}
+            for k in rows_of[table]:
+                for key, value in values[i][k]:
+                    picked.setdefault(key, value)
+            counted[(table, i)] = len(picked)
+        return counted[(table, i)]
 
     choice = dict.fromkeys(tables, 0)
-    best = score(_grid_of(assemble(choice)))
+    best = score(grid(choice))
     improved = True
     while improved:
         improved = False
@@ -446,8 +472,10 @@ def _choose(rows: list[_Row], candidates: list[tuple[str, object]], score):
             for i in range(len(candidates)):
                 if i == choice[table] or known(table, i) < floor:
                     continue
+                if all(values[i][k] == values[choice[table]][k] for k in rows_of[table]):
+                    continue  # the same cells as the current reading: neither better nor fuller
                 trial = {**choice, table: i}
-                value = score(_grid_of(assemble(trial)))
+                value = score(grid(trial))
                 # equal sums (an all-zero table): the reading that leaves no cell unread
                 if value > best or (
                     value == best and known(table, i) > known(table, choice[table])

@@ -42,12 +42,41 @@ class Value:
     approx: bool = False
 
 
+class _Decompositions(dict):
+    """Code point -> its full compatibility decomposition (NFKD), filled on first sight; "\0"
+    for one whose decomposition holds a combining mark (canonical reordering may move it)."""
+
+    def __missing__(self, code: int) -> str:
+        mapped = unicodedata.normalize("NFKD", chr(code))
+        value = "\0" if any(unicodedata.combining(c) for c in mapped) else mapped
+        self[code] = value
+        return value
+
+
+_NFKD = _Decompositions()
+
+
+def nfkc(text: str) -> str:
+    """unicodedata.normalize("NFKC", text), several times faster on Chinese text.
+
+    NFKC is NFC of NFKD; without combining marks NFKD is each character's decomposition in
+    turn (a table lookup each), and NFC of that is a quick check unless something composes."""
+    decomposed = text.translate(_NFKD)
+    if "\0" in decomposed:  # a combining mark (or a NUL): the full algorithm
+        return unicodedata.normalize("NFKC", text)
+    return unicodedata.normalize("NFC", decomposed)
+
+
+_FIGURE = re.compile(r"[\d〇,.]+")
+_SPACE = re.compile(r"\s+")
+
+
 def normalize(text: str) -> str:
     """Full-width digits and punctuation to ASCII; whitespace removed."""
-    text = unicodedata.normalize("NFKC", text or "")
-    text = text.replace("〇", "0") if re.fullmatch(r"[\d〇,.]+", text) else text
+    text = nfkc(text or "")
+    text = text.replace("〇", "0") if _FIGURE.fullmatch(text) else text
     text = text.replace("，", ",").replace("－", "-").replace("−", "-")
-    return re.sub(r"\s+", "", text)
+    return _SPACE.sub("", text)
 
 
 # OCR reads 0 as O/o and 1 as l/I; inside a run of digits they are figures

@@ -401,6 +401,8 @@ class DerivedWriter:
         cells: list[tuple] = []
         stats: list[tuple] = []
         checks: list[tuple] = []
+        # the dictionaries' hits inline (a few lookups per cell, a hundred cells per report)
+        known_keys, known_labels = self.keys, self.labels
         for item in items:
             rid = item.report["id"]
             reports.append(item.report)
@@ -411,16 +413,17 @@ class DerivedWriter:
                 cid = self.next_cell
                 self.next_cell += 1
                 cell_ids[ref] = cid
+                unit, row_label, col_label = cell["unit"], cell["row_label"], cell["col_label"]
                 cells.append(
                     (
                         cid,
                         rid,
-                        self._key(*ref),
+                        known_keys.get(ref) or self._key(*ref),
                         cell["value"],
                         cell["raw"],
-                        self._label(cell["unit"]),
-                        self._label(cell["row_label"]),
-                        self._label(cell["col_label"]),
+                        None if unit is None else known_labels.get(unit) or self._label(unit),
+                        known_labels.get(row_label) or self._label(row_label),
+                        known_labels.get(col_label) or self._label(col_label),
                         int(cell["known"]),
                         *_method_columns(cell.get("method")),
                     )
