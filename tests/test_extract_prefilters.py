@@ -11,7 +11,8 @@ import unicodedata
 import pytest
 
 from postprocess.extract import clean, narrative
-from postprocess.extract.values import nfkc
+from postprocess.storage import nfkc as nfkc_module
+from postprocess.storage.nfkc import nfkc
 
 # a pattern's last element: \s* then one unit or a group of alternatives
 _TAIL = re.compile(r"\\s\*(?:\(\?:(?P<alts>[^()]*)\)|(?P<unit>[^()|\\]+))$")
@@ -44,6 +45,7 @@ def test_nfkc_equals_unicodedata_on_every_character():
         cp for cp in range(0x110000) if nfkc(chr(cp)) != unicodedata.normalize("NFKC", chr(cp))
     ]
     assert wrong == []
+    assert len(nfkc_module._NFKD) == nfkc_module.CACHED  # every character met, the table bounded
 
 
 # characters that compose, reorder or decompose: combining marks, Hangul jamo and syllables,

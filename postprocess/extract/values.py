@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import re
-import unicodedata
 from dataclasses import dataclass
 from functools import lru_cache
+
+from postprocess.storage.nfkc import nfkc
 
 # A count printed as one of these (or left blank) means 0; the raw text is kept beside it.
 ZERO_MARKERS = frozenset({"", "0", "—", "——", "-", "--", "－", "/", "／", "无", "–"})
@@ -40,31 +41,6 @@ class Value:
     value: float | None  # None when the text is not a number at all
     unit: str | None = None
     approx: bool = False
-
-
-class _Decompositions(dict):
-    """Code point -> its full compatibility decomposition (NFKD), filled on first sight; "\0"
-    for one whose decomposition holds a combining mark (canonical reordering may move it)."""
-
-    def __missing__(self, code: int) -> str:
-        mapped = unicodedata.normalize("NFKD", chr(code))
-        value = "\0" if any(unicodedata.combining(c) for c in mapped) else mapped
-        self[code] = value
-        return value
-
-
-_NFKD = _Decompositions()
-
-
-def nfkc(text: str) -> str:
-    """unicodedata.normalize("NFKC", text), several times faster on Chinese text.
-
-    NFKC is NFC of NFKD; without combining marks NFKD is each character's decomposition in
-    turn (a table lookup each), and NFC of that is a quick check unless something composes."""
-    decomposed = text.translate(_NFKD)
-    if "\0" in decomposed:  # a combining mark (or a NUL): the full algorithm
-        return unicodedata.normalize("NFKC", text)
-    return unicodedata.normalize("NFC", decomposed)
 
 
 _FIGURE = re.compile(r"[\d〇,.]+")

@@ -38,6 +38,8 @@ import unicodedata
 from functools import lru_cache
 from typing import Any
 
+from postprocess.storage.nfkc import nfkc
+
 FTS_TABLE = "reports_fts"
 # Body first: FTS5 writes a column marker into the position list of every token of every column
 # but the first, and the body is nearly all of the index (a quarter of its size, 1 KB a report).
@@ -102,7 +104,7 @@ def _t2s() -> Any:
 def fold(text: str) -> str:
     """The normal form both the index and the queries are built from: NFKC, lower case, and
     traditional characters as simplified (OpenCC t2s: 復議 -> 复议, 訴訟 -> 诉讼)."""
-    return _t2s().convert(unicodedata.normalize("NFKC", text).lower())
+    return _t2s().convert(nfkc(text).lower())
 
 
 def _fold_char(ch: str) -> str:
@@ -414,6 +416,36 @@ def index_reports(db: Any, batch: int = 2000) -> int:
 def index_columns(conn: sqlite3.Connection) -> tuple[str, ...]:
     """The columns of the reports_fts table as it is in this archive."""
     return tuple(r[1] for r in conn.execute(f"PRAGMA table_info([{FTS_TABLE}])"))
+
+
+def index_terms(report: dict) -> tuple[str, ...]:
+    """The index form of a report's columns, in FTS_COLUMNS order (the build makes them in its
+    parser processes, the writer only inserts them: add_to_index)."""
+    return tuple(ngram_text(report.get(INDEXED[c])) for c in FTS_COLUMNS)
+
+
+def start_index(conn: sqlite3.Connection) -> None:
+    """Empty reports_fts (made anew when its columns are not FTS_COLUMNS) for add_to_index, in
+    the caller's transaction or file: the build writes a copy of the archive and swaps it in."""
+    if index_columns(conn) != FTS_COLUMNS:
+        conn.execute(f"DROP TABLE [{FTS_TABLE}]")
+        conn.execute(FTS_DDL)
+    conn.execute(f"INSERT INTO [{FTS_TABLE}] ([{FTS_TABLE}]) VALUES ('delete-all')")
+    conn.execute(f"INSERT INTO [{FTS_TABLE}] ([{FTS_TABLE}], rank) VALUES ('rank', ?)", [RANK])
+
+
+def add_to_index(conn: sqlite3.Connection, rows: list[tuple]) -> None:
+    """Insert (report id, *index_terms) rows into reports_fts."""
+    marks = ", ".join("?" for _ in FTS_COLUMNS)
+    conn.executemany(
+        f"INSERT INTO [{FTS_TABLE}] (rowid, {', '.join(FTS_COLUMNS)}) VALUES (?, {marks})", rows
+    )
+
+
+def finish_index(conn: sqlite3.Connection) -> int:
+    """Merge the index's segments into one (fast queries); returns the reports indexed."""
+    conn.execute(f"INSERT INTO [{FTS_TABLE}] ([{FTS_TABLE}]) VALUES ('optimize')")
+    return conn.execute("SELECT count(*) FROM reports").fetchone()[0]
 
 
 def fill_index(conn: sqlite3.Connection, batch: int = 2000) -> int:
