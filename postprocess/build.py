@@ -37,6 +37,7 @@ from postprocess.extract.figures import extract_figures
 from postprocess.extract.metadata import read_metadata
 from postprocess.extract.model import Document, Figures
 from postprocess.storage import db as archive_db
+from postprocess.storage import search
 from postprocess.storage.warc import read_record
 
 log = logging.getLogger(__name__)
@@ -408,6 +409,7 @@ def _build(
     db.execute("PRAGMA foreign_keys = OFF")
     with db.atomic():
         archive_db.clear_derived(db)
+        search.start_index(db.conn)
     db.execute("PRAGMA foreign_keys = ON")
     with archive_db.derived_indexes_deferred(db):  # this copy is discarded on any error
         writer = archive_db.DerivedWriter(db)
@@ -474,9 +476,15 @@ def _run_task(task: _Task) -> _Done:
         [dict(vars(r)) for r in records]
         for records in (figures.cells, figures.stats, figures.checks)
     )
-    return _Done(
-        archive_db.DerivedRows(pending.report, pending.attachments, cells, stats, checks), result
+    rows = archive_db.DerivedRows(
+        pending.report,
+        pending.attachments,
+        cells,
+        stats,
+        checks,
+        index_terms=search.index_terms(pending.report),  # n-grams made here, in parallel
     )
+    return _Done(rows, result)
 
 
 def _parse_all(tasks: Iterator[_Task], jobs: int, window: int) -> Iterator[_Done]:
@@ -585,8 +593,8 @@ def _build_one(
 
 
 def _index(db, echo: Callable[[str], object]) -> None:
-    """Full-text index of the reports (postprocess.storage.search)."""
-    from postprocess.storage.search import index_reports
-
-    count = index_reports(db)
+    """Full-text index of the reports: filled batch by batch with the reports (in this copy of
+    the archive), merged into one segment here."""
+    with db.atomic():
+        count = search.finish_index(db.conn)
     echo(f"build: full-text index rebuilt ({count} reports)")

@@ -342,3 +342,35 @@ def test_deferred_unique_index_still_refuses_duplicates(tmp_path):
             with db.atomic():
                 archive_db.write_report(db, {"id": 1, "text": ""}, [], [], [], [check, check])
     db.close()
+
+
+def test_index_made_by_the_parsers_equals_a_rebuild_from_the_reports(demo_archive_path, tmp_path):
+    """The build's parser processes make each report's index terms and the writer inserts them
+    with the report; the index equals one rebuilt from the reports table afterwards."""
+    import shutil
+    import sqlite3
+
+    from postprocess.storage import search
+
+    def index_of(path: Path) -> list[tuple]:
+        """Every posting: (term, report, column, offset), whatever the segments' layout."""
+        con = sqlite3.connect(path)
+        try:
+            con.execute(
+                "CREATE VIRTUAL TABLE temp.postings USING fts5vocab(main, reports_fts, instance)"
+            )
+            return con.execute("SELECT * FROM temp.postings ORDER BY 1, 2, 3, 4").fetchall()
+        finally:
+            con.close()
+
+    copy = tmp_path / "rebuilt.db"
+    shutil.copy(demo_archive_path, copy)
+    built = index_of(demo_archive_path)
+    con = sqlite3.connect(copy)
+    try:
+        count = search.index_reports(con)
+        assert count == con.execute("SELECT count(*) FROM reports").fetchone()[0] > 40
+    finally:
+        con.close()
+    assert len({p[1] for p in built}) == count
+    assert index_of(copy) == built

@@ -354,6 +354,8 @@ class DerivedRows:
     cells: list[dict] = field(default_factory=list)
     stats: list[dict] = field(default_factory=list)
     checks: list[dict] = field(default_factory=list)
+    # the report's full-text index terms (search.index_terms), inserted with it when given
+    index_terms: tuple[str, ...] | None = None
 
 
 class DerivedWriter:
@@ -401,11 +403,14 @@ class DerivedWriter:
         cells: list[tuple] = []
         stats: list[tuple] = []
         checks: list[tuple] = []
+        indexed: list[tuple] = []
         # the dictionaries' hits inline (a few lookups per cell, a hundred cells per report)
         known_keys, known_labels = self.keys, self.labels
         for item in items:
             rid = item.report["id"]
             reports.append(item.report)
+            if item.index_terms is not None:
+                indexed.append((rid, *item.index_terms))
             attachments.extend({**att, "report_id": rid} for att in item.attachments)
             cell_ids: dict[tuple[str, str, str], int] = {}
             for cell in item.cells:
@@ -461,6 +466,8 @@ class DerivedWriter:
         self.conn.executemany(
             "INSERT INTO checks (report_id, rule, ok, detail) VALUES (?, ?, ?, ?)", checks
         )
+        if indexed:
+            search.add_to_index(self.conn, indexed)
 
 
 # cell_values stores the method a cell's column was read by as its index here (method_code; 0,
