@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import os
 import socket
+import sqlite3
 import subprocess
 import sys
 import time
@@ -106,6 +107,15 @@ def demo_archive_path(demo_crawl, tmp_path_factory) -> Path:
     shutil.copy(db_path, copy)
     build_archive(copy, data_dir, echo=lambda _line: None)
     return copy
+
+
+def db_rows(db: Path, sql: str, params: tuple = ()) -> list[tuple]:
+    """Rows of one query on an archive.db, as tuples, on a connection of its own."""
+    con = sqlite3.connect(db)
+    try:
+        return [tuple(r) for r in con.execute(sql, params).fetchall()]
+    finally:
+        con.close()
 
 
 def free_port() -> int:

@@ -12,6 +12,9 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import yaml
 
 LAST_MODIFIED = "Tue, 05 Mar 2024 08:00:00 GMT"
 
@@ -83,6 +86,23 @@ def _handler(portal: Portal) -> type[BaseHTTPRequestHandler]:
             self.wfile.write(body)
 
     return Handler
+
+
+def write_sources(root: Path, source_id: str, agency: str, start: str, **fields) -> Path:
+    """A sources file with one generic-CMS county source of the test portal (demo: local)."""
+    entry = {
+        "id": source_id,
+        "agency": agency,
+        "division_code": "230111",
+        "level": "county",
+        "cms": "generic",
+        "start_urls": [start],
+        "demo": True,
+        **fields,
+    }
+    path = root / "sources.yml"
+    path.write_text(yaml.safe_dump({"sources": [entry]}, allow_unicode=True), "utf-8")
+    return path
 
 
 @contextmanager

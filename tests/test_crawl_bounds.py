@@ -5,13 +5,9 @@ crawl_runs caps and warnings)."""
 
 from __future__ import annotations
 
-import sqlite3
-from pathlib import Path
-
 import pytest
-import yaml
-from conftest import run_crawler
-from recrawl_portal import Portal, running
+from conftest import db_rows, run_crawler
+from recrawl_portal import Portal, running, write_sources
 
 LISTS = 30  # list pages chained by 下一页, far past the source's max_pages
 PER_LIST = 4
@@ -33,14 +29,6 @@ def _report_path(n: int, i: int) -> str:
 
 def _title(n: int, i: int) -> str:
     return f"某局{2000 + n * PER_LIST + i}年政府信息公开工作年度报告"
-
-
-def _rows(db: Path, sql: str, params: tuple = ()) -> list[tuple]:
-    con = sqlite3.connect(db)
-    try:
-        return [tuple(r) for r in con.execute(sql, params).fetchall()]
-    finally:
-        con.close()
 
 
 @pytest.fixture(scope="module")
@@ -77,18 +65,9 @@ def bounded(tmp_path_factory):
         portal.redirect("/files/loop2.pdf", "/files/loop.pdf")
         for k in range(100):
             portal.redirect(f"/files/chain/{k}.pdf", f"/files/chain/{k + 1}.pdf", 301)
-        sources = root / "sources.yml"
-        entry = {
-            "id": "endless",
-            "agency": "某局",
-            "division_code": "230111",
-            "level": "county",
-            "cms": "generic",
-            "start_urls": [portal.url(_list_path(0))],
-            "max_pages": MAX_PAGES,
-            "demo": True,
-        }
-        sources.write_text(yaml.safe_dump({"sources": [entry]}, allow_unicode=True), "utf-8")
+        sources = write_sources(
+            root, "endless", "某局", portal.url(_list_path(0)), max_pages=MAX_PAGES
+        )
         settings = {
             "NIANBAO_MAX_REPORTS": str(MAX_REPORTS),
             "NIANBAO_MAX_ATTACHMENTS": str(MAX_ATTACHMENTS),
@@ -109,7 +88,7 @@ def test_list_pages_stop_at_max_pages(bounded) -> None:
     db, _, _, requested = bounded
     lists = [p for p in requested if p.startswith("/nb/index")]
     assert lists == [_list_path(n) for n in range(MAX_PAGES)]
-    warnings = _rows(db, "SELECT warnings FROM crawl_runs WHERE source_id = 'endless'")[0][0]
+    warnings = db_rows(db, "SELECT warnings FROM crawl_runs WHERE source_id = 'endless'")[0][0]
     assert "max_pages reached: list pages left unread" in warnings
 
 
@@ -121,7 +100,7 @@ def test_report_pages_stop_at_the_cap(bounded) -> None:
         _report_path(2, 2),
         _report_path(2, 3),
     }
-    warnings = _rows(db, "SELECT warnings FROM crawl_runs WHERE source_id = 'endless'")[0][0]
+    warnings = db_rows(db, "SELECT warnings FROM crawl_runs WHERE source_id = 'endless'")[0][0]
     assert "report cap reached:" in warnings
 
 
@@ -129,7 +108,7 @@ def test_attachment_links_stop_at_the_cap(bounded) -> None:
     db, _, _, requested = bounded
     files = [p for p in requested if p.startswith("/files/") and p[7].isdigit()]
     assert sorted(files) == sorted(f"/files/{k}.pdf" for k in range(MAX_ATTACHMENTS))
-    warnings = _rows(db, "SELECT warnings FROM crawl_runs WHERE source_id = 'endless'")[0][0]
+    warnings = db_rows(db, "SELECT warnings FROM crawl_runs WHERE source_id = 'endless'")[0][0]
     assert f"attachment cap reached: {ATTACHMENT_LINKS - MAX_ATTACHMENTS} attachment links" in (
         warnings
     )
@@ -138,12 +117,12 @@ def test_attachment_links_stop_at_the_cap(bounded) -> None:
 def test_page_past_the_size_limit_is_a_recorded_error(bounded) -> None:
     db, portal, _, _ = bounded
     big = portal.url(_report_path(0, 1))
-    errors = _rows(db, "SELECT role, error, message FROM fetch_errors WHERE url = ?", (big,))
+    errors = db_rows(db, "SELECT role, error, message FROM fetch_errors WHERE url = ?", (big,))
     assert len(errors) == 1, errors
     role, error, message = errors[0]
     assert role == "report"
     assert error and message and str(MAX_SIZE) in message
-    assert _rows(db, "SELECT count(*) FROM captures WHERE url = ? AND status = 200", (big,)) == [
+    assert db_rows(db, "SELECT count(*) FROM captures WHERE url = ? AND status = 200", (big,)) == [
         (0,)
     ]
 
@@ -153,7 +132,7 @@ def test_redirect_loop_and_endless_chain_are_recorded_errors(bounded) -> None:
     assert requested.count("/files/loop.pdf") == 1 and requested.count("/files/loop2.pdf") == 1
     chain = [p for p in requested if p.startswith("/files/chain/")]
     assert chain == [f"/files/chain/{k}.pdf" for k in range(REDIRECT_MAX_TIMES + 1)]
-    errors = _rows(
+    errors = db_rows(
         db,
         "SELECT error, message, status FROM fetch_errors "
         "WHERE error IN ('redirect_loop', 'max_redirections') ORDER BY error",

@@ -14,6 +14,7 @@ from pathlib import Path
 import brotli
 import pytest
 from click.testing import CliRunner
+from conftest import db_rows
 from scrapy import Request
 from scrapy.exceptions import IgnoreRequest
 from scrapy.http import HtmlResponse, Response
@@ -68,14 +69,6 @@ def capture(tmp_path: Path):
     middleware = _middleware(tmp_path)
     yield middleware, tmp_path
     middleware.spider_closed(middleware.crawler.spider, "finished")
-
-
-def _rows(db: Path, sql: str) -> list[tuple]:
-    con = sqlite3.connect(db)
-    try:
-        return [tuple(r) for r in con.execute(sql).fetchall()]
-    finally:
-        con.close()
 
 
 def _respond(middleware, url: str, status: int = 200, body: bytes = PAGE, **headers):
@@ -133,7 +126,7 @@ def test_disk_full_stops_the_crawl_without_a_row_or_a_torn_record(capture, monke
     with pytest.raises(CrawlStopped):
         middleware.process_request(Request(URL + "3", meta={"role": "report"}))
     middleware.store.close()
-    assert _rows(root / "archive.db", "SELECT url FROM captures") == [(URL,)]
+    assert db_rows(root / "archive.db", "SELECT url FROM captures") == [(URL,)]
     result = verify_archive(root / "archive.db", root / "data")
     assert result.ok and (result.records, result.captures) == (1, 1)
 
@@ -185,7 +178,7 @@ def test_redirect_loop_and_max_redirections_recorded(capture) -> None:
     middleware.process_response(
         far, Response(a, status=301, headers={"Location": "/next"}, request=far)
     )
-    rows = _rows(root / "archive.db", "SELECT url, error, message, status FROM fetch_errors")
+    rows = db_rows(root / "archive.db", "SELECT url, error, message, status FROM fetch_errors")
     assert rows == [
         (b, "redirect_loop", f"redirect loop: {a} -> {b} -> {a}", 302),
         (
@@ -201,7 +194,7 @@ def test_refused_request_has_a_fetch_error_row(capture) -> None:
     middleware, root = capture
     request = Request("http://10.0.0.1/x", meta={"role": "attachment", "source_id": "hulan"})
     middleware.process_exception(request, IgnoreRequest("private address 10.0.0.1 refused"))
-    rows = _rows(root / "archive.db", "SELECT role, error, message FROM fetch_errors")
+    rows = db_rows(root / "archive.db", "SELECT role, error, message FROM fetch_errors")
     assert rows == [("attachment", "refused", "private address 10.0.0.1 refused")]
 
 
@@ -237,12 +230,12 @@ def test_bomb_kept_encoded_recorded_and_never_inflated_whole_by_readers(
     bomb = gzip.compress(b"\0" * (16 * 1024 * 1024), compresslevel=9)
     request, _ = _respond(middleware, URL, body=bomb, **{"Content-Encoding": "gzip"})
     middleware.store.close()
-    row = _rows(
+    row = db_rows(
         tmp_path / "archive.db", "SELECT size, sha256, note, warc_file, warc_offset FROM captures"
     )[0]
     assert row[:2] == (len(bomb), hashlib.sha256(bomb).hexdigest())
     assert row[2] == "content-encoding 'gzip' kept: inflates past 1048576 bytes"
-    errors = _rows(tmp_path / "archive.db", "SELECT error, message FROM fetch_errors")
+    errors = db_rows(tmp_path / "archive.db", "SELECT error, message FROM fetch_errors")
     assert errors == [("too_large", row[2])]
     # a later build reads it through read_record, which stops at its own ceiling
     monkeypatch.setattr(warc_module, "MAX_PAYLOAD_BYTES", 2 * 1024 * 1024)
@@ -267,7 +260,7 @@ def test_recrawl_sends_validators_and_answers_304_from_the_archive(capture) -> N
         again, Response(URL, status=304, headers={"ETag": '"v1"'}, request=again)
     )
     assert (answer.status, answer.body, again.meta["capture_id"]) == (200, PAGE, first)
-    rows = _rows(root / "archive.db", "SELECT id, status, revisit_of, note FROM captures")
+    rows = db_rows(root / "archive.db", "SELECT id, status, revisit_of, note FROM captures")
     assert rows[1][1:] == (304, first, f"not modified since capture {first}")
     stats = middleware.crawler.stats
     assert stats.get_value("nianbao/source/hulan/unchanged") == 1
@@ -289,7 +282,7 @@ def test_recrawl_without_validators_compares_content_hash(capture) -> None:
     gone = Request(URL, meta={"role": "report", "source_id": "hulan"})
     middleware.process_request(gone)
     middleware.process_response(gone, HtmlResponse(URL, status=404, body=b"", request=gone))
-    rows = _rows(root / "archive.db", "SELECT status, revisit_of FROM captures ORDER BY id")
+    rows = db_rows(root / "archive.db", "SELECT status, revisit_of FROM captures ORDER BY id")
     fid = first.meta["capture_id"]
     assert rows == [(200, None), (200, fid), (200, None), (404, None)]
     stats = middleware.crawler.stats
@@ -298,12 +291,12 @@ def test_recrawl_without_validators_compares_content_hash(capture) -> None:
         for k in ("new", "unchanged", "changed", "deleted")
     }
     assert counts == {"new": 1, "unchanged": 1, "changed": 1, "deleted": 1}
-    versions = _rows(
+    versions = db_rows(
         root / "archive.db",
         "SELECT version, versions, previous_capture_id FROM document_versions ORDER BY version",
     )
     assert versions == [(1, 2, None), (2, 2, fid)]
-    changes = _rows(
+    changes = db_rows(
         root / "archive.db",
         "SELECT url, versions, last_status, deleted_at IS NOT NULL FROM document_changes",
     )
@@ -314,14 +307,14 @@ def test_resumed_crawl_replays_its_captures_without_fetching(tmp_path: Path) -> 
     first = _middleware(tmp_path)
     request, _ = _respond(first, URL)
     first.spider_closed(first.crawler.spider, "finished")
-    crawl_id = _rows(tmp_path / "archive.db", "SELECT crawl_id FROM captures")[0][0]
+    crawl_id = db_rows(tmp_path / "archive.db", "SELECT crawl_id FROM captures")[0][0]
     second = _middleware(tmp_path, {"NIANBAO_RESUME_CRAWLS": [crawl_id]})
     again = Request(URL, meta={"role": "report", "source_id": "hulan"})
     replay = second.process_request(again)
     assert isinstance(replay, HtmlResponse) and replay.body == PAGE
     assert again.meta["capture_id"] == request.meta["capture_id"]
     assert second.process_response(again, replay) is replay  # not archived twice
-    assert _rows(tmp_path / "archive.db", "SELECT count(*) FROM captures") == [(1,)]
+    assert db_rows(tmp_path / "archive.db", "SELECT count(*) FROM captures") == [(1,)]
     second.spider_closed(second.crawler.spider, "finished")
 
 
@@ -338,7 +331,7 @@ def test_verify_reports_orphans_dangling_rows_and_torn_tails(capture) -> None:
     with con:
         con.execute("UPDATE captures SET warc_offset = warc_offset + 7 WHERE url = ?", [URL + "2"])
     con.close()
-    warc_file = _rows(root / "archive.db", "SELECT warc_file FROM captures")[0][0]
+    warc_file = db_rows(root / "archive.db", "SELECT warc_file FROM captures")[0][0]
     end = (root / "data" / warc_file).stat().st_size
     with open(root / "data" / warc_file, "ab") as fh:
         fh.write(gzip.compress(b"WARC/1.1\r\n")[:12])
@@ -497,7 +490,7 @@ def test_capture_batch_syncs_warc_records_before_committing_their_rows(
 
     def fsync(fd: int) -> None:
         # what another connection sees while the batch's records are being synced
-        visible_at_sync.append(_rows(tmp_path / "archive.db", "SELECT count(*) FROM captures")[0])
+        visible_at_sync.append(db_rows(tmp_path / "archive.db", "SELECT count(*) FROM captures")[0])
 
         real_fsync(fd)
 
@@ -505,10 +498,10 @@ def test_capture_batch_syncs_warc_records_before_committing_their_rows(
     monkeypatch.setattr(warc_module.os, "fsync", fsync)
     _respond(middleware, f"{URL}&n=1")
     assert visible_at_sync == []  # nothing synced, nothing committed yet
-    assert _rows(tmp_path / "archive.db", "SELECT count(*) FROM captures") == [(0,)]
+    assert db_rows(tmp_path / "archive.db", "SELECT count(*) FROM captures") == [(0,)]
     _respond(middleware, f"{URL}&n=2")  # the third row ends the batch
     assert visible_at_sync == [(0,)]  # one fsync for three records, before the commit
-    assert _rows(tmp_path / "archive.db", "SELECT count(*) FROM captures") == [(3,)]
+    assert db_rows(tmp_path / "archive.db", "SELECT count(*) FROM captures") == [(3,)]
     _respond(middleware, f"{URL}&n=3")
     middleware.spider_closed(middleware.crawler.spider, "finished")  # commits the tail
     assert visible_at_sync == [(0,), (3,)]

@@ -12,7 +12,7 @@ import time
 from pathlib import Path
 
 from click.testing import CliRunner
-from conftest import FAST_CRAWL_SETTINGS, REPO, run_crawler
+from conftest import FAST_CRAWL_SETTINGS, REPO, db_rows, run_crawler
 
 from postprocess.cli import main as cli
 from postprocess.storage.db import open_db
@@ -42,18 +42,12 @@ sys.exit(main(sys.argv[2:]))
 """
 
 
-def _rows(db: Path, sql: str, params: tuple = ()) -> list[tuple]:
-    con = sqlite3.connect(db)
-    try:
-        return [tuple(r) for r in con.execute(sql, params).fetchall()]
-    finally:
-        con.close()
-
-
 def _fetched(db: Path) -> set[tuple[str, str]]:
     """(role, url) of every page and file archived with a 200."""
     return set(
-        _rows(db, "SELECT role, url FROM captures WHERE status = 200 AND role IN (?, ?, ?)", ROLES)
+        db_rows(
+            db, "SELECT role, url FROM captures WHERE status = 200 AND role IN (?, ?, ?)", ROLES
+        )
     )
 
 
@@ -61,7 +55,7 @@ def _refetched(db: Path, first: int, second: int) -> list[str]:
     """GET URLs archived with a 200 by crawl `first` and fetched again by crawl `second`."""
     return [
         r[0]
-        for r in _rows(
+        for r in db_rows(
             db,
             "SELECT DISTINCT b.url FROM captures b JOIN captures a ON a.url = b.url "
             "AND a.crawl_id = ? AND a.status = 200 AND a.method = 'GET' AND a.role IN (?, ?, ?) "
@@ -90,6 +84,21 @@ def _verify(root: Path) -> tuple[int, str]:
     return result.exit_code, result.output
 
 
+def _same_command_completes_the_failed_crawl(port: int, root: Path, full_db: Path) -> None:
+    """Running the crawl again resumes the failed one: nothing fetched twice, and together they
+    archive what one uninterrupted crawl does."""
+    again = run_crawler(["--demo-port", str(port)], root)
+    assert again.returncode == 0, again.stderr[-3000:]
+    db = root / "archive.db"
+    assert db_rows(db, "SELECT id, status, resumes FROM crawls") == [
+        (1, "failed", None),
+        (2, "finished", "[1]"),
+    ]
+    assert _refetched(db, 1, 2) == []
+    assert _fetched(db) == _fetched(full_db)
+    assert _verify(root)[0] == 0
+
+
 def test_killed_crawl_marked_interrupted_and_resumed(demo_crawl, tmp_path: Path) -> None:
     full_db, _, port = demo_crawl
     slow = {"DOWNLOAD_DELAY": "0.2", "AUTOTHROTTLE_ENABLED": "false"}
@@ -106,13 +115,13 @@ def test_killed_crawl_marked_interrupted_and_resumed(demo_crawl, tmp_path: Path)
     while reports < 12 and time.monotonic() < deadline and proc.poll() is None:
         time.sleep(0.05)
         try:
-            reports = _rows(db, "SELECT count(*) FROM captures WHERE role = 'report'")[0][0]
+            reports = db_rows(db, "SELECT count(*) FROM captures WHERE role = 'report'")[0][0]
         except sqlite3.Error:
             continue
     proc.send_signal(signal.SIGKILL)
     proc.wait()
     assert proc.returncode == -signal.SIGKILL, "the crawl ended before it could be killed"
-    assert _rows(db, "SELECT id, status FROM crawls") == [(1, "running")]
+    assert db_rows(db, "SELECT id, status FROM crawls") == [(1, "running")]
     first = _fetched(db)
     assert 12 <= len({u for role, u in first if role == "report"}) < 61
 
@@ -120,7 +129,7 @@ def test_killed_crawl_marked_interrupted_and_resumed(demo_crawl, tmp_path: Path)
     assert again.returncode == 0, again.stderr[-3000:]
     assert "crawl 1 was interrupted (its process is gone): marked interrupted" in again.stdout
     assert "resumed crawl 1 (" in again.stdout
-    assert _rows(db, "SELECT id, status, resumes FROM crawls") == [
+    assert db_rows(db, "SELECT id, status, resumes FROM crawls") == [
         (1, "interrupted", None),
         (2, "finished", "[1]"),
     ]
@@ -146,21 +155,13 @@ def test_disk_full_stops_crawl_loudly_then_same_command_completes(
     assert len(errors) == 1 and "No space left on device (file cut back to " in errors[0]
     assert "crawl stopped: [Errno 28] cannot write WARC record" in proc.stderr
     db = tmp_path / "archive.db"
-    assert _rows(db, "SELECT status FROM crawls") == [("failed",)]
+    assert db_rows(db, "SELECT status FROM crawls") == [("failed",)]
     code, output = _verify(tmp_path)
     assert code == 0, output  # no torn record, no record without its row, no row without record
     stopped = _fetched(db)
     assert len(stopped) < len(_fetched(full_db))
 
-    again = run_crawler(["--demo-port", str(port)], tmp_path)
-    assert again.returncode == 0, again.stderr[-3000:]
-    assert _rows(db, "SELECT id, status, resumes FROM crawls") == [
-        (1, "failed", None),
-        (2, "finished", "[1]"),
-    ]
-    assert _refetched(db, 1, 2) == []
-    assert _fetched(db) == _fetched(full_db)
-    assert _verify(tmp_path)[0] == 0
+    _same_command_completes_the_failed_crawl(port, tmp_path, full_db)
 
 
 # SQLite refusing to grow the archive past a number of pages (SQLITE_FULL, as a full disk under
@@ -186,7 +187,7 @@ def test_database_full_stops_crawl_loudly_then_build_and_same_command_work(
     full_db, _, port = demo_crawl
     empty = tmp_path / "schema-only.db"
     open_db(empty).conn.close()
-    limit = _rows(empty, "PRAGMA page_count")[0][0] + 6
+    limit = db_rows(empty, "PRAGMA page_count")[0][0] + 6
     proc = subprocess.run(
         # small batches, so some commit before the database fills (a batch is kept or cut whole)
         [
@@ -206,7 +207,7 @@ def test_database_full_stops_crawl_loudly_then_build_and_same_command_work(
     errors = [line for line in proc.stderr.splitlines() if line.startswith("crawler.run: error:")]
     assert len(errors) == 1 and "database or disk is full" in errors[0], proc.stderr[-3000:]
     db = tmp_path / "archive.db"
-    assert _rows(db, "SELECT status FROM crawls") == [("failed",)]
+    assert db_rows(db, "SELECT status FROM crawls") == [("failed",)]
     code, output = _verify(tmp_path)
     assert code == 0, output  # every WARC record has its row, every row its record
     stopped = _fetched(db)
@@ -216,15 +217,7 @@ def test_database_full_stops_crawl_loudly_then_build_and_same_command_work(
         cli, ["build", "--db", str(db), "--data-dir", str(tmp_path / "data")]
     )
     assert built.exit_code == 0, built.output
-    reports = _rows(db, "SELECT count(*) FROM reports")[0][0]
+    reports = db_rows(db, "SELECT count(*) FROM reports")[0][0]
     assert reports == len({u for role, u in stopped if role == "report"})
 
-    again = run_crawler(["--demo-port", str(port)], tmp_path)
-    assert again.returncode == 0, again.stderr[-3000:]
-    assert _rows(db, "SELECT id, status, resumes FROM crawls") == [
-        (1, "failed", None),
-        (2, "finished", "[1]"),
-    ]
-    assert _refetched(db, 1, 2) == []
-    assert _fetched(db) == _fetched(full_db)
-    assert _verify(tmp_path)[0] == 0
+    _same_command_completes_the_failed_crawl(port, tmp_path, full_db)

@@ -9,7 +9,6 @@ it, and must record every refused URL in fetch_errors with the reason.
 from __future__ import annotations
 
 import asyncio
-import sqlite3
 import threading
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -17,7 +16,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from conftest import run_crawler
+from conftest import db_rows, run_crawler
 from scrapy import Request
 from scrapy.utils.test import get_crawler
 
@@ -138,18 +137,10 @@ def scope_crawl(tmp_path_factory) -> Iterator[tuple[Path, str, str, list[str], l
             server.server_close()
 
 
-def _rows(db: Path, sql: str) -> list[tuple]:
-    con = sqlite3.connect(db)
-    try:
-        return [tuple(r) for r in con.execute(sql).fetchall()]
-    finally:
-        con.close()
-
-
 def test_internal_service_gets_no_request(scope_crawl) -> None:
     db, base, internal, portal_seen, internal_seen = scope_crawl
     assert internal_seen == []
-    hosts = {u.split("/")[2] for (u,) in _rows(db, "SELECT url FROM captures")}
+    hosts = {u.split("/")[2] for (u,) in db_rows(db, "SELECT url FROM captures")}
     assert hosts == {base.split("/")[2]}
     # the loopback 'real' source was refused before anything was sent, robots.txt included
     assert portal_seen.count("/robots.txt") == 1
@@ -158,19 +149,19 @@ def test_internal_service_gets_no_request(scope_crawl) -> None:
 
 def test_nothing_from_the_internal_service_becomes_an_attachment(scope_crawl) -> None:
     db, base, _, _, _ = scope_crawl
-    rows = _rows(db, "SELECT url, parse_status, parse_error FROM attachments ORDER BY url")
+    rows = db_rows(db, "SELECT url, parse_status, parse_error FROM attachments ORDER BY url")
     # the refused redirect stays an unparsed link of the portal's own page
     assert rows == [
         (f"{base}/files/2023/moved.pdf", "error", "HTTP 302"),
         (f"{base}/files/2023/report.pdf", "parsed", None),
     ]
-    assert not _rows(db, f"SELECT 1 FROM captures WHERE url LIKE '%{INTERNAL}%'")
-    assert not _rows(db, f"SELECT 1 FROM reports WHERE text LIKE '%{INTERNAL}%'")
+    assert not db_rows(db, f"SELECT 1 FROM captures WHERE url LIKE '%{INTERNAL}%'")
+    assert not db_rows(db, f"SELECT 1 FROM reports WHERE text LIKE '%{INTERNAL}%'")
 
 
 def test_every_refused_url_has_a_fetch_error_with_its_reason(scope_crawl) -> None:
     db, base, internal, _, _ = scope_crawl
-    rows = _rows(
+    rows = db_rows(
         db, "SELECT source_id, role, error, url, message FROM fetch_errors ORDER BY role, url"
     )
     host = f"{INTERNAL} is not a host of source local-portal (127.0.0.1"
@@ -203,7 +194,9 @@ def test_refusals_counted_in_the_progress_summary(scope_crawl) -> None:
 
 def test_redirect_responses_themselves_are_archived(scope_crawl) -> None:
     db, base, internal, _, _ = scope_crawl
-    rows = _rows(db, "SELECT url, role, status, note FROM captures WHERE status = 302 ORDER BY url")
+    rows = db_rows(
+        db, "SELECT url, role, status, note FROM captures WHERE status = 302 ORDER BY url"
+    )
     assert rows == [
         (
             f"{base}/files/2023/moved.pdf",

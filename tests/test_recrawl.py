@@ -7,13 +7,11 @@ from __future__ import annotations
 import asyncio
 import json
 import shutil
-import sqlite3
 from pathlib import Path
 
 import pytest
-import yaml
-from conftest import run_crawler
-from recrawl_portal import Portal, running
+from conftest import db_rows, run_crawler
+from recrawl_portal import Portal, running, write_sources
 
 from postprocess.build import build_archive
 from postprocess.publish.serve import make_datasette
@@ -44,14 +42,6 @@ LINKS = [
 ]
 
 
-def _rows(db: Path, sql: str, params: tuple = ()) -> list[tuple]:
-    con = sqlite3.connect(db)
-    try:
-        return [tuple(r) for r in con.execute(sql, params).fetchall()]
-    finally:
-        con.close()
-
-
 @pytest.fixture(scope="module")
 def recrawls(tmp_path_factory):
     """Four crawls: first, unchanged, edited (report 1 edited, report 2 deleted, PDF replaced),
@@ -63,17 +53,7 @@ def recrawls(tmp_path_factory):
         portal.put(R1, _page(LINKS[0][1], FIRST, f'<a href="{ATT}">附件：2023年报.pdf</a>'))
         portal.put(R2, _page(LINKS[1][1], "二〇二二年正文。"), validators=False)
         portal.put(ATT, b"%PDF-1.4 first version", "application/pdf", validators=False)
-        sources = root / "sources.yml"
-        entry = {
-            "id": "edit-portal",
-            "agency": "某区人民政府",
-            "division_code": "230111",
-            "level": "county",
-            "cms": "generic",
-            "start_urls": [portal.url(LIST)],
-            "demo": True,
-        }
-        sources.write_text(yaml.safe_dump({"sources": [entry]}, allow_unicode=True), "utf-8")
+        sources = write_sources(root, "edit-portal", "某区人民政府", portal.url(LIST))
         logs = []
 
         def crawl() -> None:
@@ -111,7 +91,7 @@ def test_recrawl_sends_validators_and_gets_304s(recrawls) -> None:
 
 def test_crawl_runs_count_new_changed_unchanged_deleted(recrawls) -> None:
     root, _, _ = recrawls
-    rows = _rows(
+    rows = db_rows(
         root / "archive.db",
         "SELECT crawl_id, status, pages, reports, attachments, new, changed, unchanged, deleted, "
         "errors FROM crawl_runs ORDER BY crawl_id",
@@ -128,7 +108,7 @@ def test_crawl_runs_count_new_changed_unchanged_deleted(recrawls) -> None:
 
 def test_recrawl_stores_304s_as_revisits_of_the_capture(recrawls) -> None:
     root, portal, _ = recrawls
-    rows = _rows(
+    rows = db_rows(
         root / "archive.db",
         "SELECT c.url, c.status, p.crawl_id FROM captures c JOIN captures p ON p.id = c.revisit_of "
         "WHERE c.crawl_id = 2 ORDER BY c.url",
@@ -143,7 +123,7 @@ def test_recrawl_stores_304s_as_revisits_of_the_capture(recrawls) -> None:
 
 def test_edited_and_deleted_documents_listed_with_versions(recrawls) -> None:
     root, portal, _ = recrawls
-    changes = _rows(
+    changes = db_rows(
         root / "archive.db",
         "SELECT url, role, versions, changed_at IS NOT NULL, deleted_at IS NOT NULL, last_status "
         "FROM document_changes ORDER BY url",
@@ -153,7 +133,7 @@ def test_edited_and_deleted_documents_listed_with_versions(recrawls) -> None:
         (portal.url(R2), "report", 1, 0, 1, 404),
         (portal.url(R1), "report", 2, 1, 0, 200),
     ]
-    versions = _rows(
+    versions = db_rows(
         root / "archive.db",
         "SELECT v.version, c.crawl_id, p.crawl_id FROM document_versions v "
         "JOIN captures c ON c.id = v.capture_id "
@@ -177,23 +157,23 @@ def built(recrawls, tmp_path_factory) -> Path:
 def test_build_after_recrawls_has_no_duplicate_attachments(recrawls, built) -> None:
     root, portal, _ = recrawls
     root = built.parent  # the built copy
-    reports = _rows(
+    reports = db_rows(
         root / "archive.db",
         "SELECT r.url, c.crawl_id FROM reports r JOIN captures c ON c.id = r.capture_id "
         "ORDER BY r.url, c.crawl_id",
     )
     # both versions of report 1 are kept; the deleted report 2 is kept too
     assert reports == [(portal.url(R2), 1), (portal.url(R1), 1), (portal.url(R1), 3)]
-    attachments = _rows(
+    attachments = db_rows(
         root / "archive.db",
         "SELECT c.crawl_id, r.capture_id, a.url FROM attachments a "
         "JOIN captures c ON c.id = a.capture_id JOIN reports r ON r.id = a.report_id "
         "ORDER BY a.id",
     )
-    first_r1 = _rows(
+    first_r1 = db_rows(
         root / "archive.db", "SELECT MIN(id) FROM captures WHERE url = ?", (portal.url(R1),)
     )[0][0]
-    later_r1 = _rows(
+    later_r1 = db_rows(
         root / "archive.db",
         "SELECT id FROM captures WHERE url = ? AND crawl_id = 3",
         (portal.url(R1),),
@@ -208,14 +188,14 @@ def test_layout_change_and_zero_reports_are_warnings(recrawls) -> None:
         f"no reports found on 1 list pages; list page no longer parses: {portal.url(LIST)} "
         "had 2 report links, now 0"
     )
-    assert _rows(
+    assert db_rows(
         root / "archive.db", "SELECT source_id, crawl_id, warnings FROM sources_attention"
     ) == [("edit-portal", 4, warnings)]
     assert json.loads(
-        _rows(root / "archive.db", "SELECT warnings FROM crawls WHERE id = 4")[0][0]
+        db_rows(root / "archive.db", "SELECT warnings FROM crawls WHERE id = 4")[0][0]
     ) == [f"edit-portal: {w}" for w in warnings.split("; ")]
     assert f"warning: edit-portal: list page no longer parses: {portal.url(LIST)}" in logs[3][1]
-    assert _rows(root / "archive.db", "SELECT url, links FROM list_links ORDER BY crawl_id") == [
+    assert db_rows(root / "archive.db", "SELECT url, links FROM list_links ORDER BY crawl_id") == [
         (portal.url(LIST), 2)
     ] * 3 + [(portal.url(LIST), 0)]
 
@@ -249,14 +229,14 @@ def test_canned_queries_list_edited_deleted_reports_and_sources_needing_attentio
 
 def test_report_versions_linked_with_changed_figures(recrawls, built) -> None:
     _, portal, _ = recrawls
-    versions = _rows(
+    versions = db_rows(
         built,
         "SELECT v.version, v.versions, v.previous_report_id IS NULL, v.next_report_id IS NULL "
         "FROM report_versions v WHERE url = ? ORDER BY version",
         (portal.url(R1),),
     )
     assert versions == [(1, 2, 1, 0), (2, 2, 0, 1)]
-    changes = _rows(
+    changes = db_rows(
         built,
         "SELECT url, key, previous_value, value FROM report_figure_changes ORDER BY key",
     )
@@ -265,11 +245,11 @@ def test_report_versions_linked_with_changed_figures(recrawls, built) -> None:
 
 def test_report_page_says_it_changed_when_and_which_figures(recrawls, built) -> None:
     _, portal, _ = recrawls
-    (first, first_at), (second, second_at) = _rows(
+    (first, first_at), (second, second_at) = db_rows(
         built, "SELECT id, fetched_at FROM reports WHERE url = ? ORDER BY id", (portal.url(R1),)
     )
-    deleted_id = _rows(built, "SELECT id FROM reports WHERE url = ?", (portal.url(R2),))[0][0]
-    deleted_at = _rows(
+    deleted_id = db_rows(built, "SELECT id FROM reports WHERE url = ?", (portal.url(R2),))[0][0]
+    deleted_at = db_rows(
         built,
         "SELECT fetched_at FROM captures WHERE url = ? AND status = 404",
         (portal.url(R2),),

@@ -6,14 +6,11 @@ from __future__ import annotations
 import asyncio
 import io
 import shutil
-import sqlite3
-from pathlib import Path
 
 import pytest
-import yaml
-from conftest import run_crawler
+from conftest import db_rows, run_crawler
 from docx import Document as DocxDocument
-from recrawl_portal import Portal, running
+from recrawl_portal import Portal, running, write_sources
 
 from postprocess.build import build_archive
 from postprocess.publish.serve import make_datasette
@@ -34,14 +31,6 @@ def _docx(requests: int) -> bytes:
     return out.getvalue()
 
 
-def _rows(db: Path, sql: str, params: tuple = ()) -> list[tuple]:
-    con = sqlite3.connect(db)
-    try:
-        return [tuple(r) for r in con.execute(sql, params).fetchall()]
-    finally:
-        con.close()
-
-
 @pytest.fixture(scope="module")
 def replaced(tmp_path_factory):
     """Two crawls: the page answers 304 the second time, the DOCX behind it was replaced."""
@@ -60,17 +49,7 @@ def replaced(tmp_path_factory):
             "</body></html>".encode(),
         )
         portal.put(FILE, _docx(12), DOCX)
-        sources = root / "sources.yml"
-        entry = {
-            "id": "replaced-file",
-            "agency": "某县人民政府",
-            "division_code": "230111",
-            "level": "county",
-            "cms": "generic",
-            "start_urls": [portal.url(LIST)],
-            "demo": True,
-        }
-        sources.write_text(yaml.safe_dump({"sources": [entry]}, allow_unicode=True), "utf-8")
+        sources = write_sources(root, "replaced-file", "某县人民政府", portal.url(LIST))
         statuses = []
         for requests in (12, 15):
             portal.put(FILE, _docx(requests), DOCX)
@@ -92,8 +71,8 @@ def test_unchanged_page_revalidated_and_replaced_file_fetched(replaced) -> None:
 
 def test_build_reads_the_replaced_file(replaced) -> None:
     db, portal, _ = replaced
-    new_file = _rows(db, "SELECT max(id) FROM captures WHERE url = ?", (portal.url(FILE),))[0][0]
-    assert _rows(
+    new_file = db_rows(db, "SELECT max(id) FROM captures WHERE url = ?", (portal.url(FILE),))[0][0]
+    assert db_rows(
         db,
         "SELECT r.url, r.text_source, a.capture_id, s.value FROM reports r "
         "JOIN attachments a ON a.report_id = r.id "
@@ -103,7 +82,7 @@ def test_build_reads_the_replaced_file(replaced) -> None:
 
 def test_both_files_kept_and_linked(replaced) -> None:
     db, portal, _ = replaced
-    versions = _rows(
+    versions = db_rows(
         db,
         "SELECT version, versions, previous_capture_id IS NOT NULL FROM document_versions "
         "WHERE url = ? ORDER BY version",
@@ -114,10 +93,10 @@ def test_both_files_kept_and_linked(replaced) -> None:
 
 def test_report_page_says_the_file_was_replaced(replaced) -> None:
     db, portal, _ = replaced
-    rid = _rows(db, "SELECT id FROM reports")[0][0]
+    rid = db_rows(db, "SELECT id FROM reports")[0][0]
     old, new = (
         r[0]
-        for r in _rows(
+        for r in db_rows(
             db,
             "SELECT id FROM captures WHERE url = ? AND status = 200 ORDER BY id",
             (portal.url(FILE),),
