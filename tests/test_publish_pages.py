@@ -167,7 +167,6 @@ def test_report_page_reads_like_the_report(demo):
     assert html.count('<li><a href="/archive/reports/') == others
 
 
-
 def test_rows_of_the_cells_and_stats_views_have_pages(demo):
     """The report page links /archive/cells/ID and /archive/stats/ID: views, which Datasette
     gives no row pages; publish/view_rows answers them."""
@@ -194,6 +193,7 @@ def test_rows_of_the_cells_and_stats_views_have_pages(demo):
     assert missing.status_code == 404 and missing.json()["error"] == "Record not found"
     # a table keeps Datasette's own row page
     assert get("/archive/checks/1.json").json()["primary_keys"] == ["id"]
+
 
 def test_report_page_marks_search_hits(demo):
     get, db_path = demo
