@@ -189,6 +189,16 @@ def test_rows_of_the_cells_and_stats_views_have_pages(demo):
         assert page.status_code == 302
         assert page.headers["location"] == f"/archive/{view}?id={row_id}"
         assert f"1 row where id = {row_id}" in get(page.headers["location"]).text
+    # the view's page links what the table's foreign keys linked: row, report, cell
+    report_id, title = _one(
+        db_path,
+        "select r.id, r.title from stats s join reports r on r.id = s.report_id where s.id = ?",
+        [stat_id],
+    )
+    html = get(f"/archive/stats?id={stat_id}").text
+    assert f'<a href="/archive/stats/{stat_id}">{stat_id}</a>' in html
+    assert f'<a href="/archive/cells/{cell_id}">{cell_id}</a>' in html
+    assert f'<a href="/archive/reports/{report_id}">{title}</a>&nbsp;<em>{report_id}</em>' in html
     missing = get("/archive/stats/999999999.json")
     assert missing.status_code == 404 and missing.json()["error"] == "Record not found"
     # a table keeps Datasette's own row page

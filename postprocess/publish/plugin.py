@@ -294,6 +294,10 @@ def render_cell(row, value, column, table, database, datasette):
         # canned query rows that are reports link to the report page
         href = _report_href(datasette, database, value)
         return Markup(f'<a class="report-link" href="{escape(href)}">{value}</a>')
+    if table in view_rows.ID_VIEWS and isinstance(value, int):
+        drawn = view_rows.link(datasette, database, table, column, value)
+        if drawn is not None:
+            return drawn
     if isinstance(value, float) and value.is_integer() and column != "rank":
         return str(int(value))  # counts are stored as REAL: 15.0 reads as 15
     if not isinstance(value, str):
