@@ -4,6 +4,7 @@ the canned queries and facets use indexes; conflicting cells become a failed che
 from __future__ import annotations
 
 import logging
+import random
 import re
 import sqlite3
 
@@ -383,3 +384,87 @@ def test_stats_are_stored_compactly_and_read_back_exactly(tmp_path):
     )
     assert written[0] == (0, TEXT.index("本年度"), len("本年度共受理申请12件。"))
     assert written[2] == (0, None, None)
+
+
+# (value, raw): a raw that is the value's plain print is stored as NULL, any other as printed
+RAWS = [
+    (12.0, "12"),
+    (12.0, "+12"),
+    (12.0, "12.0"),
+    (12.0, "12件"),
+    (0.0, "0"),
+    (0.0, "—"),
+    (-3.0, "-3"),
+    (9139.2, "9139.2"),
+    (1e15, "1000000000000000"),  # beyond the plain prints: kept
+    (999999999999999.0, "999999999999999"),
+    (None, ""),
+    (None, "/"),
+    (7.0, "07"),
+]
+
+
+def test_cells_are_stored_compactly_and_read_back_exactly(tmp_path):
+    db = Database(str(tmp_path / "archive.db"))
+    archive_db.migrations.apply(db, stop_before="m_cells_compact")
+    db.execute("INSERT INTO reports (id, text) VALUES (1, '')")
+    db.conn.executemany(
+        "INSERT INTO cell_keys (id, section, row_key, col_key) VALUES (?, 's', ?, 'c')",
+        [(i, f"r{i}") for i in range(1, len(RAWS) + 1)],
+    )
+    db.conn.executemany(
+        "INSERT INTO cell_labels (id, label) VALUES (?, ?)", [(1, "件"), (2, "行"), (3, "列")]
+    )
+    db.conn.executemany(
+        "INSERT INTO cell_values (id, report_id, key_id, value, raw, unit_id, row_label_id, "
+        "col_label_id, known, method_code) VALUES (?, 1, ?, ?, ?, ?, 2, ?, 1, 0)",
+        [
+            (i, i, value, raw, 1 if i % 2 else None, 3 if i % 3 else None)
+            for i, (value, raw) in enumerate(RAWS, start=1)
+        ],
+    )
+    db.conn.commit()
+    before = list(db.execute("SELECT * FROM cells ORDER BY id"))
+    archive_db.migrations.apply(db)
+    assert list(db.execute("SELECT * FROM cells ORDER BY id")) == before
+    stored = [r[0] for r in db.execute("SELECT raw FROM cell_values ORDER BY id")]
+    plain = {0, 4, 6, 9}  # the indexes of RAWS printed plainly
+    assert stored == [None if i in plain else raw for i, (_, raw) in enumerate(RAWS)]
+    assert db.execute("SELECT count(*) FROM cell_prints").fetchone() == (4,)
+    # the writer stores them the same way, and reads back every raw as printed
+    cells = [
+        {"section": "s", "row_key": f"r{i}", "col_key": "c", "value": value, "raw": raw}
+        | {"unit": "件", "row_label": "行", "col_label": None, "known": True}
+        for i, (value, raw) in enumerate(RAWS, start=1)
+    ]
+    with db.atomic():
+        archive_db.write_report(db, {"id": 2, "text": ""}, [], cells, [], [])
+    assert list(db.execute("SELECT value, raw FROM cells WHERE report_id = 2 ORDER BY id")) == [
+        (value, raw) for value, raw in RAWS
+    ]
+    written = [r[0] for r in db.execute("SELECT raw FROM cell_values WHERE report_id = 2")]
+    assert written == stored
+    labels = db.execute("SELECT DISTINCT unit, row_label, col_label FROM cells WHERE report_id = 2")
+    assert list(labels) == [("件", "行", None)]
+
+
+def test_a_plain_print_read_back_is_the_writers_own(tmp_path):
+    """The writer's test (_stored_raw, Python) and the view's print (CELL_RAW_SQL, SQLite) agree
+    across magnitudes and signs, so a raw dropped as plain always reads back as it was."""
+    db = archive_db.open_db(tmp_path / "archive.db")
+    rng = random.Random(11)
+    values = [0.0, -0.0, 1.0, -1.0, 2**53 - 1.0, 1e15 - 1, 1e15, -(1e15 - 1), 0.5, 1e-9, 3]
+    values += [float(rng.randrange(-(10**k), 10**k)) for k in range(1, 17) for _ in range(20)]
+    values += [rng.uniform(-1e6, 1e6) for _ in range(50)]
+    cells = [
+        {"section": "s", "row_key": f"r{i}", "col_key": "c", "value": value, "unit": None}
+        | {"raw": printed, "row_label": "", "col_label": "", "known": True}
+        for i, value in enumerate(values)
+        for printed in [repr(value) if not float(value).is_integer() else str(int(value))]
+    ]
+    with db.atomic():
+        archive_db.write_report(db, {"id": 1, "text": ""}, [], cells, [], [])
+    read = list(db.execute("SELECT raw FROM cells ORDER BY id"))
+    assert [r[0] for r in read] == [c["raw"] for c in cells]
+    assert db.execute("SELECT count(*) FROM cell_values WHERE raw IS NULL").fetchone()[0] > 300
+    db.close()
