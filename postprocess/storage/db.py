@@ -416,7 +416,7 @@ class DerivedWriter:
         return sid
 
     def _stat_evidence(
-        self, evidence: str | None, text: str | None, cell_ref: tuple | None
+        self, evidence: str | None, text: str | None, cell_ref: tuple[str, ...] | None
     ) -> tuple[int | None, int | None, int | None]:
         """(evidence_id, evidence_start, evidence_length) of a figure; see STATS_VIEW."""
         if evidence is None:
@@ -471,10 +471,10 @@ class DerivedWriter:
             text = item.report.get("text")
             for stat in item.stats:
                 cell_id = None
-                ref = None
+                cell_ref: tuple[str, ...] | None = None
                 if stat["origin"] == "cell" and stat["evidence"] is not None:
-                    ref = tuple(stat["evidence"].split(".", 2))
-                    cell_id = cell_ids.get(ref) if len(ref) == 3 else None
+                    cell_ref = tuple(stat["evidence"].split(".", 2))
+                    cell_id = cell_ids.get(cell_ref) if len(cell_ref) == 3 else None
                 stats.append(
                     (
                         rid,
@@ -485,7 +485,7 @@ class DerivedWriter:
                         *_origin_columns(stat["origin"]),
                         cell_id,
                         *self._stat_evidence(
-                            stat["evidence"], text, ref if cell_id is not None else None
+                            stat["evidence"], text, cell_ref if cell_id is not None else None
                         ),
                     )
                 )
@@ -1190,9 +1190,9 @@ def m_cells_compact(db: Database) -> None:
     )
     db.table("cell_values").transform(
         drop={"unit_id", "row_label_id", "col_label_id"},
-        column_order=(
+        column_order=[
             "id", "report_id", "key_id", "value", "raw", "print_id", "known", "method_code",
             "method",
-        ),
+        ],
     )  # fmt: skip
     db.execute(CELLS_COMPACT_VIEW)
