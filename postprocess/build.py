@@ -253,7 +253,7 @@ def _remove_db_files(path: Path) -> None:
 def _fingerprint(conn: sqlite3.Connection) -> str:
     """What the build copied besides its own tables: a changed value means a writer (a crawl)
     added rows during the build, and swapping would lose them."""
-    derived = {*archive_db.DERIVED_TABLES, "cell_keys", "cell_labels", "_sqlite_migrations"}
+    derived = {*archive_db.DERIVED_TABLES, *archive_db.DERIVED_DICTIONARIES, "_sqlite_migrations"}
     tables = [
         r[0]
         for r in conn.execute(

@@ -167,6 +167,44 @@ def test_report_page_reads_like_the_report(demo):
     assert html.count('<li><a href="/archive/reports/') == others
 
 
+def test_rows_of_the_cells_and_stats_views_have_pages(demo):
+    """The report page links /archive/cells/ID and /archive/stats/ID: views, which Datasette
+    gives no row pages; publish/view_rows answers them."""
+    get, db_path = demo
+    stat_id, cell_id = _one(
+        db_path, "select id, cell_id from stats where cell_id is not null order by id limit 1"
+    )
+    sentence_id = _one(db_path, "select id from stats where origin = 'sentence' limit 1")[0]
+    for view, row_id in (("stats", stat_id), ("stats", sentence_id), ("cells", cell_id)):
+        with sqlite3.connect(db_path) as conn:
+            cursor = conn.execute(f"select * from {view} where id = ?", [row_id])
+            columns = [d[0] for d in cursor.description]
+            row = list(cursor.fetchone())
+        data = get(f"/archive/{view}/{row_id}.json").json()
+        assert (data["table"], data["columns"], data["rows"]) == (view, columns, [row])
+        assert data["primary_keys"] == ["id"] and data["primary_key_values"] == [str(row_id)]
+        objects = get(f"/archive/{view}/{row_id}.json?_shape=array").json()
+        assert objects == [dict(zip(columns, row, strict=True))]
+        page = get(f"/archive/{view}/{row_id}")
+        assert page.status_code == 302
+        assert page.headers["location"] == f"/archive/{view}?id={row_id}"
+        assert f"1 row where id = {row_id}" in get(page.headers["location"]).text
+    # the view's page links what the table's foreign keys linked: row, report, cell
+    report_id, title = _one(
+        db_path,
+        "select r.id, r.title from stats s join reports r on r.id = s.report_id where s.id = ?",
+        [stat_id],
+    )
+    html = get(f"/archive/stats?id={stat_id}").text
+    assert f'<a href="/archive/stats/{stat_id}">{stat_id}</a>' in html
+    assert f'<a href="/archive/cells/{cell_id}">{cell_id}</a>' in html
+    assert f'<a href="/archive/reports/{report_id}">{title}</a>&nbsp;<em>{report_id}</em>' in html
+    missing = get("/archive/stats/999999999.json")
+    assert missing.status_code == 404 and missing.json()["error"] == "Record not found"
+    # a table keeps Datasette's own row page
+    assert get("/archive/checks/1.json").json()["primary_keys"] == ["id"]
+
+
 def test_report_page_marks_search_hits(demo):
     get, db_path = demo
     rid = _one(db_path, "select id from reports where instr(text, '行政复议') > 0 limit 1")[0]

@@ -4,6 +4,7 @@ the canned queries and facets use indexes; conflicting cells become a failed che
 from __future__ import annotations
 
 import logging
+import random
 import re
 import sqlite3
 
@@ -186,7 +187,7 @@ def test_fresh_archive_has_the_same_schema_as_an_upgraded_one(upgraded, tmp_path
     fresh.close()
 
 
-BIG_TABLES = {"cell_values", "cells", "checks", "stats"}
+BIG_TABLES = {"cell_values", "cells", "checks", "stats", "stat_values"}
 
 
 def _aliases(sql: str) -> set[str]:
@@ -198,6 +199,8 @@ def _aliases(sql: str) -> set[str]:
             names.add(m.group(2))
     if "cells" in names:
         names.add("v")  # the view's own alias for cell_values
+    if "stats" in names:
+        names.add("s")  # the view's own alias for stat_values
     return names
 
 
@@ -303,3 +306,165 @@ def test_cell_method_is_stored_as_a_code_and_read_back_as_its_name(tmp_path):
         (0, None),
         (None, "a future way"),
     ]
+
+
+TEXT = "一、概述\n本年度共受理申请12件。\n二、其他\n全年未收取费用。"
+# (id, key, value, raw, origin, cell_id, evidence): every way a figure's evidence is kept
+OLD_STATS = [
+    (1, "requests_new", 12.0, "12件", "sentence", None, "本年度共受理申请12件。"),
+    (2, "fees_yuan", 0.0, "未收取费用", "sentence", None, "未收取费用的申请人"),  # not in the text
+    (3, "reviews", 3.0, "3", "cell", 1, "appeals.review.total"),
+    (4, "lawsuits", 4.0, "1 + 3", "cell", None, "appeals.a.total + appeals.b.total"),
+    (5, "requests_granted", 2.0, "2", "cell", 1, None),  # a cell but no evidence
+    (6, "requests_other", 0.0, "0", "a new origin", None, ""),
+    (7, "consultations", 5.0, "5", None, None, None),
+    (8, "requests_unable", 1.0, "1", "cell", 1, "appeals.other.total"),  # not its cell's key
+]
+
+
+def test_stats_are_stored_compactly_and_read_back_exactly(tmp_path):
+    db = Database(str(tmp_path / "archive.db"))
+    archive_db.migrations.apply(db, stop_before="m_stats_compact")
+    # an archive whose stats table holds the rows as the view shows them upgrades in place
+    db.execute("INSERT INTO reports (id, text) VALUES (1, ?), (2, ?)", [TEXT, "甲\x00" + TEXT])
+    db.execute(
+        "INSERT INTO cell_keys (id, section, row_key, col_key) "
+        "VALUES (1, 'appeals', 'review', 'total')"
+    )
+    db.execute(
+        "INSERT INTO cell_values (id, report_id, key_id, value, raw) VALUES (1, 1, 1, 3, '3')"
+    )
+    db.conn.executemany(
+        "INSERT INTO stats (id, report_id, key, value, raw, approx, origin, cell_id, evidence) "
+        "VALUES (?, 1, ?, ?, ?, 0, ?, ?, ?)",
+        OLD_STATS,
+    )
+    # a NUL before the sentence: SQLite's substr() would not find it, so it is kept as text
+    db.execute(
+        "INSERT INTO stats (id, report_id, key, value, raw, approx, origin, cell_id, evidence) "
+        "VALUES (9, 2, 'requests_new', 12, '12件', 1, 'sentence', NULL, '本年度共受理申请12件。')"
+    )
+    db.conn.commit()
+    before = list(db.execute("SELECT * FROM stats ORDER BY id"))
+    archive_db.migrations.apply(db)
+    assert db.execute("SELECT type FROM sqlite_master WHERE name = 'stats'").fetchone() == ("view",)
+    assert list(db.execute("SELECT * FROM stats ORDER BY id")) == before
+    stored = {
+        r[0]: r[1:]
+        for r in db.execute(
+            "SELECT id, origin_code, origin, evidence_id IS NOT NULL, evidence_start, "
+            "evidence_length FROM stat_values"
+        )
+    }
+    assert stored[1] == (1, None, 0, TEXT.index("本年度"), len("本年度共受理申请12件。"))
+    assert stored[3] == (0, None, 0, None, None)  # its cell's reference
+    assert [stored[i][2] for i in (2, 4, 6, 8, 9)] == [1, 1, 1, 1, 1]  # as text
+    assert stored[6][:2] == (None, "a new origin")
+    # the writer stores the same rows the same way
+    stats = [
+        {"key": k, "value": v, "raw": raw, "approx": False, "origin": o, "evidence": e}
+        for _, k, v, raw, o, _, e in OLD_STATS
+    ]
+    cell = {"section": "appeals", "row_key": "review", "col_key": "total", "value": 3.0}
+    cell |= {"raw": "3", "unit": None, "row_label": None, "col_label": None, "known": True}
+    with db.atomic():
+        archive_db.write_report(db, {"id": 3, "text": TEXT}, [], [cell], stats, [])
+    rows = list(
+        db.execute("SELECT key, value, raw, origin, evidence FROM stats WHERE report_id = 3")
+    )
+    assert rows == [(k, v, raw, o, e) for _, k, v, raw, o, _, e in OLD_STATS]
+    assert [r[0] for r in db.execute("SELECT cell_id FROM stats WHERE report_id = 3")] == [
+        None, None, 2, None, None, None, None, None
+    ]  # fmt: skip
+    written = list(
+        db.execute(
+            "SELECT evidence_id IS NOT NULL, evidence_start, evidence_length FROM stat_values "
+            "WHERE report_id = 3 ORDER BY id"
+        )
+    )
+    assert written[0] == (0, TEXT.index("本年度"), len("本年度共受理申请12件。"))
+    assert written[2] == (0, None, None)
+
+
+# (value, raw): a raw that is the value's plain print is stored as NULL, any other as printed
+RAWS = [
+    (12.0, "12"),
+    (12.0, "+12"),
+    (12.0, "12.0"),
+    (12.0, "12件"),
+    (0.0, "0"),
+    (0.0, "—"),
+    (-3.0, "-3"),
+    (9139.2, "9139.2"),
+    (1e15, "1000000000000000"),  # beyond the plain prints: kept
+    (999999999999999.0, "999999999999999"),
+    (None, ""),
+    (None, "/"),
+    (7.0, "07"),
+]
+
+
+def test_cells_are_stored_compactly_and_read_back_exactly(tmp_path):
+    db = Database(str(tmp_path / "archive.db"))
+    archive_db.migrations.apply(db, stop_before="m_cells_compact")
+    db.execute("INSERT INTO reports (id, text) VALUES (1, '')")
+    db.conn.executemany(
+        "INSERT INTO cell_keys (id, section, row_key, col_key) VALUES (?, 's', ?, 'c')",
+        [(i, f"r{i}") for i in range(1, len(RAWS) + 1)],
+    )
+    db.conn.executemany(
+        "INSERT INTO cell_labels (id, label) VALUES (?, ?)", [(1, "件"), (2, "行"), (3, "列")]
+    )
+    db.conn.executemany(
+        "INSERT INTO cell_values (id, report_id, key_id, value, raw, unit_id, row_label_id, "
+        "col_label_id, known, method_code) VALUES (?, 1, ?, ?, ?, ?, 2, ?, 1, 0)",
+        [
+            (i, i, value, raw, 1 if i % 2 else None, 3 if i % 3 else None)
+            for i, (value, raw) in enumerate(RAWS, start=1)
+        ],
+    )
+    db.conn.commit()
+    before = list(db.execute("SELECT * FROM cells ORDER BY id"))
+    archive_db.migrations.apply(db)
+    assert list(db.execute("SELECT * FROM cells ORDER BY id")) == before
+    stored = [r[0] for r in db.execute("SELECT raw FROM cell_values ORDER BY id")]
+    plain = {0, 4, 6, 9}  # the indexes of RAWS printed plainly
+    assert stored == [None if i in plain else raw for i, (_, raw) in enumerate(RAWS)]
+    assert db.execute("SELECT count(*) FROM cell_prints").fetchone() == (4,)
+    # the writer stores them the same way, and reads back every raw as printed
+    cells = [
+        {"section": "s", "row_key": f"r{i}", "col_key": "c", "value": value, "raw": raw}
+        | {"unit": "件", "row_label": "行", "col_label": None, "known": True}
+        for i, (value, raw) in enumerate(RAWS, start=1)
+    ]
+    with db.atomic():
+        archive_db.write_report(db, {"id": 2, "text": ""}, [], cells, [], [])
+    assert list(db.execute("SELECT value, raw FROM cells WHERE report_id = 2 ORDER BY id")) == [
+        (value, raw) for value, raw in RAWS
+    ]
+    written = [r[0] for r in db.execute("SELECT raw FROM cell_values WHERE report_id = 2")]
+    assert written == stored
+    labels = db.execute("SELECT DISTINCT unit, row_label, col_label FROM cells WHERE report_id = 2")
+    assert list(labels) == [("件", "行", None)]
+
+
+def test_a_plain_print_read_back_is_the_writers_own(tmp_path):
+    """The writer's test (_stored_raw, Python) and the view's print (CELL_RAW_SQL, SQLite) agree
+    across magnitudes and signs, so a raw dropped as plain always reads back as it was."""
+    db = archive_db.open_db(tmp_path / "archive.db")
+    rng = random.Random(11)
+    values = [0.0, -0.0, 1.0, -1.0, 2**53 - 1.0, 1e15 - 1, 1e15, -(1e15 - 1), 0.5, 1e-9, 3]
+    values += [float(rng.randrange(-(10**k), 10**k)) for k in range(1, 17) for _ in range(20)]
+    values += [rng.uniform(-1e6, 1e6) for _ in range(50)]
+    cells = [
+        {"section": "s", "row_key": f"r{i}", "col_key": "c", "value": value, "unit": None}
+        | {"raw": printed, "row_label": "", "col_label": "", "known": True}
+        for i, value in enumerate(values)
+        for printed in [repr(value) if not float(value).is_integer() else str(int(value))]
+    ]
+    with db.atomic():
+        archive_db.write_report(db, {"id": 1, "text": ""}, [], cells, [], [])
+    read = list(db.execute("SELECT raw FROM cells ORDER BY id"))
+    assert [r[0] for r in read] == [c["raw"] for c in cells]
+    assert db.execute("SELECT count(*) FROM cell_values WHERE raw IS NULL").fetchone()[0] > 300
+    db.close()

@@ -10,6 +10,7 @@
   JSON `search_order`, header `x-nianbao-search-order`).
 - report text and `snippet` columns render escaped; only our <mark> tags are restored.
 - facet `failed_check` + filter `?_failed_check=RULE` over the checks table.
+- row pages of the views cells and stats (publish/view_rows.py: Datasette has none for views);
 - report row pages are the report page (publish/report_page.py); the archived original is served
   by publish/original.py; agency pages by publish/agency.py; Atom feeds by publish/feed.py.
 - pages speak Chinese first (publish/labels.py): column, facet and coded-value labels, check
@@ -35,7 +36,15 @@ from datasette.utils import path_with_added_args, path_with_removed_args
 from datasette.utils.asgi import Response
 from markupsafe import Markup
 
-from postprocess.publish import agency, feed, labels, original, queries, report_page
+from postprocess.publish import (
+    agency,
+    feed,
+    labels,
+    original,
+    queries,
+    report_page,
+    view_rows,
+)
 from postprocess.publish.snippets import json_with_snippets, marked, marked_snippet_async
 from postprocess.storage import search
 
@@ -107,6 +116,10 @@ def asgi_wrapper(datasette):
                 scope = {**scope, "query_string": urllib.parse.urlencode(pairs).encode()}
             args = dict(pairs)
             path = scope.get("path", "")
+            if (row := await view_rows.answer(datasette, path, args)) is not None:
+                status, headers, body = row
+                await send({"type": "http.response.start", "status": status, "headers": headers})
+                return await send({"type": "http.response.body", "body": body})
             _current_args.set(args)
             _current_path.set(path)
             if args.get("_search") and (ranked := await _ranked_target(datasette, path, pairs)):
@@ -281,6 +294,10 @@ def render_cell(row, value, column, table, database, datasette):
         # canned query rows that are reports link to the report page
         href = _report_href(datasette, database, value)
         return Markup(f'<a class="report-link" href="{escape(href)}">{value}</a>')
+    if table in view_rows.ID_VIEWS and isinstance(value, int):
+        drawn = view_rows.link(datasette, database, table, column, value)
+        if drawn is not None:
+            return drawn
     if isinstance(value, float) and value.is_integer() and column != "rank":
         return str(int(value))  # counts are stored as REAL: 15.0 reads as 15
     if not isinstance(value, str):
