@@ -7,7 +7,8 @@ a subprocess; CPU time is the child's user+sys. The portal itself is served from
 
     .venv/bin/python benchmarks/crawl_overhead.py [--lists 50] [--runs 1]
 
-Prints responses, wall and CPU seconds per crawler, CPU ms per response, and the overhead.
+Prints responses, wall and CPU seconds per crawler (the run with the least CPU of each), CPU ms
+per response and the overhead; with --runs > 1 also each run's figures and the median ratio.
 """
 
 from __future__ import annotations
@@ -197,6 +198,19 @@ def main() -> None:
                 name, responses[name], f"{wall:.2f}", f"{cpu:.2f}", f"{1000 * best[name]:.2f}"
             )
         )
+    if len(results["bare"]) > 1:
+        # a run's two crawls ran back to back, under about the same load from other processes
+        ratios = [
+            (n[1] / max(responses["nianbao"], 1)) / (b[1] / max(responses["bare"], 1))
+            for b, n in zip(results["bare"], results["nianbao"], strict=True)
+        ]
+        print("per run, cpu ms/resp bare / nianbao (ratio):")
+        for i, (b, n) in enumerate(zip(results["bare"], results["nianbao"], strict=True)):
+            print(
+                f"  run {i + 1}: {1000 * b[1] / max(responses['bare'], 1):.2f} / "
+                f"{1000 * n[1] / max(responses['nianbao'], 1):.2f} ({ratios[i]:.2f}x)"
+            )
+        print(f"  median ratio {sorted(ratios)[len(ratios) // 2]:.2f}x")
     print(
         "(CPU includes each process's start-up, about the same for both: larger --lists "
         "amortise it)"
