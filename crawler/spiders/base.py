@@ -64,6 +64,7 @@ class PortalSpider(scrapy.Spider):
         self.attachment_cap = 50  # NIANBAO_MAX_ATTACHMENTS: links followed per report page
         self.report_cap = 5000  # NIANBAO_MAX_REPORTS: report pages per source
         self.list_budget: Counter[str] = Counter()  # list requests scheduled per source
+        self.queued: Counter[str] = Counter()  # report requests scheduled per source
         self.seen: dict[str, set[str]] = {sid: set() for sid in self.sources}
         self.capped: set[str] = set()
 
@@ -138,14 +139,13 @@ class PortalSpider(scrapy.Spider):
         if key in self.seen[source.id]:
             return None
         self.seen[source.id].add(key)
-        if self.crawler.stats.get_value(f"nianbao/source/{source.id}/queued_reports", 0) >= (
-            self.report_cap
-        ):
+        if self.queued[source.id] >= self.report_cap:
             self.logger.warning(
                 "%s: report cap (%d) reached, not following %s", source.id, self.report_cap, url
             )
             self.crawler.stats.inc_value(f"nianbao/source/{source.id}/capped_reports")
             return None
+        self.queued[source.id] += 1
         self.crawler.stats.inc_value(f"nianbao/source/{source.id}/queued_reports")
         meta = {"role": "report", "source_id": source.id}
         if entry is not None:
