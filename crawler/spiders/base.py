@@ -188,10 +188,11 @@ class PortalSpider(scrapy.Spider):
         self.crawler.stats.set_value("nianbao/list_links", links)
         # Scope is decided by crawler.scope.SourceOffsiteMiddleware, which records refusals.
         in_scope = 0
+        hosts = source_hosts(source, "report")
         for link in result.reports:
             request = self._report_request(source, link.url, entry=link)
             if request is not None:
-                in_scope += host_allowed(link.url, source_hosts(source, "report"))
+                in_scope += host_allowed(link.url, hosts)
                 out.append(request)
         # A column found on a start page (e.g. the portal's 政务公开 page) is crawled as a start.
         if response.meta.get("start"):
