@@ -11,6 +11,7 @@ import json
 import math
 import re
 from dataclasses import dataclass, field
+from functools import lru_cache
 from urllib.parse import parse_qsl, urlencode, urljoin, urlsplit, urlunsplit
 
 import lxml.html
@@ -169,7 +170,7 @@ HANWEB_GROUP = 3
 
 BLOCK_STATUSES = {412: "HTTP 412 (瑞数-style bot protection)", 521: "HTTP 521 (加速乐 challenge)"}
 # (pattern, reason, words one of which the pattern needs, lower-case): the words are looked
-# up in the lower-cased head first, so a page with none of them costs no regex scan.
+# up first, so a page with none of them costs no regex scan.
 BLOCK_MARKERS = (
     (
         re.compile(rb"wzwsrel|wzws_cid|WZWSREL|wzwschallenge", re.I),
@@ -185,6 +186,11 @@ BLOCK_MARKERS = (
     ),
 )
 BLOCK_SNIFF_BYTES = 64 * 1024
+# The head lower-cased and without its non-ASCII bytes (the words are ASCII), in one pass: a
+# Chinese page shrinks to its markup, which the words are looked up in. Dropping bytes can only
+# join text into a word, never split one: a false hit costs the regex scan, no more.
+_ASCII_LOWER = bytes(range(256)).lower()
+_NON_ASCII = bytes(range(0x80, 0x100))
 
 
 @dataclass(frozen=True)
@@ -218,12 +224,18 @@ class DetailPage:
     continuations: list[str] = field(default_factory=list)
 
 
-def _doc(text: str, url: str) -> lxml.html.HtmlElement | None:
+_HTML_PARSER = lxml.etree.HTMLParser()
+_STRING = lxml.etree.XPath("string()")  # what lxml.html's text_content() evaluates
+XML_DECLARATION_START = re.compile(r"^<\?xml[^>]*\?>")
+
+
+def _html_doc(text: str, url: str) -> lxml.html.HtmlElement | None:
+    """The page as lxml.html reads it, every link made absolute by lxml."""
     text = text.strip()
     if not text:
         return None
     # lxml refuses str input that carries an XML encoding declaration.
-    text = re.sub(r"^<\?xml[^>]*\?>", "", text)
+    text = XML_DECLARATION_START.sub("", text)
     try:
         doc = lxml.html.document_fromstring(text)
     except (lxml.etree.ParserError, ValueError):
@@ -232,16 +244,43 @@ def _doc(text: str, url: str) -> lxml.html.HtmlElement | None:
     return doc
 
 
+def _doc(text: str, url: str) -> lxml.etree._Element | None:
+    """A list page's tree with its <a href> made absolute, as `_html_doc` would make them.
+
+    A plain lxml tree resolving only the links read (the href of <a>) costs a fraction of
+    lxml.html's make_links_absolute, which visits every attribute of every element. Where
+    make_links_absolute changes more than that (a <base href>, which lxml applies a second time
+    and removes; CSS urls in a <style> inside a link, whose text is the link's), the page is
+    read by `_html_doc` itself."""
+    doc = _plain_doc(text)
+    if doc is None:
+        return None
+    for el in doc.iter("base", "style"):
+        if el.tag == "base":
+            if el.get("href") is not None:
+                return _html_doc(text, url)
+        elif el.text and any(up.tag == "a" for up in el.iterancestors()):
+            return _html_doc(text, url)
+    for a in doc.iter("a"):
+        href = a.get("href")
+        if href is None:
+            continue
+        absolute = _absolute(url, href)
+        if absolute is None:
+            del a.attrib["href"]  # make_links_absolute's "discard"
+        elif absolute != href:
+            a.set("href", absolute)
+    return doc
+
+
 # A report page is read for a few links only: a plain lxml tree (no HtmlElement class lookup per
 # element) with just those links resolved, as make_links_absolute(handle_failures="discard")
-# would resolve them, costs a third of `_doc`.
-_HTML_PARSER = lxml.etree.HTMLParser()
-_STRING = lxml.etree.XPath("string()")
+# would resolve them, costs a third of `_html_doc`.
 LINK_TAGS = ("a", "iframe", "embed", "object", "area")
 
 
 def _plain_doc(text: str) -> lxml.etree._Element | None:
-    text = re.sub(r"^<\?xml[^>]*\?>", "", text.strip())
+    text = XML_DECLARATION_START.sub("", text.strip())
     if not text:
         return None
     try:
@@ -276,16 +315,20 @@ def _link_of(el: lxml.etree._Element, base: str) -> str:
     return ""
 
 
-def _base_url(doc: lxml.html.HtmlElement, url: str) -> str:
-    base = doc.xpath("//base/@href")
-    return urljoin(url, base[0].strip()) if base and base[0].strip() else url
+def _base_url(doc: lxml.etree._Element, url: str) -> str:
+    # the first <base> with an href (//base/@href[1]), without compiling an XPath per page
+    base = next((b.get("href") for b in doc.iter("base") if b.get("href") is not None), None)
+    return urljoin(url, base.strip()) if base and base.strip() else url
+
+
+SPACES = re.compile(r"\s+")
 
 
 def _clean(text: str | None) -> str:
-    return re.sub(r"\s+", " ", text or "").strip()
+    return SPACES.sub(" ", text or "").strip()
 
 
-def _anchors(doc: lxml.html.HtmlElement | None) -> list[Link]:
+def _anchors(doc: lxml.etree._Element | None) -> list[Link]:
     """Every followable <a href> with its visible text (or its title when that says more) and
     the date its list entry prints beside it."""
     if doc is None:
@@ -295,7 +338,7 @@ def _anchors(doc: lxml.html.HtmlElement | None) -> list[Link]:
         href = (a.get("href") or "").strip()
         if not href.startswith(("http://", "https://")):
             continue
-        text = _clean(a.text_content())
+        text = _clean(_STRING(a))
         date = ""
         inside = ENTRY_DATE.search(text)
         at_edge = inside and (inside.start() == 0 or inside.end() == len(text))
@@ -328,7 +371,7 @@ def _iso_date(m: re.Match) -> str:
     return f"{year:04d}-{month:02d}-{day:02d}"
 
 
-def _entry_date(a: lxml.html.HtmlElement) -> str:
+def _entry_date(a: lxml.etree._Element) -> str:
     """The date of the list entry holding a link: the nearest ancestor that holds no other
     link, searched outside the link's own text."""
     node = a
@@ -346,25 +389,25 @@ def _entry_date(a: lxml.html.HtmlElement) -> str:
     return ""
 
 
-def _outside(root: lxml.html.HtmlElement, skip: lxml.html.HtmlElement) -> list[str]:
+def _outside(root: lxml.etree._Element, skip: lxml.etree._Element) -> list[str]:
     """Text pieces of root, without the text inside `skip` (its tail is kept)."""
     pieces: list[str] = []
-
-    def walk(el: lxml.html.HtmlElement) -> None:
-        if el is skip:
-            pieces.append(el.tail or "")
-            return
-        if isinstance(el.tag, str) and el.tag.lower() in ("script", "style"):
-            pieces.append(el.tail or "")
-            return
-        pieces.append(el.text or "")
-        for child in el:
-            walk(child)
-        if el is not root:
-            pieces.append(el.tail or "")
-
-    walk(root)
+    _walk(root, skip, pieces, True)
     return pieces
+
+
+def _walk(
+    el: lxml.etree._Element, skip: lxml.etree._Element, pieces: list[str], root=False
+) -> None:
+    tag = el.tag
+    if el is skip or (isinstance(tag, str) and tag.lower() in ("script", "style")):
+        pieces.append(el.tail or "")
+        return
+    pieces.append(el.text or "")  # a comment's text too
+    for child in el:
+        _walk(child, skip, pieces)
+    if not root:
+        pieces.append(el.tail or "")
 
 
 # --- report links ----------------------------------------------------------------------------
@@ -508,7 +551,26 @@ def _trs_pages(text: str, url: str) -> list[str]:
             else (path_ext[1] if len(path_ext) == 2 and "/" not in path_ext[1] else "html")
         )
     count = min(count, PAGE_FILL_LIMIT)
-    return [urljoin(url, f"{name}.{ext}" if i == 0 else f"{name}_{i}.{ext}") for i in range(count)]
+    return _join_files(
+        url, [f"{name}.{ext}" if i == 0 else f"{name}_{i}.{ext}" for i in range(count)]
+    )
+
+
+# A file name that urljoin appends to the base's directory as it is (no /, ?, #, ;, :, % and not
+# starting with a dot, so never "." or ".."): the joined URLs differ only in that name.
+PLAIN_FILE = re.compile(r"[\w-][\w.-]*\Z", re.ASCII)
+
+
+def _join_files(url: str, names: list[str]) -> list[str]:
+    """[urljoin(url, name) for name in names], joining once when the names are plain files
+    (a TRS list names all 50 pages of its column on every page)."""
+    if not names or not all(PLAIN_FILE.match(n) for n in names):
+        return [urljoin(url, n) for n in names]
+    first = urljoin(url, names[0])
+    if not first.endswith(names[0]):
+        return [urljoin(url, n) for n in names]
+    directory = first[: len(first) - len(names[0])]
+    return [directory + n for n in names]
 
 
 @dataclass(frozen=True)
@@ -524,7 +586,7 @@ class Datastore:
 XML_DECLARATION = re.compile(r"^\s*<\?xml[^>]*\?>")
 
 
-def hanweb_datastore(text: str, doc: lxml.html.HtmlElement | None = None) -> Datastore:
+def hanweb_datastore(text: str, doc: lxml.etree._Element | None = None) -> Datastore:
     """Read the datastore XML of a dataproxy answer, or of a column page's
     <script type="text/xml"> (pass the parsed page as `doc`), with parsel."""
     body = XML_DECLARATION.sub("", text, count=1)  # lxml refuses str with an encoding declaration
@@ -763,6 +825,13 @@ def parse_json_list(text: str, url: str, pattern: str | None = None) -> ListPage
 # --- entry points ----------------------------------------------------------------------------
 
 
+@lru_cache(maxsize=65536)
+def _get_page(url: str) -> ListRequest:
+    """The GET request of a list page, shared (it is frozen): each page of a TRS column names
+    every other page of it."""
+    return ListRequest(url)
+
+
 def parse_list(
     body: bytes | str,
     url: str,
@@ -813,14 +882,16 @@ def parse_list(
             result.columns.append(link)
     page_urls: list[ListRequest] = []
     if cms == "trs" or TRS_CREATE_PAGE.search(text):
-        page_urls += [ListRequest(u) for u in _trs_pages(text, url)]
+        page_urls += [_get_page(u) for u in _trs_pages(text, url)]
     page_urls += _trsapi_pages(text, url)
     if cms == "hanweb" or records:
         page_urls += _hanweb_pages(text, url, store)
-    page_urls += [ListRequest(u) for u in _generic_pages(links, url)]
+    page_urls += [_get_page(u) for u in _generic_pages(links, url)]
     known: set[tuple[str, str]] = set()
     for page in page_urls:
-        page = ListRequest(canonical_url(page.url), page.method, page.form, page.inherit_form)
+        canonical = canonical_url(page.url)
+        if canonical != page.url:
+            page = ListRequest(canonical, page.method, page.form, page.inherit_form)
         page_key = url_key(page.url)
         key = (page.method, page_key)
         if key in known or (page.method == "GET" and page_key == here) or page_key in seen:
@@ -921,9 +992,9 @@ def detect_block(status: int, body: bytes) -> str | None:
     if status in BLOCK_STATUSES:
         return BLOCK_STATUSES[status]
     head = body[:BLOCK_SNIFF_BYTES]
-    lowered = head.lower()
+    ascii_lowered = head.translate(_ASCII_LOWER, _NON_ASCII)
     for pattern, reason, words in BLOCK_MARKERS:
-        if any(word in lowered for word in words) and pattern.search(head):
+        if any(word in ascii_lowered for word in words) and pattern.search(head):
             return reason
     return None
 

@@ -28,10 +28,21 @@ KEYS = (
 )
 
 
+# (total key, source key) per (source, counter): counted several times per response
+_KEYS: dict[tuple[str | None, str], tuple[str, str]] = {}
+
+
 def count(stats: StatsCollector, source_id: str | None, key: str, n: int = 1) -> None:
     """Add n to a source's counter and to the crawl total."""
-    stats.inc_value(f"{PREFIX}{TOTAL}/{key}", n)
-    stats.inc_value(f"{PREFIX}source/{source_id or '-'}/{key}", n)
+    keys = _KEYS.get((source_id, key))
+    if keys is None:
+        keys = _KEYS[source_id, key] = (
+            f"{PREFIX}{TOTAL}/{key}",
+            f"{PREFIX}source/{source_id or '-'}/{key}",
+        )
+    inc = stats.inc_value
+    inc(keys[0], n)
+    inc(keys[1], n)
 
 
 def counts_from_stats(stats: dict) -> tuple[dict[str, int], dict[str, dict[str, int]]]:

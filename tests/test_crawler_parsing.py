@@ -310,3 +310,33 @@ def test_parse_detail_resolves_links_like_lxml_and_skips_broken_ones() -> None:
         ("http://www.a.gov.cn/cb/table.xls", ""),
         ("http://www.a.gov.cn/upload/b.pdf", ""),
     ]
+
+
+@pytest.mark.parametrize(
+    "page",
+    [
+        # an empty href next to an entry still counts as another link of that entry
+        '<ul><li><a href="">更多</a><a href="./202301/t20230118_1.html">某县2022年政府信息公开'
+        "工作年度报告</a> 2023-01-18</li><li><a href='http://[broken/t.html'>2021年年报</a>"
+        "2022-01-10</li><li><a href=' ./202101/t20210110_3.html '>2020年年报<!-- 注释 --></a>"
+        "<!-- 2021-01-10 --></li></ul>",
+        # lxml applies <base href> a second time and removes it: read by lxml.html
+        '<html><head><base href="/other/"><base href="http://b.gov.cn/x/"></head><body>'
+        '<a href="t20230118_1.html">2022年年报</a><a href="../t20220118_2.html">2021年年报</a>',
+        # CSS urls inside a link's text are made absolute too
+        '<ul><li><a href="t20230118_1.html"><style>i{background:url(a.png)}</style>2022年年报'
+        "</a>2023-01-18</li></ul>",
+    ],
+)
+def test_list_pages_resolve_links_as_lxml_html_does(page: str) -> None:
+    # The list parser reads a plain lxml tree with only the <a href> resolved; what it reads
+    # must be what lxml.html's make_links_absolute leaves.
+    from crawler.parsing import _STRING, _doc, _html_doc
+
+    url = "http://www.a.gov.cn/zwgk/gknb/index.html"
+    plain, html = _doc(page, url), _html_doc(page, url)
+    assert plain is not None and html is not None
+    assert [(a.get("href"), _STRING(a)) for a in plain.iter("a")] == [
+        (a.get("href"), _STRING(a)) for a in html.iter("a")
+    ]
+    assert [(r.url, r.text, r.date) for r in parse_list(page, url, "trs").reports]

@@ -3,6 +3,7 @@ warcio writes them, with valid digests, one gzip member per record, unsynced or 
 
 from __future__ import annotations
 
+import zlib
 from io import BytesIO
 from pathlib import Path
 
@@ -87,3 +88,29 @@ def test_records_match_warcio_and_have_valid_digests(tmp_path: Path) -> None:
     assert read_record(tmp_path, first.warc_file, first.offset).body == BODY
     gone = read_record(tmp_path, second.warc_file, second.offset)
     assert (gone.status, gone.body) == (404, b"")
+
+
+def test_every_record_is_a_gzip_member_that_inflates_on_its_own(tmp_path: Path) -> None:
+    # The records share one deflate stream per file: the same body again would be a
+    # back-reference into the previous record unless the stream forgets it at each record.
+    store = WarcStore(tmp_path, "t")
+    stored = [
+        store.write_response(URL + str(i), 200, "OK", HEADERS, BODY * 50, request_headers=REQUEST)
+        for i in range(3)
+    ]
+    store.close()
+    data = (tmp_path / stored[0].warc_file).read_bytes()
+    ends = [s.offset for s in stored[1:]] + [len(data)]
+    for record, end in zip(stored, ends, strict=True):
+        members = []
+        rest = data[record.offset : end]
+        while rest:  # a response member, then its request member
+            inflater = zlib.decompressobj(zlib.MAX_WBITS + 16)
+            members.append(inflater.decompress(rest))
+            assert inflater.eof
+            rest = inflater.unused_data
+        assert len(members) == 2
+        assert members[0].startswith(b"WARC/1.1\r\nWARC-Type: response\r\n")
+        assert members[0].endswith(BODY * 50 + b"\r\n\r\n")
+        assert members[1].startswith(b"WARC/1.1\r\nWARC-Type: request\r\n")
+        assert read_record(tmp_path, record.warc_file, record.offset).body == BODY * 50

@@ -64,6 +64,7 @@ class PortalSpider(scrapy.Spider):
         self.attachment_cap = 50  # NIANBAO_MAX_ATTACHMENTS: links followed per report page
         self.report_cap = 5000  # NIANBAO_MAX_REPORTS: report pages per source
         self.list_budget: Counter[str] = Counter()  # list requests scheduled per source
+        self.queued: Counter[str] = Counter()  # report requests scheduled per source
         self.seen: dict[str, set[str]] = {sid: set() for sid in self.sources}
         self.capped: set[str] = set()
 
@@ -138,14 +139,13 @@ class PortalSpider(scrapy.Spider):
         if key in self.seen[source.id]:
             return None
         self.seen[source.id].add(key)
-        if self.crawler.stats.get_value(f"nianbao/source/{source.id}/queued_reports", 0) >= (
-            self.report_cap
-        ):
+        if self.queued[source.id] >= self.report_cap:
             self.logger.warning(
                 "%s: report cap (%d) reached, not following %s", source.id, self.report_cap, url
             )
             self.crawler.stats.inc_value(f"nianbao/source/{source.id}/capped_reports")
             return None
+        self.queued[source.id] += 1
         self.crawler.stats.inc_value(f"nianbao/source/{source.id}/queued_reports")
         meta = {"role": "report", "source_id": source.id}
         if entry is not None:
@@ -188,10 +188,11 @@ class PortalSpider(scrapy.Spider):
         self.crawler.stats.set_value("nianbao/list_links", links)
         # Scope is decided by crawler.scope.SourceOffsiteMiddleware, which records refusals.
         in_scope = 0
+        hosts = source_hosts(source, "report")
         for link in result.reports:
             request = self._report_request(source, link.url, entry=link)
             if request is not None:
-                in_scope += host_allowed(link.url, source_hosts(source, "report"))
+                in_scope += host_allowed(link.url, hosts)
                 out.append(request)
         # A column found on a start page (e.g. the portal's 政务公开 page) is crawled as a start.
         if response.meta.get("start"):

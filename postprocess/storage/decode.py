@@ -50,6 +50,7 @@ class Decoded:
     refused: tuple[str, ...] = ()  # declarations the bytes contradicted, as "header:utf-8"
 
 
+@lru_cache(maxsize=256)
 def codec_name(label: str | None) -> str | None:
     """The Python codec for a charset label (GBK family -> gb18030), or None when unknown."""
     if not label:
@@ -144,15 +145,17 @@ def decode_html_bytes(
             raise LookupError(f"unknown text encoding {encoding!r}")
         return Decoded(_decode(body, forced), forced, "forced")
     bom, _ = read_bom(body)
+    # looked at in turn: the document's own declaration is only read when the header's and the
+    # BOM's are missing or refused
     declared = (
-        ("header", http_content_type_encoding(content_type) if content_type else None),
-        ("bom", codec_name(bom)),
-        ("meta", html_body_declared_encoding(body)),
+        ("header", lambda: http_content_type_encoding(content_type) if content_type else None),
+        ("bom", lambda: codec_name(bom)),
+        ("meta", lambda: html_body_declared_encoding(body)),
     )
     refused: list[str] = []
     tried: list[tuple[str, str, str]] = []
-    for how, label in declared:
-        codec = codec_name(label)
+    for how, label_of in declared:
+        codec = codec_name(label_of())
         if codec is None or any(codec == c for _, c, _ in tried):
             continue
         text = _decode(body, codec)

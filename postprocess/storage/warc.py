@@ -6,18 +6,20 @@ import errno
 import hashlib
 import os
 import re
-import uuid
+import struct
 import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from io import BytesIO
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from warcio.archiveiterator import ArchiveIterator
 from warcio.exceptions import ArchiveLoadFailed
 from warcio.statusandheaders import StatusAndHeaders
 from warcio.warcwriter import WARCWriter
+from zlib_ng import zlib_ng
 
 ROLLOVER_BYTES = 512 * 1024 * 1024
 # The most a reader inflates of one payload: a record kept Content-Encoded (a gzip bomb the
@@ -64,9 +66,11 @@ class WarcStore:
         self._end = 0
         self._name = ""
         self._unsynced = False
+        self._gzip = _GzipMembers()
 
     def _open(self) -> None:
         self._serial += 1
+        self._gzip = _GzipMembers()
         self._name = f"warc/{self.prefix}-{self._serial:05d}.warc.gz"
         self._fd = os.open(self.root / self._name, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
         self._end = os.fstat(self._fd).st_size
@@ -159,12 +163,14 @@ class WarcStore:
         http = StatusAndHeaders(f"{status} {reason or 'OK'}", kept, protocol="HTTP/1.1")
         record_id = _warc_id()
         date = _warc_date()
-        data = _record("response", record_id, url, date, http, body, ())
+        data = _record(self._gzip, "response", record_id, url, date, http, body, ())
         if request_headers is not None:
             req_http = StatusAndHeaders(
                 f"{method} {_path_of(url)} HTTP/1.1", request_headers, is_http_request=True
             )
-            data += _record("request", _warc_id(), url, date, req_http, request_body, (record_id,))
+            data += _record(
+                self._gzip, "request", _warc_id(), url, date, req_http, request_body, (record_id,)
+            )
         offset = self._append(data, sync)
         return Stored(self._name, record_id, offset, hashlib.sha256(body).hexdigest(), len(body))
 
@@ -193,7 +199,13 @@ class WarcStore:
 
 
 def _warc_id() -> str:
-    return f"<urn:uuid:{uuid.uuid4()}>"
+    """A random (version 4) UUID URN, as uuid.uuid4() prints it, without building a UUID object
+    (two per response)."""
+    raw = bytearray(os.urandom(16))
+    raw[6] = raw[6] & 0x0F | 0x40  # version 4
+    raw[8] = raw[8] & 0x3F | 0x80  # RFC 4122 variant
+    h = raw.hex()
+    return f"<urn:uuid:{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}>"
 
 
 def _warc_date() -> str:
@@ -215,7 +227,49 @@ def _sha1(*parts: bytes) -> str:
     return "sha1:" + "".join([_B32_PAIRS[(n >> shift) & 1023] for shift in range(150, -1, -10)])
 
 
+# zlib-ng writes the same deflate format as zlib in about half the CPU for Chinese text, for
+# 1-2% more bytes at the same level (benchmarks/crawl_overhead.py: gzip was the crawler's largest
+# cost over a bare spider); any gzip reader inflates it.
+_GZIP_LEVEL = 6
+# The gzip header zlib writes at that level (mtime 0, this OS's code).
+_GZIP_HEADER = zlib.compress(b"", _GZIP_LEVEL, zlib.MAX_WBITS + 16)[:10]
+# An empty final deflate block (fixed Huffman, end-of-block code): ends a member's stream.
+_FINAL_BLOCK = b"\x03\x00"
+
+
+class _GzipMembers:
+    """One gzip member per record, all from one raw deflate stream per WARC file.
+
+    zlib's compressobj cannot be reset and setting one up costs about as much as deflating a
+    small record, so the stream is kept: Z_FULL_FLUSH after each record byte-aligns it and
+    forgets the history (no back-reference reaches into an earlier record), and an empty final
+    block closes the member. Each member inflates on its own from its offset, as WARC readers
+    need for random access. zlib's default level (warcio's 9 costs a tenth more CPU for 0.2%
+    smaller HTML records)."""
+
+    def __init__(self) -> None:
+        self._deflate = zlib_ng.compressobj(_GZIP_LEVEL, zlib_ng.DEFLATED, -zlib_ng.MAX_WBITS)
+
+    def member(self, parts: tuple[bytes, ...]) -> bytes:
+        out = [_GZIP_HEADER]
+        crc = size = 0
+        try:
+            for part in parts:
+                out.append(self._deflate.compress(part))
+                crc = zlib_ng.crc32(part, crc)
+                size += len(part)
+            out.append(self._deflate.flush(zlib_ng.Z_FULL_FLUSH))
+        except BaseException:
+            # a stream left mid-record would corrupt the next member: start a fresh one
+            self._deflate = zlib_ng.compressobj(_GZIP_LEVEL, zlib_ng.DEFLATED, -zlib_ng.MAX_WBITS)
+            raise
+        out.append(_FINAL_BLOCK)
+        out.append(struct.pack("<II", crc, size & 0xFFFFFFFF))
+        return b"".join(out)
+
+
 def _record(
+    gzip: _GzipMembers,
     rec_type: str,
     record_id: str,
     url: str,
@@ -225,7 +279,7 @@ def _record(
     concurrent_to: tuple[str, ...],
 ) -> bytes:
     """One WARC/1.1 record with an HTTP block, as its own gzip member: what warcio's WARCWriter
-    writes (same headers, digests and compression), without its per-record stream machinery."""
+    writes (same headers and digests), without its per-record stream machinery."""
     http.compute_headers_buffer()  # warcio's HTTP header bytes (non-ASCII values %-encoded)
     block = http.headers_buff or b""
     lines = [
@@ -240,23 +294,11 @@ def _record(
         f"Content-Type: application/http; msgtype={rec_type}",
         f"Content-Length: {len(block) + len(payload)}",
     ]
-    # zlib's default level: warcio's 9 costs a tenth more CPU for 0.2% smaller HTML records
-    gzip = zlib.compressobj(6, zlib.DEFLATED, zlib.MAX_WBITS + 16)
     head = ("\r\n".join(lines) + "\r\n\r\n").encode("utf-8")
-    return b"".join(
-        (
-            gzip.compress(head),
-            gzip.compress(block),
-            gzip.compress(payload),
-            gzip.compress(b"\r\n\r\n"),
-            gzip.flush(),
-        )
-    )
+    return gzip.member((head, block, payload, b"\r\n\r\n"))
 
 
 def _path_of(url: str) -> str:
-    from urllib.parse import urlsplit
-
     parts = urlsplit(url)
     return (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
 
