@@ -401,18 +401,18 @@ def _is_data_table(el) -> bool:
     return el.find(".//table") is None
 
 
-def _serialise(el, out: list[str], tables: list[Table]) -> None:
-    """Text of an element, a newline around each block, data tables as `|` rows."""
+def _serialise(
+    el, out: list[str], tables: list[Table] | None, skip: frozenset | set = frozenset()
+) -> None:
+    """Text of an element, a newline around each block; data tables as `|` rows (collected in
+    `tables`) unless tables is None; elements in `skip` give only their tail."""
     tag = el.tag.lower() if isinstance(el.tag, str) else None
-    if tag is None:  # comment or processing instruction
+    # comments and processing instructions have no tag
+    if tag is None or tag in SKIP_TAGS or el in skip:
         if el.tail:
             out.append(el.tail)
         return
-    if tag in SKIP_TAGS:
-        if el.tail:
-            out.append(el.tail)
-        return
-    if tag == "table" and _is_data_table(el):
+    if tables is not None and tag == "table" and _is_data_table(el):
         rows = expand_html_table(el)
         if rows and any(any(c for c in row) for row in rows):
             tables.append(Table(rows=rows, source="html"))
@@ -427,7 +427,7 @@ def _serialise(el, out: list[str], tables: list[Table]) -> None:
     if el.text:
         out.append(el.text)
     for child in el:
-        _serialise(child, out, tables)
+        _serialise(child, out, tables, skip)
     if block:
         out.append("\n")
     if el.tail:
@@ -679,32 +679,8 @@ def _page_lines(doc, body: list) -> list[str]:
     root = doc.find(".//body")
     if root is None:
         root = doc
-    skip = set(body)
     out: list[str] = []
-
-    def walk(el) -> None:
-        if el in skip:
-            if el.tail:
-                out.append(el.tail)
-            return
-        tag = el.tag.lower() if isinstance(el.tag, str) else None
-        if tag is None or tag in SKIP_TAGS:
-            if el.tail:
-                out.append(el.tail)
-            return
-        block = tag in BLOCK_TAGS or tag in ("table", "td", "th")
-        if block:
-            out.append("\n")
-        if el.text:
-            out.append(el.text)
-        for child in el:
-            walk(child)
-        if block:
-            out.append("\n")
-        if el.tail:
-            out.append(el.tail)
-
-    walk(root)
+    _serialise(root, out, None, set(body))
     return [WS.sub(" ", ln).strip() for ln in "".join(out).splitlines() if ln.strip()]
 
 
