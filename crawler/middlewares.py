@@ -562,15 +562,7 @@ class CaptureMiddleware:
                 message += f"; {lost}"
             self._stop(message)
             raise CrawlStopped(message) from exc
-        row.update(
-            {
-                "sha256": stored.sha256,
-                "size": stored.size,
-                "warc_file": stored.warc_file,
-                "warc_record_id": stored.record_id,
-                "warc_offset": stored.offset,
-            }
-        )
+        row.update(stored.capture_fields())
         # parents are named by record id too: unique across distributed workers
         request.meta["record_id"] = stored.record_id
         try:

@@ -43,6 +43,16 @@ class Stored:
     sha256: str
     size: int
 
+    def capture_fields(self) -> dict:
+        """The captures columns that point at this record."""
+        return {
+            "sha256": self.sha256,
+            "size": self.size,
+            "warc_file": self.warc_file,
+            "warc_record_id": self.record_id,
+            "warc_offset": self.offset,
+        }
+
 
 class WarcWriteError(OSError):
     """A record could not be written; the file was cut back to the end of the last good record."""
