@@ -118,6 +118,32 @@ def db_rows(db: Path, sql: str, params: tuple = ()) -> list[tuple]:
         con.close()
 
 
+def capture_middleware(root: Path, sources: list, settings: dict | None = None):
+    """A generic spider's CaptureMiddleware writing into root/archive.db and root/data, opened.
+
+    The tests read the archive from another connection as they go: a batch of one row commits
+    each capture at once (batches are tested apart)."""
+    from scrapy.utils.test import get_crawler
+
+    from crawler.middlewares import CaptureMiddleware
+    from crawler.spiders.generic import GenericSpider
+
+    crawler = get_crawler(
+        GenericSpider,
+        {
+            "NIANBAO_DB": str(root / "archive.db"),
+            "NIANBAO_DATA_DIR": str(root / "data"),
+            "NIANBAO_CAPTURE_BATCH": 1,
+            **(settings or {}),
+        },
+    )
+    crawler.spider = GenericSpider(sources=sources)
+    crawler.stats.open_spider()
+    middleware = CaptureMiddleware.from_crawler(crawler)
+    middleware.spider_opened(crawler.spider)
+    return middleware
+
+
 def free_port() -> int:
     """A TCP port free on 127.0.0.1 now."""
     with socket.socket() as s:

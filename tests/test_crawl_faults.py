@@ -14,7 +14,7 @@ from pathlib import Path
 import brotli
 import pytest
 from click.testing import CliRunner
-from conftest import db_rows
+from conftest import capture_middleware, db_rows
 from scrapy import Request
 from scrapy.exceptions import IgnoreRequest
 from scrapy.http import HtmlResponse, Response
@@ -46,22 +46,7 @@ URL = "http://www.hrbhl.gov.cn/zwgk/gknb/article_view.aspx?aid=1"
 
 
 def _middleware(root: Path, settings: dict | None = None) -> CaptureMiddleware:
-    crawler = get_crawler(
-        GenericSpider,
-        {
-            "NIANBAO_DB": str(root / "archive.db"),
-            "NIANBAO_DATA_DIR": str(root / "data"),
-            # these tests read the archive from another connection as they go: a batch of one
-            # row commits each capture at once (batches: test_capture_batch_*)
-            "NIANBAO_CAPTURE_BATCH": 1,
-            **(settings or {}),
-        },
-    )
-    crawler.spider = GenericSpider(sources=[SOURCE])
-    crawler.stats.open_spider()
-    middleware = CaptureMiddleware.from_crawler(crawler)
-    middleware.spider_opened(crawler.spider)
-    return middleware
+    return capture_middleware(root, [SOURCE], settings)
 
 
 @pytest.fixture

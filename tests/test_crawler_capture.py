@@ -8,15 +8,13 @@ import sqlite3
 from pathlib import Path
 
 import pytest
+from conftest import capture_middleware
 from scrapy import Request
 from scrapy.exceptions import DownloadTimeoutError
 from scrapy.http import HtmlResponse
-from scrapy.utils.test import get_crawler
 
-from crawler.middlewares import CaptureMiddleware
 from crawler.run import run_crawl
 from crawler.sources import Source
-from crawler.spiders.generic import GenericSpider
 from postprocess.storage.warc import read_record
 
 SOURCE = Source(
@@ -33,21 +31,9 @@ PAGE = "<html><body><p>呼兰区2019年政府信息公开工作年度报告</p><
 
 @pytest.fixture
 def capture(tmp_path: Path):
-    crawler = get_crawler(
-        GenericSpider,
-        {
-            "NIANBAO_DB": str(tmp_path / "archive.db"),
-            "NIANBAO_DATA_DIR": str(tmp_path / "data"),
-            # rows are read from another connection as they are written: commit each at once
-            "NIANBAO_CAPTURE_BATCH": 1,
-        },
-    )
-    crawler.spider = GenericSpider(sources=[SOURCE])
-    crawler.stats.open_spider()
-    middleware = CaptureMiddleware.from_crawler(crawler)
-    middleware.spider_opened(crawler.spider)
+    middleware = capture_middleware(tmp_path, [SOURCE])
     yield middleware, tmp_path
-    middleware.spider_closed(crawler.spider, "finished")
+    middleware.spider_closed(middleware.crawler.spider, "finished")
 
 
 def _rows(db: Path, sql: str) -> list[sqlite3.Row]:
