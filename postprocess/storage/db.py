@@ -1010,9 +1010,7 @@ def m_search_body_first(db: Database) -> None:
     an index of the former order is made again from the reports table, once (the build
     rebuilds it anyway; on an archive of 100,000 reports this takes minutes)."""
     if search.index_columns(db.conn) != search.FTS_COLUMNS:
-        db.execute(f"DROP TABLE [{search.FTS_TABLE}]")
-        db.execute(search.FTS_DDL)
-        search.fill_index(db.conn)
+        search.fill_index(db.conn)  # made anew with the current columns
 
 
 @migrations()

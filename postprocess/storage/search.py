@@ -402,9 +402,6 @@ def index_reports(db: Any, batch: int = 2000) -> int:
         conn.commit()
     conn.execute("BEGIN IMMEDIATE")
     try:
-        if index_columns(conn) != FTS_COLUMNS:
-            conn.execute(f"DROP TABLE [{FTS_TABLE}]")
-            conn.execute(FTS_DDL)
         count = fill_index(conn, batch)
     except BaseException:
         conn.rollback()
@@ -449,22 +446,14 @@ def finish_index(conn: sqlite3.Connection) -> int:
 
 
 def fill_index(conn: sqlite3.Connection, batch: int = 2000) -> int:
-    """Replace the postings of reports_fts by those of the reports table, inside the caller's
-    transaction; returns the rows indexed."""
-    conn.execute(f"INSERT INTO [{FTS_TABLE}] ([{FTS_TABLE}]) VALUES ('delete-all')")
-    conn.execute(f"INSERT INTO [{FTS_TABLE}] ([{FTS_TABLE}], rank) VALUES ('rank', ?)", [RANK])
+    """Replace reports_fts (made anew when its columns are not FTS_COLUMNS) by the index of the
+    reports table, inside the caller's transaction; returns the rows indexed."""
+    start_index(conn)
     sources = ", ".join(INDEXED[c] for c in FTS_COLUMNS)
-    marks = ", ".join("?" for _ in FTS_COLUMNS)
     cursor = conn.execute(f"SELECT id, {sources} FROM reports ORDER BY id")
-    count = 0
     while rows := cursor.fetchmany(batch):
-        conn.executemany(
-            f"INSERT INTO [{FTS_TABLE}] (rowid, {', '.join(FTS_COLUMNS)}) VALUES (?, {marks})",
-            [(r[0], *map(ngram_text, r[1:])) for r in rows],
-        )
-        count += len(rows)
-    conn.execute(f"INSERT INTO [{FTS_TABLE}] ([{FTS_TABLE}]) VALUES ('optimize')")
-    return count
+        add_to_index(conn, [(r[0], *map(ngram_text, r[1:])) for r in rows])
+    return finish_index(conn)
 
 
 def search_reports(db: Any, query: str, limit: int = 50) -> list[dict]:
