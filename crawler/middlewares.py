@@ -241,13 +241,7 @@ class CaptureWriter:
     def add_capture(self, store: WarcStore, stored: Stored, row: dict) -> int:
         """Insert the row of a record just written (sync=False) to `store`; BatchLost when the
         database refuses (the record is cut off, and the batch unless it still commits)."""
-        if self.failed:  # another spider's write failed meanwhile: this record gets no row
-            try:
-                store.cut_back(stored.warc_file, stored.offset)
-            except (OSError, ValueError) as cut:
-                raise BatchLost(
-                    f"{self.failed}; WARC record {stored.record_id} left without a row: {cut}"
-                ) from cut
+        if self.failed:  # callers check before writing the record (CaptureMiddleware._store)
             raise BatchLost(self.failed)
         self.starts.setdefault(store, (stored.warc_file, stored.offset))
         try:
