@@ -45,7 +45,9 @@ def test_nfkc_equals_unicodedata_on_every_character():
         cp for cp in range(0x110000) if nfkc(chr(cp)) != unicodedata.normalize("NFKC", chr(cp))
     ]
     assert wrong == []
-    assert len(nfkc_module._NFKD) == nfkc_module.CACHED  # every character met, the table bounded
+    # the table stays bounded whatever it meets (a text of every character)
+    "".join(map(chr, range(0x110000))).translate(nfkc_module._NFKD)
+    assert len(nfkc_module._NFKD) == nfkc_module.CACHED
 
 
 # characters that compose, reorder or decompose: combining marks, Hangul jamo and syllables,
@@ -127,3 +129,22 @@ def test_every_inline_chrome_match_holds_a_hint_character(pattern):
     assert not pattern.flags & re.IGNORECASE
     required = _required(sre_parse.parse(pattern.pattern, pattern.flags))
     assert required is not None and required <= set(clean.INLINE_CHROME_CHARS)
+
+
+def test_nfkc_characters_it_skips_never_change():
+    """The characters nfkc passes over untouched are NFKC-stable alone, after a starter and
+    before a combining mark's own decomposition decides (ccc 0, no decomposition, no
+    composition with what precedes them)."""
+    skipped = [chr(cp) for cp in range(0x110000) if not nfkc_module._CHANGEABLE.search(chr(cp))]
+    assert len(skipped) == 128 + 3 + 10 + (0x9FFF - 0x4E00 + 1)
+    for ch in skipped:
+        assert unicodedata.normalize("NFKD", ch) == ch and unicodedata.combining(ch) == 0
+        assert unicodedata.normalize("NFC", "a" + ch) == "a" + ch
+
+
+def test_nfkc_of_a_long_text_read_again_is_the_same_and_a_new_text_is_normalised():
+    text = "本机关共收到申请１２件，" * 200
+    assert nfkc(text) == unicodedata.normalize("NFKC", text)
+    assert nfkc(text) == unicodedata.normalize("NFKC", text)  # from the last-text cache
+    other = "共收到申请ｅ\u0301件。" * 200  # same length class, a combining mark
+    assert nfkc(other) == unicodedata.normalize("NFKC", other)
