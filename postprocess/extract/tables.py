@@ -405,13 +405,14 @@ def _ordered(cols: list[tuple[str, str]], skip_blank_lead: bool = False):
 
 def _known_values(r: _Row, mapping: Mapping) -> list[tuple[tuple[str, str], float]]:
     """((row_key, col_key), value) of the cells of a row that count in the section's sums."""
-    if r.row_key is None:
+    row_key = r.row_key
+    if row_key is None:
         return []
     out = []
     for col_key, _, raw in mapping:
         value = parse_value(raw).value
         if value is not None and not col_key.startswith("unknown:"):
-            out.append(((r.row_key, col_key), value))
+            out.append(((row_key, col_key), value))
     return out
 
 
@@ -433,11 +434,16 @@ def _choose(rows: list[_Row], candidates: list[tuple[str, object]], score):
     (or as many, reading more known cells) without reading fewer known cells in that table;
     tables are improved one at a time until nothing changes."""
     readings = [[read(r) for r in rows] for _, read in candidates]  # type: ignore[operator]
-    # each row's known cells under each reading, parsed once: the search below assembles the
-    # section's grid for every trial
-    values = [
-        [_known_values(r, m) for r, m in zip(rows, reading, strict=True)] for reading in readings
-    ]
+    # each row's known cells under each reading, parsed once (and once for readings that map
+    # every row alike): the search below assembles the section's grid for every trial
+    values: list[list[list[tuple[tuple[str, str], float]]]] = []
+    for i, reading in enumerate(readings):
+        same = next((j for j in range(i) if readings[j] == reading), None)
+        values.append(
+            values[same]
+            if same is not None
+            else [_known_values(r, m) for r, m in zip(rows, reading, strict=True)]
+        )
     tables = list(dict.fromkeys(r.table for r in rows))
     rows_of = {t: [k for k, r in enumerate(rows) if r.table == t] for t in tables}
 
