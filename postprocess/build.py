@@ -190,15 +190,25 @@ def build_archive(
         fingerprint = _snapshot(db_path, new_path)
         db = archive_db.open_db(new_path)
         try:
+            _private_copy(db)
             result = _build(db, data_dir, echo, jobs=jobs, batch_size=batch_size)
             _index(db, echo)
             # executescript: a plain execute() steps this pragma once, freeing one page
             db.conn.executescript("PRAGMA incremental_vacuum;")
-            db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
         finally:
             db.close()
         _swap(new_path, db_path, fingerprint)
     return result
+
+
+def _private_copy(db) -> None:
+    """Settings for the copy the build writes: no reader sees it, and any failure throws it
+    away, so no write-ahead log (it wrote every page twice) and no syncs until it is done
+    (_swap syncs the file before the rename). The sorts that make the indexes at the end may
+    use every core."""
+    db.execute("PRAGMA journal_mode = MEMORY")  # ROLLBACK still works (an error mid-batch)
+    db.execute("PRAGMA synchronous = OFF")
+    db.execute(f"PRAGMA threads = {os.cpu_count() or 1}")
 
 
 @contextmanager
@@ -327,12 +337,23 @@ def _swap(new_path: Path, db_path: Path, fingerprint: str) -> None:
         new.execute("PRAGMA journal_mode = DELETE")
     finally:
         new.close()
+    with open(new_path, "rb") as fh:  # written without syncs: on disk before it is in place
+        os.fsync(fh.fileno())
     shared = (Path(f"{db_path}-shm"), Path(f"{db_path}-wal"))
     for name in shared:
         name.unlink(missing_ok=True)
     os.replace(new_path, db_path)
+    _sync_directory(db_path.parent)
     for leftover in (*shared, Path(f"{new_path}-wal"), Path(f"{new_path}-shm")):
         leftover.unlink(missing_ok=True)
+
+
+def _sync_directory(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
 
 
 def _build(
