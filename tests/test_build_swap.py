@@ -178,7 +178,12 @@ def test_parallel_build_gives_the_same_rows(archive):
     conn = sqlite3.connect(db_path)
     # no free pages left behind by the old rows and the index's merged segments
     assert conn.execute("PRAGMA freelist_count").fetchone() == (0,)
+    # built without a write-ahead log, it goes in with a rollback journal and leaves no log
+    assert conn.execute("PRAGMA journal_mode").fetchone() == ("delete",)
     conn.close()
+    assert (
+        not Path(f"{db_path}-wal").exists() and not Path(f"{building_path(db_path)}-wal").exists()
+    )
 
 
 def test_sigkill_during_indexing_keeps_the_old_index_and_the_view(archive):
