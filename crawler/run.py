@@ -119,8 +119,8 @@ def run_crawl(
     """Crawl `sources` into archive.db and WARC files; one process, one call."""
     # The youngest generation is collected every CRAWL_GC_THRESHOLD allocations rather than
     # every 700 (Python's default): each collection walks every young object still alive
-    # (Scrapy's components as they load, then requests waiting in the scheduler, Deferreds),
-    # which cost 4% of a crawl's CPU for little garbage.
+    # (Scrapy's components as they load, then requests waiting in the scheduler, Deferreds):
+    # about 0.1 ms of CPU per response for little garbage (benchmarks/crawl_overhead.py).
     thresholds = gc.get_threshold()
     gc.set_threshold(CRAWL_GC_THRESHOLD, *thresholds[1:])
     try:
