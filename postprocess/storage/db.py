@@ -231,8 +231,8 @@ def _migrate(db: Database) -> None:
 
 # The schema the migrations below leave a new archive with, as the script `schema_script` writes
 # from a database they were applied to (tests/test_migrations_schema.py checks the file against
-# them): a new archive runs it in one transaction instead of replaying every migration (a fifth
-# of a small crawl's start-up).
+# them): a new archive runs it in one transaction instead of replaying every migration (5 ms of
+# CPU instead of 50-60 at the start of a crawl into a new archive).
 SCHEMA_FILE = Path(__file__).with_name("schema.sql")
 _SCHEMA_MIGRATION = re.compile(r"^-- migration: (\S+)$", re.M)
 
