@@ -109,6 +109,22 @@ def test_run_crawl_fatal_without_sources(tmp_path: Path) -> None:
     assert run_crawl([], str(tmp_path / "a.db"), str(tmp_path)).fatal == "no sources to crawl"
 
 
+def test_run_crawl_gives_the_collector_thresholds_back(tmp_path: Path) -> None:
+    """A crawl collects its young objects less often (crawler.run.CRAWL_GC_THRESHOLD); the
+    process gets its own thresholds back whichever way run_crawl returns."""
+    import gc
+
+    before = gc.get_threshold()
+    try:
+        gc.set_threshold(123, 4, 5)
+        blocker = tmp_path / "file"
+        blocker.write_text("not a directory")
+        assert run_crawl([SOURCE], str(tmp_path / "a.db"), str(blocker / "data")).fatal
+        assert gc.get_threshold() == (123, 4, 5)
+    finally:
+        gc.set_threshold(*before)
+
+
 def test_run_crawl_fatal_when_every_source_fails(tmp_path: Path) -> None:
     from conftest import run_crawler
 

@@ -10,6 +10,8 @@ from __future__ import annotations
 import fcntl
 import json
 import logging
+import re
+import sqlite3
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -20,8 +22,6 @@ from typing import Any
 from sqlite_utils import Database
 from sqlite_utils.db import Table
 from sqlite_utils.migrations import Migrations
-
-from postprocess.storage import search
 
 log = logging.getLogger(__name__)
 migrations = Migrations("nianbao")
@@ -216,9 +216,89 @@ def open_db(path: str | Path, *, migrate: bool = True) -> Database:
     with _schema_lock(path):
         db.enable_wal()
         if migrate:
-            migrations.apply(db)
+            _migrate(db)
     db.execute("PRAGMA foreign_keys = ON")
     return db
+
+
+def _migrate(db: Database) -> None:
+    """A new (empty) archive is made from SCHEMA_FILE, an existing one is migrated; then the
+    migrations newer than the file, if any, are applied."""
+    if not db.execute("SELECT count(*) FROM sqlite_master").fetchone()[0]:
+        create_from_schema(db)
+    migrations.apply(db)
+
+
+# The schema the migrations below leave a new archive with, as the script `schema_script` writes
+# from a database they were applied to (tests/test_migrations_schema.py checks the file against
+# them): a new archive runs it in one transaction instead of replaying every migration (5 ms of
+# CPU instead of 50-60 at the start of a crawl into a new archive).
+SCHEMA_FILE = Path(__file__).with_name("schema.sql")
+_SCHEMA_MIGRATION = re.compile(r"^-- migration: (\S+)$", re.M)
+
+
+def create_from_schema(db: Database, script: str | None = None) -> None:
+    """Make an empty database the archive SCHEMA_FILE describes and record the migrations it
+    includes as applied (the rows `Migrations.apply` writes)."""
+    script = SCHEMA_FILE.read_text("utf-8") if script is None else script
+    applied_at = str(datetime.now(UTC))
+    rows = [(migrations.name, name, applied_at) for name in _SCHEMA_MIGRATION.findall(script)]
+    conn = db.conn
+    try:
+        conn.executescript("BEGIN;\n" + script)
+        conn.executemany(
+            f"INSERT INTO [{migrations.migrations_table}] (migration_set, name, applied_at) "
+            "VALUES (?, ?, ?)",
+            rows,
+        )
+        conn.commit()
+    except sqlite3.Error:
+        if conn.in_transaction:
+            conn.rollback()
+        raise
+
+
+def schema_script(conn: sqlite3.Connection) -> str:
+    """The schema of a database as the script `create_from_schema` runs: the migrations applied
+    to it, then every CREATE statement as SQLite keeps it (in the order it keeps them; tables
+    an FTS5 table makes for itself and indexes of UNIQUE constraints left out), then the FTS5
+    tables' configuration (rank ...)."""
+    shadow = {r[1] for r in conn.execute("PRAGMA table_list") if r[2] == "shadow"}
+    lines = [
+        "-- archive.db as a new archive starts: written by postprocess.storage.db.schema_script",
+        "-- from a database the migrations were applied to; do not edit (tests/",
+        "-- test_migrations_schema.py says how to write it again after adding a migration).",
+    ]
+    lines += [
+        f"-- migration: {name}"
+        for (name,) in conn.execute(
+            f"SELECT name FROM [{migrations.migrations_table}] WHERE migration_set = ? "
+            "ORDER BY rowid",
+            [migrations.name],
+        )
+    ]
+    fts = []
+    for kind, name, sql in conn.execute(
+        "SELECT type, name, sql FROM sqlite_master WHERE sql IS NOT NULL ORDER BY rowid"
+    ):
+        if name in shadow or name.startswith("sqlite_"):
+            continue
+        lines.append(f"{sql};")
+        if kind == "table" and re.match(r"CREATE VIRTUAL TABLE .* USING fts5\b", sql, re.I):
+            fts.append(name)
+    for name in fts:
+        for key, value in conn.execute(f"SELECT k, v FROM [{name}_config] WHERE k != 'version'"):
+            lines.append(
+                f"INSERT INTO [{name}] ([{name}], [{key}]) VALUES ({_literal(key)}, "
+                f"{_literal(value)});"
+            )
+    return "\n".join(lines) + "\n"
+
+
+def _literal(value: str | int | float) -> str:
+    if isinstance(value, str):
+        return "'" + value.replace("'", "''") + "'"
+    return repr(value)
 
 
 @contextmanager
@@ -234,7 +314,7 @@ def _schema_lock(path: str | Path) -> Iterator[None]:
 def memory_db() -> Database:
     db = Database(memory=True)
     db.execute("PRAGMA foreign_keys = ON")
-    migrations.apply(db)
+    _migrate(db)
     return db
 
 
@@ -518,6 +598,8 @@ class DerivedWriter:
             "INSERT INTO checks (report_id, rule, ok, detail) VALUES (?, ?, ?, ?)", checks
         )
         if indexed:
+            from postprocess.storage import search
+
             search.add_to_index(self.conn, indexed)
 
 
@@ -894,6 +976,9 @@ def _drop_duplicates(db: Database, table: str, key: str) -> None:
 
 def _create_search_schema(db: Database) -> None:
     """reports_fts (contentless n-gram FTS5, rowid = reports.id) and the ranked view over it."""
+    # imported here: a crawl opens archive.db without ever searching it
+    from postprocess.storage import search
+
     fts = search.FTS_TABLE
     db.execute(search.FTS_DDL.replace("CREATE VIRTUAL TABLE", "CREATE VIRTUAL TABLE IF NOT EXISTS"))
     db.execute(f"INSERT INTO [{fts}] ([{fts}], rank) VALUES ('rank', ?)", [search.RANK])
@@ -1009,6 +1094,8 @@ def m_search_body_first(db: Database) -> None:
     """reports_fts with the body as its first column (a quarter smaller, see search.FTS_COLUMNS):
     an index of the former order is made again from the reports table, once (the build
     rebuilds it anyway; on an archive of 100,000 reports this takes minutes)."""
+    from postprocess.storage import search
+
     if search.index_columns(db.conn) != search.FTS_COLUMNS:
         search.fill_index(db.conn)  # made anew with the current columns
 
