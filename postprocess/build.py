@@ -204,9 +204,10 @@ def build_archive(
 def _private_copy(db) -> None:
     """Settings for the copy the build writes: no reader sees it, and any failure throws it
     away, so no write-ahead log (it wrote every page twice) and no syncs until it is done
-    (_swap syncs the file before the rename). The sorts that make the indexes at the end may
-    use every core."""
-    db.execute("PRAGMA journal_mode = MEMORY")  # ROLLBACK still works (an error mid-batch)
+    (_swap syncs the file before the rename). The rollback journal stays on disk: it holds
+    every page the final incremental vacuum moves (in memory: 360 MB at 100,000 reports). The
+    sorts that make the indexes at the end may use every core."""
+    db.execute("PRAGMA journal_mode = DELETE")
     db.execute("PRAGMA synchronous = OFF")
     db.execute(f"PRAGMA threads = {os.cpu_count() or 1}")
 
