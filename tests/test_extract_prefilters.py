@@ -11,6 +11,8 @@ import unicodedata
 import pytest
 
 from postprocess.extract import clean, narrative
+from postprocess.extract.grids import cell_text
+from postprocess.extract.values import normalize
 from postprocess.storage import nfkc as nfkc_module
 from postprocess.storage.nfkc import nfkc
 
@@ -148,3 +150,25 @@ def test_nfkc_of_a_long_text_read_again_is_the_same_and_a_new_text_is_normalised
     assert nfkc(text) == unicodedata.normalize("NFKC", text)  # from the last-text cache
     other = "共收到申请ｅ\u0301件。" * 200  # same length class, a combining mark
     assert nfkc(other) == unicodedata.normalize("NFKC", other)
+
+
+def test_cell_text_collapses_every_unicode_space_like_the_regex_it_replaced():
+    spaces = re.compile(r"[\s\u3000\xa0]+")
+    for cp in range(0x110000):
+        text = f" a{chr(cp)}{chr(cp)} b{chr(cp)}"
+        assert cell_text(text) == spaces.sub(" ", text).strip(), hex(cp)
+
+
+def test_visible_characters_of_ascii_text_skip_only_spaces_and_tabs():
+    for cp in range(0x80):
+        text = f"x{chr(cp) * 3}y"
+        assert clean._visible(text, clean.WS.sub) == len(clean.WS.sub("", text)), hex(cp)
+    assert clean._visible("\n\t 年报\u3000 ", clean.WS.sub) == 3  # newline and 年报
+
+
+def test_normalize_drops_every_unicode_space_like_the_regex_it_replaced():
+    spaces = re.compile(r"\s+")
+    for cp in range(0x110000):
+        text = f"1{chr(cp)}2 3"
+        folded = nfkc(text).replace("，", ",").replace("－", "-").replace("−", "-")
+        assert normalize(text) == spaces.sub("", folded), hex(cp)

@@ -227,7 +227,7 @@ def _leading_toolbar(text: str) -> int:
 def _lines_of_capture(text: str) -> list[str]:
     lines: list[str] = []
     for raw in text.splitlines():
-        line = WS.sub(" ", ARTEFACTS.sub("", raw)).strip()
+        line = WS.sub(" ", ARTEFACTS.sub("", raw) if "[" in raw else raw).strip()
         if BREADCRUMB.match(line) or _FIELD_AT_START.match(line) or _is_footer(line):
             lines.extend(_cut_footer(p) for p in _chrome_pieces(line))
         else:
@@ -445,6 +445,14 @@ MIN_CONTENT_CHARS = 100  # less text than this found by content: leave it to tra
 CONTENT_TAGS = {"div", "td", "article", "section", "main", "ucapcontent", "font", "span", "form"}
 
 
+def _visible(text: str, strip) -> int:
+    """Characters of text outside WS: in ASCII text (most of a page's markup) WS is only the
+    space and the tab, counted without a regex."""
+    if text.isascii():
+        return len(text) - text.count(" ") - text.count("\t")
+    return len(strip("", text))
+
+
 def _text_chars(root) -> dict:
     """Characters of text outside links and scripts held by each element (one pass). Elements
     inside a link or a script hold none and are left out."""
@@ -459,12 +467,12 @@ def _text_chars(root) -> dict:
         if tag in SKIP_TAGS or tag == "a":
             return 0
         text = el.text
-        n = len(strip("", text)) if text else 0
+        n = _visible(text, strip) if text else 0
         for child in el:
             n += walk(child)
             tail = child.tail
             if tail:
-                n += len(strip("", tail))
+                n += _visible(tail, strip)
         chars[el] = n
         return n
 

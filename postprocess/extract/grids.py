@@ -16,7 +16,6 @@ from postprocess.extract import labels as L
 from postprocess.extract.model import Table
 from postprocess.extract.values import parse_value
 
-_WS = re.compile(r"[\s\u3000\xa0]+")
 MAX_SPAN = 100  # guards against colspan="100000" in broken pages
 
 
@@ -27,7 +26,8 @@ string_of = etree.XPath("string()", smart_strings=False)
 
 def cell_text(text: str) -> str:
     """Collapse whitespace inside a cell (full-width spaces and nbsp included)."""
-    return _WS.sub(" ", text).strip()
+    # str.split() splits on every Unicode space (\s, \u3000, \xa0): a third of a regex's time
+    return " ".join(text.split())
 
 
 def _span(value: str | None) -> int:

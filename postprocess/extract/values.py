@@ -44,7 +44,6 @@ class Value:
 
 
 _FIGURE = re.compile(r"[\d〇,.]+")
-_SPACE = re.compile(r"\s+")
 
 
 def normalize(text: str) -> str:
@@ -52,7 +51,7 @@ def normalize(text: str) -> str:
     text = nfkc(text or "")
     text = text.replace("〇", "0") if _FIGURE.fullmatch(text) else text
     text = text.replace("，", ",").replace("－", "-").replace("−", "-")
-    return _SPACE.sub("", text)
+    return "".join(text.split())  # every \s character out, as _SPACE.sub("", text) did
 
 
 # OCR reads 0 as O/o and 1 as l/I; inside a run of digits they are figures
