@@ -226,6 +226,8 @@ class DetailPage:
 
 _HTML_PARSER = lxml.etree.HTMLParser()
 _STRING = lxml.etree.XPath("string()")  # what lxml.html's text_content() evaluates
+# compiled once: Element.xpath() compiles its expression on every call (every report page)
+_ARTICLE_TITLE = lxml.etree.XPath("//meta[@name='ArticleTitle']/@content")
 XML_DECLARATION_START = re.compile(r"^<\?xml[^>]*\?>")
 
 
@@ -933,7 +935,7 @@ def parse_detail(
     if doc is None:
         return page
     base = _base_url(doc, url)
-    meta_title = doc.xpath("//meta[@name='ArticleTitle']/@content")
+    meta_title = _ARTICLE_TITLE(doc)
     h1 = [_clean(_STRING(h)) for h in doc.iter("h1")]
     titles = (
         [_clean(t) for t in meta_title]

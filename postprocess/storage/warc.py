@@ -15,11 +15,11 @@ from io import BytesIO
 from pathlib import Path
 from urllib.parse import urlsplit
 
+from isal import isal_zlib
 from warcio.archiveiterator import ArchiveIterator
 from warcio.exceptions import ArchiveLoadFailed
 from warcio.statusandheaders import StatusAndHeaders
 from warcio.warcwriter import WARCWriter
-from zlib_ng import zlib_ng
 
 ROLLOVER_BYTES = 512 * 1024 * 1024
 # The most a reader inflates of one payload: a record kept Content-Encoded (a gzip bomb the
@@ -237,28 +237,33 @@ def _sha1(*parts: bytes) -> str:
     return "sha1:" + "".join([_B32_PAIRS[(n >> shift) & 1023] for shift in range(150, -1, -10)])
 
 
-# zlib-ng writes the same deflate format as zlib in about half the CPU for Chinese text, for
-# 1-2% more bytes at the same level (benchmarks/crawl_overhead.py: gzip was the crawler's largest
-# cost over a bare spider); any gzip reader inflates it.
-_GZIP_LEVEL = 6
-# The gzip header zlib writes at that level (mtime 0, this OS's code).
-_GZIP_HEADER = zlib.compress(b"", _GZIP_LEVEL, zlib.MAX_WBITS + 16)[:10]
+# ISA-L deflates a record in a third of zlib-ng's level-6 CPU (benchmarks/crawl_overhead.py's
+# report page: 70 against 205 us; gzip was the crawler's largest cost over a bare spider) and
+# documents (PDF, DOCX: already compressed, the same size either way) in a fifth; HTML comes out
+# about 5% larger (tests/fixtures pages deflate to 0.206 of their size against 0.195; their WARC
+# file 3.5% larger). Any gzip reader inflates it. Level 3 is ISA-L's highest.
+_GZIP_LEVEL = 3
+# The gzip header zlib writes (mtime 0, this OS's code).
+_GZIP_HEADER = zlib.compress(b"", 6, zlib.MAX_WBITS + 16)[:10]
 # An empty final deflate block (fixed Huffman, end-of-block code): ends a member's stream.
 _FINAL_BLOCK = b"\x03\x00"
+
+
+def _deflater():
+    return isal_zlib.compressobj(_GZIP_LEVEL, isal_zlib.DEFLATED, -isal_zlib.MAX_WBITS)
 
 
 class _GzipMembers:
     """One gzip member per record, all from one raw deflate stream per WARC file.
 
-    zlib's compressobj cannot be reset and setting one up costs about as much as deflating a
-    small record, so the stream is kept: Z_FULL_FLUSH after each record byte-aligns it and
-    forgets the history (no back-reference reaches into an earlier record), and an empty final
-    block closes the member. Each member inflates on its own from its offset, as WARC readers
-    need for random access. zlib's default level (warcio's 9 costs a tenth more CPU for 0.2%
-    smaller HTML records)."""
+    A compressobj cannot be reset and setting one up costs about as much as deflating a small
+    record, so the stream is kept: Z_FULL_FLUSH after each record byte-aligns it and forgets the
+    history (no back-reference reaches into an earlier record), and an empty final block closes
+    the member. Each member inflates on its own from its offset, as WARC readers need for random
+    access."""
 
     def __init__(self) -> None:
-        self._deflate = zlib_ng.compressobj(_GZIP_LEVEL, zlib_ng.DEFLATED, -zlib_ng.MAX_WBITS)
+        self._deflate = _deflater()
 
     def member(self, parts: tuple[bytes, ...]) -> bytes:
         out = [_GZIP_HEADER]
@@ -266,12 +271,12 @@ class _GzipMembers:
         try:
             for part in parts:
                 out.append(self._deflate.compress(part))
-                crc = zlib_ng.crc32(part, crc)
+                crc = isal_zlib.crc32(part, crc)
                 size += len(part)
-            out.append(self._deflate.flush(zlib_ng.Z_FULL_FLUSH))
+            out.append(self._deflate.flush(isal_zlib.Z_FULL_FLUSH))
         except BaseException:
             # a stream left mid-record would corrupt the next member: start a fresh one
-            self._deflate = zlib_ng.compressobj(_GZIP_LEVEL, zlib_ng.DEFLATED, -zlib_ng.MAX_WBITS)
+            self._deflate = _deflater()
             raise
         out.append(_FINAL_BLOCK)
         out.append(struct.pack("<II", crc, size & 0xFFFFFFFF))
