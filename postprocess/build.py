@@ -207,7 +207,9 @@ def _private_copy(db) -> None:
     (_swap syncs the file before the rename). The rollback journal stays on disk: it holds
     every page the final incremental vacuum moves (in memory: 360 MB at 100,000 reports). The
     sorts that make the indexes at the end may use every core."""
-    db.execute("PRAGMA journal_mode = DELETE")
+    mode = db.execute("PRAGMA journal_mode = DELETE").fetchone()[0]
+    if mode != "delete":  # _swap relies on it: see there
+        raise BuildError(f"the build's copy stayed in journal mode {mode!r}")
     db.execute("PRAGMA synchronous = OFF")
     db.execute(f"PRAGMA threads = {os.cpu_count() or 1}")
 
@@ -330,14 +332,9 @@ def _swap(new_path: Path, db_path: Path, fingerprint: str) -> None:
     # The old file's -shm is memory-mapped by every reader of it (a server). Were the new file
     # opened in WAL mode under the same -shm name, the first connection of a process would
     # truncate that mapped file under the old readers: SIGBUS. So the new file goes in with a
-    # rollback journal (readers need no -shm), and the old -shm leaves the name before and
-    # after the rename (unlinking never truncates a mapping); a crawl that turns WAL on later
-    # creates a fresh one.
-    new = sqlite3.connect(new_path)
-    try:
-        new.execute("PRAGMA journal_mode = DELETE")
-    finally:
-        new.close()
+    # rollback journal (readers need no -shm; _private_copy wrote it so), and the old -shm
+    # leaves the name before and after the rename (unlinking never truncates a mapping); a
+    # crawl that turns WAL on later creates a fresh one.
     with open(new_path, "rb") as fh:  # written without syncs: on disk before it is in place
         os.fsync(fh.fileno())
     shared = (Path(f"{db_path}-shm"), Path(f"{db_path}-wal"))
