@@ -445,19 +445,18 @@ MIN_CONTENT_CHARS = 100  # less text than this found by content: leave it to tra
 CONTENT_TAGS = {"div", "td", "article", "section", "main", "ucapcontent", "font", "span", "form"}
 
 
-def _visible(text: str, strip) -> int:
+def _visible(text: str) -> int:
     """Characters of text outside WS: in ASCII text (most of a page's markup) WS is only the
     space and the tab, counted without a regex."""
     if text.isascii():
         return len(text) - text.count(" ") - text.count("\t")
-    return len(strip("", text))
+    return len(WS.sub("", text))
 
 
 def _text_chars(root) -> dict:
     """Characters of text outside links and scripts held by each element (one pass). Elements
     inside a link or a script hold none and are left out."""
     chars: dict = {}
-    strip = WS.sub
 
     def walk(el) -> int:
         tag = el.tag
@@ -467,12 +466,12 @@ def _text_chars(root) -> dict:
         if tag in SKIP_TAGS or tag == "a":
             return 0
         text = el.text
-        n = _visible(text, strip) if text else 0
+        n = _visible(text) if text else 0
         for child in el:
             n += walk(child)
             tail = child.tail
             if tail:
-                n += _visible(tail, strip)
+                n += _visible(tail)
         chars[el] = n
         return n
 

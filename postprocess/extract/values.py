@@ -51,7 +51,7 @@ def normalize(text: str) -> str:
     text = nfkc(text or "")
     text = text.replace("〇", "0") if _FIGURE.fullmatch(text) else text
     text = text.replace("，", ",").replace("－", "-").replace("−", "-")
-    return "".join(text.split())  # every \s character out, as _SPACE.sub("", text) did
+    return "".join(text.split())  # every whitespace character out (str.split's set is re's \s)
 
 
 # OCR reads 0 as O/o and 1 as l/I; inside a run of digits they are figures
