@@ -145,7 +145,7 @@ def _runs(text: str) -> list[tuple[str, str]]:
 def _cjk_tokens(run: str, *, closing: bool = True) -> list[str]:
     if len(run) == 1:
         return [run]
-    tokens = [run[i : i + 2] for i in range(len(run) - 1)]
+    tokens = list(map(operator.add, run[:-1], run[1:]))  # the bigrams, in a C loop
     if closing:
         tokens.append(run[-1])
     return tokens
@@ -156,11 +156,10 @@ def ngram_text(text: str | None) -> str:
     if not text:
         return ""
     out: list[str] = []
-    # _runs and _cjk_tokens in C loops (findall, map): a tenth of the build's CPU otherwise
+    # _runs' split by findall (a C loop): the index's terms are a tenth of the build's CPU
     for cjk, word in TOKEN_RE.findall(fold(text)):
         if cjk:
-            out.extend(map(operator.add, cjk[:-1], cjk[1:]))
-            out.append(cjk[-1])
+            out.extend(_cjk_tokens(cjk))
         else:
             out.append(word)
     return " ".join(out)
