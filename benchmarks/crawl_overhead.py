@@ -11,6 +11,9 @@ run: compare the two crawlers of one run, over several runs.
 
 Prints responses, wall and CPU seconds per crawler (the run with the least CPU of each), CPU ms
 per response and the overhead; with --runs > 1 also each run's figures and the median ratio.
+Each run also crawls one list page (21 responses) with every crawler: its CPU is the crawler's
+start-up (imports, opening the archive, the first page), and (full - one list) / (responses -
+21) is the marginal CPU per response, what a long crawl costs per page.
 "bare+" is the bare spider given the Scrapy settings our crawler changes (CONCURRENT_ITEMS): the
 overhead against it is what our middleware, WARC writing, archive.db and list parsing cost.
 """
@@ -147,11 +150,42 @@ def _run(command: list[str]) -> tuple[float, float, str]:
     return wall, cpu, proc.stdout
 
 
+def _crawlers(start_url: str, lists: int, sets: list[str], sources: Path, root: Path):
+    """(name, command, responses) of the three crawlers on the first `lists` list pages."""
+    bare = [sys.executable, "-c", BARE_SPIDER, start_url, str(lists), *sets]
+    ours = [sys.executable, "-m", "crawler.run", "--sources", str(sources)]
+    ours += ["--db", str(root / "archive.db"), "--data-dir", str(root / "data")]
+    for item in sets:
+        ours += ["--set", item]
+    return [("bare", bare), ("bare+", [*bare, *TUNED]), ("nianbao", ours)]
+
+
+def _responses(name: str, out: str, root: Path) -> int:
+    if name != "nianbao":
+        return int(out.strip().splitlines()[-1])
+    import sqlite3
+
+    with contextlib.closing(sqlite3.connect(root / "archive.db")) as con:
+        return con.execute("SELECT count(*) FROM captures").fetchone()[0]
+
+
+def _sources(path: Path, start_url: str, lists: int) -> Path:
+    path.write_text(
+        "sources:\n  - id: bench\n    agency: 某区人民政府\n    division_code: '110101'\n"
+        f"    level: county\n    cms: trs\n    start_urls: ['{start_url}']\n"
+        f"    max_pages: {lists}\n    demo: true\n",
+        encoding="utf-8",
+    )
+    return path
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--lists", type=int, default=50, help="list pages (20 reports each)")
     parser.add_argument("--runs", type=int, default=1)
     args = parser.parse_args()
+    if args.lists < 2:
+        parser.error("--lists must be at least 2 (a one-list crawl measures start-up)")
     # Our modules byte-compiled first, as an install does (Scrapy's come compiled; this
     # machine's PYTHONDONTWRITEBYTECODE would have every run compile ours again).
     subprocess.run(
@@ -159,88 +193,81 @@ def main() -> None:
     )
     server, port = serve(args.lists)
     start_url = f"http://127.0.0.1:{port}/gknb/index.html"
-    env_note = {k: v for k, v in POLITENESS_OFF.items()}
-    results: dict[str, list[tuple[float, float]]] = {"bare": [], "bare+": [], "nianbao": []}
-    responses = {"bare": 0, "bare+": 0, "nianbao": 0}
+    sets = [f"{k}={v}" for k, v in POLITENESS_OFF.items()]
+    names = ("bare", "bare+", "nianbao")
+    # per crawler, per run: (wall, cpu, responses) of the full crawl and of a one-list crawl
+    full: dict[str, list[tuple[float, float, int]]] = {n: [] for n in names}
+    small: dict[str, list[tuple[float, float, int]]] = {n: [] for n in names}
     with tempfile.TemporaryDirectory() as tmp:
-        sources = Path(tmp) / "sources.yml"
-        sources.write_text(
-            "sources:\n  - id: bench\n    agency: 某区人民政府\n    division_code: '110101'\n"
-            f"    level: county\n    cms: trs\n    start_urls: ['{start_url}']\n"
-            f"    max_pages: {args.lists + 10}\n    demo: true\n",
-            encoding="utf-8",
-        )
         for run in range(args.runs):
-            sets = [f"{k}={v}" for k, v in env_note.items()]
-            wall, cpu, out = _run(
-                [sys.executable, "-c", BARE_SPIDER, start_url, str(args.lists), *sets]
-            )
-            responses["bare"] = int(out.strip().splitlines()[-1])
-            results["bare"].append((wall, cpu))
-            # like for like: the bare spider with the Scrapy settings our crawler changes
-            wall, cpu, out = _run(
-                [sys.executable, "-c", BARE_SPIDER, start_url, str(args.lists), *sets, *TUNED]
-            )
-            responses["bare+"] = int(out.strip().splitlines()[-1])
-            results["bare+"].append((wall, cpu))
-            root = Path(tmp) / f"run{run}"
-            command = [
-                sys.executable,
-                "-m",
-                "crawler.run",
-                "--sources",
-                str(sources),
-                "--db",
-                str(root / "archive.db"),
-                "--data-dir",
-                str(root / "data"),
-            ]
-            for item in sets:
-                command += ["--set", item]
-            wall, cpu, out = _run(command)
-            results["nianbao"].append((wall, cpu))
-            import sqlite3
-
-            with contextlib.closing(sqlite3.connect(root / "archive.db")) as con:
-                responses["nianbao"] = con.execute("SELECT count(*) FROM captures").fetchone()[0]
+            for size, results in ((args.lists, full), (1, small)):
+                root = Path(tmp) / f"run{run}-{size}"
+                root.mkdir()
+                sources = _sources(root / "sources.yml", start_url, size)
+                for name, command in _crawlers(start_url, size, sets, sources, root):
+                    wall, cpu, out = _run(command)
+                    results[name].append((wall, cpu, _responses(name, out, root)))
     server.shutdown()
     print(f"$ {' '.join([Path(sys.executable).name, *sys.argv])}")
     print(
         f"portal: {args.lists} list pages x {PER_LIST} reports on 127.0.0.1, politeness off, "
         f"{os.cpu_count()} cores"
     )
-    line = "{:<8} {:>9} {:>8} {:>8} {:>14}"
-    print(line.format("crawler", "responses", "wall s", "cpu s", "cpu ms/resp"))
-    best = {}
-    for name, runs in results.items():
-        wall, cpu = min(runs, key=lambda r: r[1])
-        best[name] = cpu / max(responses[name], 1)
+    line = "{:<8} {:>9} {:>8} {:>8} {:>12} {:>12} {:>14}"
+    print(line.format("crawler", "responses", "wall s", "cpu s", "cpu ms/resp", "start-up s",
+                      "marginal ms"))  # fmt: skip
+    # marginal: CPU per response beyond a one-list crawl's (start-up, imports, the first page)
+    per = {n: [c / max(r, 1) for _, c, r in full[n]] for n in names}
+    marginal = {
+        n: [
+            (c - sc) / max(r - sr, 1)
+            for (_, c, r), (_, sc, sr) in zip(full[n], small[n], strict=True)
+        ]
+        for n in names
+    }
+    best, best_marginal = {}, {}
+    for name in names:
+        i = min(range(args.runs), key=lambda k: full[name][k][1])
+        wall, cpu, responses = full[name][i]
+        best[name] = per[name][i]
+        best_marginal[name] = min(marginal[name])
         print(
             line.format(
-                name, responses[name], f"{wall:.2f}", f"{cpu:.2f}", f"{1000 * best[name]:.2f}"
+                name,
+                responses,
+                f"{wall:.2f}",
+                f"{cpu:.2f}",
+                f"{1000 * best[name]:.2f}",
+                f"{min(c for _, c, _ in small[name]):.2f}",
+                f"{1000 * best_marginal[name]:.2f}",
             )
         )
     if args.runs > 1:
         # a run's crawls ran back to back, under about the same load from other processes
-        per = {k: [cpu / max(responses[k], 1) for _, cpu in v] for k, v in results.items()}
-        ours = per["nianbao"]
-        ratios = {b: [n / x for n, x in zip(ours, per[b], strict=True)] for b in ("bare", "bare+")}
-        print("per run, cpu ms/resp bare / bare+ / nianbao (ratios to bare, to bare+):")
+        print("per run, cpu ms/resp bare / bare+ / nianbao (ratios to bare, to bare+; marginal):")
         for i in range(args.runs):
             print(
                 f"  run {i + 1}: {1000 * per['bare'][i]:.2f} / {1000 * per['bare+'][i]:.2f} / "
                 f"{1000 * per['nianbao'][i]:.2f} "
-                f"({ratios['bare'][i]:.2f}x, {ratios['bare+'][i]:.2f}x)"
+                f"({per['nianbao'][i] / per['bare'][i]:.2f}x, "
+                f"{per['nianbao'][i] / per['bare+'][i]:.2f}x; marginal "
+                f"{marginal['nianbao'][i] / marginal['bare'][i]:.2f}x, "
+                f"{marginal['nianbao'][i] / marginal['bare+'][i]:.2f}x)"
             )
-        for b, r in ratios.items():
-            print(f"  median ratio to {b}: {sorted(r)[len(r) // 2]:.2f}x")
-    print("(CPU includes each process's start-up: --lists 1 shows it, larger --lists amortise it)")
+        for b in ("bare", "bare+"):
+            r = sorted(x / y for x, y in zip(per["nianbao"], per[b], strict=True))
+            m = sorted(x / y for x, y in zip(marginal["nianbao"], marginal[b], strict=True))
+            print(f"  median ratio to {b}: {r[len(r) // 2]:.2f}x, marginal {m[len(m) // 2]:.2f}x")
     extra = best["nianbao"] - best["bare"]
     print(
         f"overhead: {1000 * extra:.2f} ms CPU per response, "
         f"{best['nianbao'] / best['bare']:.2f}x the bare spider (target: within 1.15x); "
         f"{best['nianbao'] / best['bare+']:.2f}x the bare spider given our Scrapy settings "
         f"({' '.join(TUNED)})"
+    )
+    print(
+        f"marginal (start-up taken out): {best_marginal['nianbao'] / best_marginal['bare']:.2f}x "
+        f"the bare spider, {best_marginal['nianbao'] / best_marginal['bare+']:.2f}x bare+"
     )
 
 

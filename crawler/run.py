@@ -19,6 +19,10 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+# Loaded here, on a short stack: importing it runs Scrapy's create_deprecated_class, whose
+# inspect.stack() reads the source of every frame on the stack; loaded by the crawl itself (deep
+# in Twisted's frames) it took 0.2 s of every crawl's start-up (benchmarks/crawl_overhead.py).
+import scrapy.core.downloader.handlers.http11  # noqa: F401
 from scrapy import signals
 from scrapy.crawler import CrawlerProcess
 from scrapy.settings import Settings

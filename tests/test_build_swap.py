@@ -11,6 +11,7 @@ import subprocess
 import sys
 import threading
 import time
+import urllib.error
 import urllib.parse
 import urllib.request
 from pathlib import Path
@@ -299,6 +300,8 @@ def test_readers_get_no_error_while_builds_swap_the_file(archive):
             try:
                 _get(server.url(urllib.parse.quote(path, safe="/?=&.")))
                 answers += 1
+            except urllib.error.HTTPError as exc:
+                errors.append(f"{path}: HTTP {exc.code} {exc.read()[:500]!r}")
             except Exception as exc:  # noqa: BLE001 - every failure counts
                 errors.append(f"{path}: {exc!r}")
 

@@ -237,12 +237,11 @@ def _sha1(*parts: bytes) -> str:
     return "sha1:" + "".join([_B32_PAIRS[(n >> shift) & 1023] for shift in range(150, -1, -10)])
 
 
-# ISA-L deflates a record in a third of zlib-ng's level-6 CPU (benchmarks/crawl_overhead.py's
-# report page: 70 against 205 us; gzip was the crawler's largest cost over a bare spider) and
-# documents (PDF, DOCX: already compressed, the same size either way) in a fifth; HTML comes out
-# about 5% larger (tests/fixtures pages deflate to 0.206 of their size against 0.195; their WARC
-# file 3.5% larger). Any gzip reader inflates it. Level 3 is ISA-L's highest.
-_GZIP_LEVEL = 3
+# ISA-L deflates a record in a fraction of zlib's CPU (gzip was the crawler's largest cost over
+# a bare spider, benchmarks/crawl_overhead.py), and any gzip reader inflates it. Level 1 takes
+# 30% less CPU than its highest, 3, for 1.6% more bytes on tests/fixtures HTML pages (0.208 of
+# their size against 0.205); documents (PDF, DOCX: already compressed) come out the same.
+_GZIP_LEVEL = 1
 # The gzip header zlib writes (mtime 0, this OS's code).
 _GZIP_HEADER = zlib.compress(b"", 6, zlib.MAX_WBITS + 16)[:10]
 # An empty final deflate block (fixed Huffman, end-of-block code): ends a member's stream.
