@@ -309,15 +309,17 @@ def test_readers_get_no_error_while_builds_swap_the_file(archive):
     for t in threads:
         t.start()
     try:
-        for step, count in enumerate((10, 15)):
-            add_pages(db_path, data, 1000 + 100 * step, count)  # a crawl writes meanwhile
+        expected = 60
+        # a crawl writes right after each swap: it turns WAL on while readers open the new file
+        for step, count in enumerate((10, 15, 5, 5)):
+            add_pages(db_path, data, 1000 + 100 * step, count)
             result = subprocess.run(
                 [sys.executable, "-m", "postprocess.cli", "build", "--db", str(db_path),
                  "--data-dir", str(data), "--jobs", "2"],
                 cwd=REPO, capture_output=True, text=True, timeout=600,
             )  # fmt: skip
             assert result.returncode == 0, result.stderr
-            expected = 60 + 10 + (15 if step else 0)
+            expected += count
             assert _get(count_url) == [{"n": expected}]
     finally:
         stop.set()
@@ -327,6 +329,38 @@ def test_readers_get_no_error_while_builds_swap_the_file(archive):
         server.join(timeout=10)
     assert errors == []
     assert answers > 50
+
+
+def test_a_query_is_tried_again_on_an_error_a_passing_lock_gives(archive):
+    """FTS5 reads its config when a new connection first uses the index; a crawl turning WAL on
+    in that moment fails the read at once (SQLite does not wait there): the query runs again."""
+    import asyncio
+
+    from postprocess.publish.serve import make_datasette
+
+    db = make_datasette(archive[0]).get_database("archive")
+    calls = []
+
+    def flaky(times: int, message: str):
+        def fn(conn):
+            calls.append(message)
+            if len(calls) <= times:
+                raise sqlite3.OperationalError(message)
+            return conn.execute("select count(*) from reports").fetchone()[0]
+
+        return fn
+
+    assert asyncio.run(db.execute_fn(flaky(2, "vtable constructor failed: reports_fts"))) == 60
+    assert len(calls) == 3
+    calls.clear()
+    with pytest.raises(sqlite3.OperationalError, match="no such column"):
+        asyncio.run(db.execute_fn(flaky(1, "no such column: x")))  # a real error: at once
+    assert len(calls) == 1
+    calls.clear()
+    with pytest.raises(sqlite3.OperationalError, match="vtable constructor failed"):
+        asyncio.run(db.execute_fn(flaky(99, "vtable constructor failed: reports_fts")))
+    assert len(calls) == 6  # the first try and five more, under a second in all
+    db.close()
 
 
 def test_served_archive_is_read_only_and_not_immutable(archive):

@@ -7,17 +7,31 @@ crawl appends), and every query first compares the path's inode with the one its
 was opened on. After a build has swapped a new file in, each worker thread closes its old
 connection and opens the new file before its next query: a request that began on the old file
 finishes on it (the renamed-away file stays readable while open), later ones see the new one.
+
+A connection's first query loads the schema, and FTS5 connects reports_fts by reading its config
+table. When a crawl turns write-ahead logging on in a file just swapped in, that read can meet
+the crawl's lock and fail at once ("vtable constructor failed"): SQLite does not wait for a lock
+there. Such a query is run again after a short pause, a few times, before its error is shown.
 """
 
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
+import sqlite3
 import threading
+import time
 from pathlib import Path
 from typing import Any
 
 from datasette.database import Database
+
+log = logging.getLogger(__name__)
+
+# Errors a lock held for a moment by a writer gives without SQLite's busy wait (see above).
+TRANSIENT_ERRORS = ("vtable constructor failed",)
+RETRY_PAUSES = (0.02, 0.05, 0.1, 0.2, 0.4)  # seconds: under a second in all
 
 
 def file_id(path: str | Path) -> tuple[int, int] | None:
@@ -66,7 +80,23 @@ class SwappableDatabase(Database):
     async def execute_fn(self, fn: Any) -> Any:
         generation = self._current()
         if self.ds.executor is None:
-            return fn(self._connection(generation))
+            return self._run(fn, generation)
         return await asyncio.get_running_loop().run_in_executor(
-            self.ds.executor, lambda: fn(self._connection(generation))
+            self.ds.executor, lambda: self._run(fn, generation)
         )
+
+    def _run(self, fn: Any, generation: tuple[int, int] | None) -> Any:
+        for pause in (*RETRY_PAUSES, None):
+            try:
+                return fn(self._connection(generation))
+            except sqlite3.OperationalError as exc:
+                if pause is None or not is_transient(exc):
+                    raise
+                log.info("%s: %s; trying again in %.2f s", self.path, exc, pause)
+                time.sleep(pause)
+        raise AssertionError("unreachable")
+
+
+def is_transient(exc: sqlite3.Error) -> bool:
+    """True for an error a writer's short-held lock gives without a busy wait."""
+    return any(text in str(exc) for text in TRANSIENT_ERRORS)
