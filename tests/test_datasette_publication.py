@@ -352,6 +352,10 @@ def test_datasette_search_of_too_many_matches_is_newest_first(get, archive_path,
     assert (data["search_order"], data["search_rank_max"]) == ("newest", 3)
     assert "rank" not in data["columns"] and "snippet" in data["columns"]
     assert data["filtered_table_rows_count"] == len(everywhere)  # the count covers every match
+    # the default facets would count every match again, one query each: not on this page
+    assert data["facet_results"] == {} and ranked["facet_results"]["province"]["results"]
+    asked = get("/archive/reports.json?_search=报告&_size=5&_facet=year").json()
+    assert asked["search_order"] == "newest" and asked["facet_results"]["year"]["results"]
     ids = [row[0] for row in data["rows"]]
     while data["next_url"]:
         data = get(data["next_url"].replace("http://localhost", "")).json()
@@ -378,6 +382,9 @@ def test_datasette_newest_first_is_decided_again_for_the_next_search(
     carried = "&_sort=id&_sort_by_desc=on&_nocol=rank"
     narrow = get(f"/archive/report_search.json?_search=酒泉市人民政府{carried}").json()
     assert "search_order" not in narrow and "rank" in narrow["columns"]
+    # the form carries _nofacet=newest on too: a ranked search has its facets again
+    faceted = get(f"/archive/report_search.json?_search=酒泉市人民政府{carried}&_nofacet=newest")
+    assert faceted.json()["facet_results"]["province"]["results"]
     best = search.search_reports(sqlite3.connect(archive_path), "酒泉市人民政府")
     assert [row[0] for row in narrow["rows"]] == [h["id"] for h in best]
     again = get(f"/archive/report_search.json?_search=报告&_next=5{carried}").json()
