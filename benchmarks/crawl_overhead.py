@@ -24,6 +24,7 @@ import argparse
 import contextlib
 import os
 import resource
+import sqlite3
 import subprocess
 import sys
 import tempfile
@@ -163,8 +164,6 @@ def _crawlers(start_url: str, lists: int, sets: list[str], sources: Path, root: 
 def _responses(name: str, out: str, root: Path) -> int:
     if name != "nianbao":
         return int(out.strip().splitlines()[-1])
-    import sqlite3
-
     with contextlib.closing(sqlite3.connect(root / "archive.db")) as con:
         return con.execute("SELECT count(*) FROM captures").fetchone()[0]
 

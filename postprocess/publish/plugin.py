@@ -109,6 +109,11 @@ def _builtin_printf() -> sqlite3.Connection:
     return conn
 
 
+def _text(value: str | bytes) -> str:
+    """A TEXT or BLOB argument as SQLite's printf reads it."""
+    return value.decode("utf-8", "replace") if isinstance(value, bytes) else value
+
+
 def _as_int(value: object) -> int:
     """An argument as SQLite's printf reads a width or precision from it."""
     if isinstance(value, bool | int):
@@ -116,8 +121,7 @@ def _as_int(value: object) -> int:
     if isinstance(value, float):
         return int(value) if abs(value) < 2**63 else SQL_MAX_LENGTH + 1
     if isinstance(value, str | bytes):
-        text = value.decode("utf-8", "replace") if isinstance(value, bytes) else value
-        m = re.match(r"\s*([-+]?\d+)", text)
+        m = re.match(r"\s*([-+]?\d+)", _text(value))
         return int(m[1]) if m else 0
     return 0
 
@@ -129,9 +133,8 @@ def bounded_printf(fmt: object = None, *args: object) -> object:
     length limit and inside one step, where the time limit cannot stop it: printf('%.*c', 1e9,
     'x') took 6 s. Other formats go to SQLite's own printf unchanged."""
     if isinstance(fmt, str | bytes):
-        text = fmt.decode("utf-8", "replace") if isinstance(fmt, bytes) else fmt
         used = 0  # arguments consumed so far, by * and by conversions
-        for m in PRINTF_SPEC.finditer(text):
+        for m in PRINTF_SPEC.finditer(_text(fmt)):
             for part in (m[1], m[2]):
                 if part == "*":
                     size = _as_int(args[used]) if used < len(args) else 0

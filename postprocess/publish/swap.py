@@ -86,15 +86,15 @@ class SwappableDatabase(Database):
         )
 
     def _run(self, fn: Any, generation: tuple[int, int] | None) -> Any:
-        for pause in (*RETRY_PAUSES, None):
+        for pause in RETRY_PAUSES:
             try:
                 return fn(self._connection(generation))
             except sqlite3.OperationalError as exc:
-                if pause is None or not is_transient(exc):
+                if not is_transient(exc):
                     raise
                 log.info("%s: %s; trying again in %.2f s", self.path, exc, pause)
                 time.sleep(pause)
-        raise AssertionError("unreachable")
+        return fn(self._connection(generation))  # the last try: its error is the answer
 
 
 def is_transient(exc: sqlite3.Error) -> bool:
