@@ -402,6 +402,14 @@ class CaptureMiddleware:
                 self.store.close()
             except OSError as exc:
                 self._stop(str(exc))
+        if self.db is not None and not self.fatal:
+            # a page whose parent another worker of a shared archive fetched, its row not yet
+            # committed when this one was written (the build links what is still left)
+            try:
+                with self.db.conn:
+                    archive.link_parents_by_record(self.db)
+            except sqlite3.Error as exc:
+                logger.warning("parent pages not linked by record id: %s", exc)
         if self.own_crawl and self.db is not None:
             stats = self.crawler.stats.get_stats()
             totals = {

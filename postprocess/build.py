@@ -191,6 +191,9 @@ def build_archive(
         db = archive_db.open_db(new_path)
         try:
             _private_copy(db)
+            # pages of a shared distributed crawl whose parent was committed after them
+            with db.conn:
+                archive_db.link_parents_by_record(db)
             result = _build(db, data_dir, echo, jobs=jobs, batch_size=batch_size)
             _index(db, echo)
             # executescript: a plain execute() steps this pragma once, freeing one page

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from conftest import db_rows
 
 from postprocess.build import build_archive
 from postprocess.storage import db as archive_db
@@ -272,6 +273,46 @@ def test_build_archive_records_a_broken_document(archive, tmp_path):
     _, attachments, _, _ = _rows(db_path)
     row = next(a for a in attachments if a["id"] == bad)
     assert (row["media"], row["parse_status"]) == ("pdf", "error") and row["parse_error"]
+
+
+def test_build_links_a_page_whose_parent_is_named_by_record_only(archive):
+    """A worker of a shared distributed crawl writes an attachment before the row of its report
+    page (another worker's, uncommitted) exists: the row names its parent by WARC record id
+    alone. The build gives it the parent's capture id and the attachment its report."""
+    db_path, data, ids = archive
+    db = archive_db.open_db(db_path)
+    (stub_record,) = db.execute(
+        "SELECT warc_record_id FROM captures WHERE id = ?", [ids["stub"]]
+    ).fetchone()
+    store = WarcStore(data, "worker2")
+    crawl = archive_db.start_crawl(db, ["js-hongze"])
+    url = f"{BASE}/202501/P020250121.pdf"
+    stored = store.write_response(url, 200, "OK", [("Content-Type", "application/pdf")], PDF)
+    late = archive_db.record_capture(
+        db,
+        {
+            "crawl_id": crawl,
+            "source_id": "js-hongze",
+            "url": url,
+            "method": "GET",
+            "fetched_at": "2025-02-01T00:00:09Z",
+            "status": 200,
+            "content_type": "application/pdf",
+            **stored.capture_fields(),
+            "role": "attachment",
+            "parent_capture_id": None,
+            "parent_record_id": stub_record,
+            "blocked": 0,
+        },
+    )
+    store.close()
+    db.close()
+    build_archive(db_path, data, echo=lambda _line: None)
+    reports, attachments, _, _ = _rows(db_path)
+    stub_report = next(r["id"] for r in reports if r["capture_id"] == ids["stub"])
+    assert next(a for a in attachments if a["capture_id"] == late)["report_id"] == stub_report
+    parent = db_rows(db_path, "SELECT parent_capture_id FROM captures WHERE id = ?", (late,))
+    assert parent == [(ids["stub"],)]
 
 
 def test_build_archive_crash_keeps_previous_build(archive, monkeypatch):

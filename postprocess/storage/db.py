@@ -365,6 +365,17 @@ def record_capture(db: Database, row: dict) -> int:
         return inserted_id(db.table("captures").insert(row))
 
 
+def link_parents_by_record(db: Database) -> int:
+    """Give each capture whose parent page is named only by its WARC record id (written by
+    another worker, whose row was not committed or not merged yet) the id of that parent where
+    the archive now has it; returns the rows linked. In the caller's transaction."""
+    return db.execute(
+        "UPDATE captures SET parent_capture_id = (SELECT p.id FROM captures p "
+        "WHERE p.warc_record_id = captures.parent_record_id) "
+        "WHERE parent_record_id IS NOT NULL AND parent_capture_id IS NULL"
+    ).rowcount
+
+
 def insert_row(db: Database, table: str, row: dict) -> int:
     """Insert one captures or fetch_errors row in the open transaction, without committing: the
     crawler commits a batch once the WARC records it points at are synced. Returns its id."""

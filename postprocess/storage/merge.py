@@ -103,11 +103,7 @@ def merge_archive(
             result.captures += 1
         result.fetch_errors = _merge_fetch_errors(db, worker, crawl_map)
         # Children merged before a parent that another worker fetched find it now.
-        db.execute(
-            "UPDATE captures SET parent_capture_id = (SELECT p.id FROM captures p "
-            "WHERE p.warc_record_id = captures.parent_record_id) "
-            "WHERE parent_record_id IS NOT NULL AND parent_capture_id IS NULL"
-        )
+        archive.link_parents_by_record(db)
     return result
 
 
